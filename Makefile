@@ -1,0 +1,74 @@
+# Set-up and checks of the course. `make lab` and `make test` do every
+# set-up step themselves (venv, pip, npm) and are fast when already done.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+JS_OK  := node_modules/.installed
+
+# TensorFlow's C++ logging goes to the process's stderr: silence it at the
+# source for every kernel the targets below start.
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
+         --nbval-cell-timeout=600
+
+.PHONY: setup lab test unit nbval notebooks bench data lock clean
+
+setup: $(PY_OK) $(JS_OK)
+
+$(PY_OK): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip check
+	@touch $@
+
+$(JS_OK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## lab: set everything up, then open JupyterLab on the lessons
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+## test: unit tests, doctests and nbval on every notebook, in one pytest run
+test: setup
+	$(BIN)/python -m pytest --doctest-modules course_lib tests notebooks $(NBVAL)
+
+unit: setup
+	$(BIN)/python -m pytest --doctest-modules course_lib tests
+
+nbval: setup
+	$(BIN)/python -m pytest notebooks $(NBVAL)
+
+## notebooks: re-execute every lesson in place, storing outputs and widget state
+notebooks: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.store_widget_state=True \
+	  --ExecutePreprocessor.record_timing=False \
+	  --ExecutePreprocessor.timeout=600 \
+	  notebooks/[0-9][0-9]_*.ipynb
+
+## bench: import time of course_lib and each notebook's nbval time against the floor
+bench: setup
+	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_notebooks.py
+
+## data: regenerate the fraud snapshot (the tests check it is byte-identical)
+data: setup
+	$(BIN)/python -c "from course_lib import data; print(data.write_fraud_snapshot('data/fraud_transactions.csv.gz'))"
+
+## lock: re-pin constraints.txt from a fresh resolve (then run make test from a clean clone)
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.lock-venv/bin/python -m pip install --quiet -e ".[test]"
+	{ echo "# Exact versions that install and import together (Python 3.11, Linux, CPU)."; \
+	  echo "# Regenerate with: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,69 @@
+"""Lazy, quiet TensorFlow/Keras import shared by the modules that need them.
+
+>>> from course_lib import _tf
+>>> _tf.keras().__name__  # doctest: +SKIP
+'keras'
+
+``import course_lib`` never imports TensorFlow (it takes seconds); modules call
+:func:`tf` or :func:`keras` when a function needs it.
+
+TensorFlow's C++ side writes log lines straight to the process's stderr,
+outside Python: ``TF_CPP_MIN_LOG_LEVEL=3`` silences most of them, but a pip
+build of TF 2.19 still prints a few known, harmless start-up lines ("Unable to
+register cuDNN factory", "computation placer already registered") before its
+logging is initialised. Jupyter shows them in a notebook run but not under
+validation, so they would make stored outputs differ. During the import we
+catch stderr at the file-descriptor level, drop exactly those known lines and
+pass every other line through.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from types import ModuleType
+
+from course_lib.errors import require
+
+#: Start-up lines of a CPU-only pip TensorFlow that say nothing to a learner.
+KNOWN_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"
+    r"|Unable to register cu(DNN|BLAS|FFT) factory"
+    r"|computation placer already registered"
+    r"|failed call to cuInit"
+    r"|This TensorFlow binary is optimized to use available CPU instructions"
+    r"|rebuild TensorFlow with the appropriate compiler flags"
+)
+
+
+def _import_quietly(name: str, extra: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            return require(name, extra)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().decode(errors="replace").splitlines()
+                    if line.strip() and not KNOWN_NOISE.search(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+def tf() -> ModuleType:
+    """The ``tensorflow`` module, imported without its known start-up noise."""
+    return _import_quietly("tensorflow", "tf")
+
+
+def keras() -> ModuleType:
+    """The ``keras`` (Keras 3) module, imported without TensorFlow's start-up noise."""
+    tf()
+    return _import_quietly("keras", "tf")

@@ -1,0 +1,133 @@
+"""Small Keras models for the lessons, trained reproducibly.
+
+>>> from course_lib import data, models
+>>> fraud = data.load_fraud()
+>>> model = models.build_fraud_model(fraud.train.x)        # doctest: +SKIP
+>>> models.train(model, fraud.train, epochs=5, class_weight="balanced")  # doctest: +SKIP
+>>> scores = models.predict_scores(model, fraud.test.x)    # doctest: +SKIP
+
+Preprocessing lives inside the model (a ``Normalization`` layer adapted on the
+training features), so a saved model takes raw transactions and nobody has to
+re-implement the scaling at serving time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from course_lib import _tf
+from course_lib.data import Split
+from course_lib.errors import InvalidInputError
+
+__all__ = ["build_fraud_model", "class_weights", "predict_scores", "set_seed", "train"]
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TF ops deterministic.
+
+    >>> set_seed(0)  # doctest: +SKIP
+    """
+    keras = _tf.keras()
+    keras.utils.set_random_seed(seed)
+    _tf.tf().config.experimental.enable_op_determinism()
+
+
+def _features(x: object, what: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise InvalidInputError(
+            f"expected {what} as a 2-D array (rows x features) with at least one row; "
+            f"found shape {arr.shape}. Fix: pass e.g. dataset.train.x."
+        )
+    if not np.isfinite(arr).all():
+        raise InvalidInputError(
+            f"expected finite {what}; found NaN or infinity. Fix: fill or drop missing values first."
+        )
+    return arr
+
+
+def build_fraud_model(
+    train_x: np.ndarray, *, normalize: bool = True, hidden: Sequence[int] = (16,),
+    learning_rate: float = 1e-3, seed: int = 0, name: str = "fraud_model",
+) -> Any:
+    """A small dense binary classifier whose first layer scales the raw features.
+
+    ``normalize=False`` leaves the raw features as they are (amounts in the
+    hundreds next to 0/1 flags): the "naive" model of lesson 00.
+
+    >>> m = build_fraud_model(np.ones((4, 3), dtype="float32"))  # doctest: +SKIP
+    >>> m.output_shape                                             # doctest: +SKIP
+    (None, 1)
+    """
+    keras = _tf.keras()
+    x = _features(train_x, "train_x")
+    set_seed(seed)
+    inputs = keras.Input(shape=(x.shape[1],), name="features")
+    h = inputs
+    if normalize:
+        norm = keras.layers.Normalization(name="scaling")
+        norm.adapt(x)
+        h = norm(h)
+    for i, units in enumerate(hidden):
+        h = keras.layers.Dense(units, activation="relu", name=f"dense_{i}")(h)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="fraud_probability")(h)
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.Recall(name="recall"), keras.metrics.Precision(name="precision")],
+    )
+    return model
+
+
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """Weights that make both classes count equally in the loss (scikit-learn's "balanced").
+
+    >>> class_weights(np.array([0, 0, 0, 1]))
+    {0: 0.6666666666666666, 1: 2.0}
+    """
+    y = np.asarray(y)
+    counts = np.bincount(y.astype(np.int64), minlength=2)
+    if (counts == 0).any():
+        raise InvalidInputError(
+            f"expected both classes in y to weight them; found counts {counts.tolist()}."
+        )
+    return {c: float(len(y) / (2 * counts[c])) for c in (0, 1)}
+
+
+def train(
+    model: Any, split: Split, *, epochs: int = 10, batch_size: int = 256,
+    class_weight: str | Mapping[int, float] | None = None, seed: int = 0,
+) -> Any:
+    """Fit ``model`` on a :class:`~course_lib.data.Split`, seeded and silent; returns the History.
+
+    ``class_weight="balanced"`` weights the rare class up (see :func:`class_weights`).
+
+    >>> train(model, fraud.train, epochs=5, class_weight="balanced")  # doctest: +SKIP
+    """
+    x = _features(split.x, "split.x")
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise InvalidInputError(
+                f"expected class_weight to be None, 'balanced' or a dict; found {class_weight!r}."
+            )
+        class_weight = class_weights(split.y)
+    set_seed(seed)
+    return model.fit(
+        x, split.y.astype(np.float32), epochs=epochs, batch_size=batch_size,
+        class_weight=dict(class_weight) if class_weight else None, shuffle=True, verbose=0,
+    )
+
+
+def predict_scores(model: Any, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """The model's scores (probability of the positive class) as a 1-D float array.
+
+    >>> predict_scores(model, fraud.test.x)[:3]  # doctest: +SKIP
+    array([0.01, 0.02, 0.01], dtype=float32)
+    """
+    arr = _features(x, "x")
+    out = np.asarray(model.predict(arr, batch_size=batch_size, verbose=0))
+    return out.reshape(out.shape[0], -1)[:, -1]

@@ -1,0 +1,209 @@
+"""ipywidgets front ends: a quiz, a confusion-matrix calculator and a threshold explorer.
+
+>>> from course_lib.widgets import ConfusionMatrixCalculator
+>>> calc = ConfusionMatrixCalculator(tp=40, fp=5, fn=10, tn=45)
+>>> calc
+ConfusionMatrixCalculator(tp=40, fp=5, fn=10, tn=45)
+>>> round(calc.metrics.recall, 3)
+0.8
+
+Each widget is a thin ``VBox`` over the pure functions of :mod:`course_lib.metrics`
+and :mod:`course_lib.exercises`: what it shows is exactly what those return.
+Results go into ``HTML`` widgets (never an ``Output`` widget, which nbval cannot
+replay), and every widget has a short, stable ``repr`` (the text nbval compares).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from course_lib.errors import InvalidInputError, require
+from course_lib.exercises import Feedback, MultipleChoice, Numeric, grade, question
+from course_lib.metrics import Metrics
+
+require("ipywidgets", "widgets")
+
+import ipywidgets as W  # noqa: E402
+
+__all__ = ["ConfusionMatrixCalculator", "QuizWidget", "ThresholdExplorer", "quiz"]
+
+#: Largest count the calculator accepts.
+MAX_COUNT = 10**9
+
+
+class QuizWidget(W.VBox):
+    """One exercise: the prompt, an answer field, a Check button and the feedback.
+
+    >>> w = QuizWidget("fraud-self-check")
+    >>> w
+    QuizWidget('fraud-self-check')
+    >>> w.answer.value = "b"
+    >>> w.check_button.click()
+    >>> w.last_feedback.question_id
+    'fraud-self-check'
+
+    Multiple choice shows radio buttons (none selected at first); numeric questions
+    a text field that takes ``0.75`` or ``75%``. Grading is :func:`course_lib.exercises.grade`.
+    """
+
+    def __init__(self, question_id_or_question: str | MultipleChoice | Numeric) -> None:
+        q = question_id_or_question
+        if isinstance(q, str):
+            q = question(q)  # UnknownQuestionError names the known ids
+        if not isinstance(q, (MultipleChoice, Numeric)):
+            raise InvalidInputError(
+                f"expected a question id or a question; found {type(q).__name__}. "
+                'Fix: pass an id such as "fraud-self-check" (see course_lib.questions()).'
+            )
+        self.question: MultipleChoice | Numeric = q
+        unit = f" ({html.escape(q.unit)})" if isinstance(q, Numeric) and q.unit else ""
+        self.prompt = W.HTML(value=f"<p><b>{html.escape(q.prompt)}</b>{unit}</p>")
+        self.answer: W.RadioButtons | W.Text
+        if isinstance(q, MultipleChoice):
+            self.answer = W.RadioButtons(
+                options=[(f"{c.key}) {c.text}", c.key) for c in q.choices], value=None,
+                layout=W.Layout(width="max-content"),
+            )
+        else:
+            self.answer = W.Text(placeholder="e.g. 0.75 or 75%", description="answer")
+        self.check_button = W.Button(description="Check", button_style="primary")
+        self.feedback = W.HTML(value="")
+        self.last_feedback: Feedback | None = None
+        self.check_button.on_click(lambda _button: self.check())
+        super().__init__(children=(self.prompt, self.answer, self.check_button, self.feedback))
+
+    def check(self) -> Feedback:
+        """Grade the current answer, show the feedback and return it (what Check does).
+
+        >>> w = QuizWidget("fraud-self-check")
+        >>> w.check().correct  # nothing selected yet
+        False
+        """
+        self.last_feedback = grade(self.question, self.answer.value)
+        self.feedback.value = self.last_feedback._repr_html_()
+        return self.last_feedback
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.question.id!r})"
+
+
+def quiz(question_id: str) -> QuizWidget:
+    """The quiz widget of one exercise; end a notebook cell with it to show it.
+
+    >>> quiz("seed-matrix-precision").answer.placeholder
+    'e.g. 0.75 or 75%'
+    """
+    return QuizWidget(question_id)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
+            not 0 <= value <= MAX_COUNT:
+        raise InvalidInputError(
+            f"expected {name} to be a whole number from 0 to {MAX_COUNT:,}; found {value!r}. "
+            f"Fix: pass a count such as {name}=10."
+        )
+    return int(value)
+
+
+class ConfusionMatrixCalculator(W.VBox):
+    """Type the four counts of a confusion matrix, read accuracy, precision, recall and F1.
+
+    >>> calc = ConfusionMatrixCalculator()
+    >>> calc.tp.value = 12
+    >>> round(calc.metrics.recall, 3)  # 12 / (12 + 10)
+    0.545
+
+    The inputs sit where the counts sit in the matrix (rows: truth, columns:
+    prediction). The result is ``Metrics.from_counts(...)``, updated on every change.
+    """
+
+    def __init__(self, tp: int = 90, fp: int = 15, fn: int = 10, tn: int = 85) -> None:
+        values = {k: _count(k, v) for k, v in (("tp", tp), ("fp", fp), ("fn", fn), ("tn", tn))}
+        boxes = {
+            k: W.BoundedIntText(value=v, min=0, max=MAX_COUNT, description=k.upper(),
+                                layout=W.Layout(width="180px"))
+            for k, v in values.items()
+        }
+        self.tp, self.fp, self.fn, self.tn = (boxes[k] for k in ("tp", "fp", "fn", "tn"))
+        self.result = W.HTML()
+        self.metrics: Metrics | None = None
+        header = W.HTML(
+            "<p>Rows: actual class (0 legit, 1 fraud); columns: predicted class. "
+            "TP frauds caught, FN frauds missed, FP legit flagged, TN legit passed.</p>"
+        )
+        for box in boxes.values():
+            box.observe(self._update, names="value")
+        super().__init__(children=(
+            header, W.HBox([self.tn, self.fp]), W.HBox([self.fn, self.tp]), self.result,
+        ))
+        self._update()
+
+    def _update(self, _change: Any = None) -> None:
+        counts = {k: getattr(self, k).value for k in ("tp", "fp", "fn", "tn")}
+        if not any(counts.values()):
+            self.metrics = None
+            self.result.value = (
+                "<p><em>All four counts are 0: enter at least one example "
+                "to see accuracy, precision, recall and F1.</em></p>"
+            )
+            return
+        self.metrics = Metrics.from_counts(**counts)
+        self.result.value = self.metrics._repr_html_()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={getattr(self, k).value}" for k in ("tp", "fp", "fn", "tn"))
+        return f"{type(self).__name__}({counts})"
+
+
+class ThresholdExplorer(W.VBox):
+    """Move the decision threshold, watch the confusion matrix and the metrics change.
+
+    >>> ex = ThresholdExplorer([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    >>> ex.metrics.recall
+    0.5
+    >>> ex.slider.value = 0.3
+    >>> ex.metrics.recall
+    1.0
+
+    Every value shown is ``Metrics.from_predictions(y_true, scores, slider.value)``.
+    """
+
+    def __init__(
+        self, y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+        threshold: float = 0.5, step: float = 0.01,
+    ) -> None:
+        # One call validates labels, scores and threshold with the metrics' own messages.
+        self.metrics: Metrics = Metrics.from_predictions(y_true, scores, threshold)
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step <= 1:
+            raise InvalidInputError(
+                f"expected step to be a number above 0 and at most 1; found {step!r}. "
+                "Fix: use step=0.01."
+            )
+        self._y_true = np.asarray(y_true).reshape(-1)
+        self._scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        self.slider = W.FloatSlider(
+            value=float(threshold), min=0.0, max=1.0, step=float(step), description="threshold",
+            readout_format=".2f", continuous_update=True, layout=W.Layout(width="420px"),
+        )
+        self.result = W.HTML()
+        self.slider.observe(self._update, names="value")
+        super().__init__(children=(self.slider, self.result))
+        self._show()
+
+    def _update(self, _change: Any = None) -> None:
+        self.metrics = Metrics.from_predictions(self._y_true, self._scores, self.slider.value)
+        self._show()
+
+    def _show(self) -> None:
+        m = self.metrics
+        summary = (f"<p>At threshold {m.threshold:.2f} the model flags {m.tp + m.fp:,} of "
+                   f"{m.total:,} transactions; it catches {m.tp:,} of {m.positives:,} frauds.</p>")
+        self.result.value = summary + m._repr_html_()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.metrics.total}, threshold={self.slider.value:.2f})"

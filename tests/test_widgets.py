@@ -1,0 +1,227 @@
+"""Tests of course_lib.widgets: each widget shows what the pure functions return."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+import pytest
+
+from course_lib.errors import InvalidInputError, UnknownQuestionError
+from course_lib.exercises import grade, question
+from course_lib.metrics import Metrics
+from course_lib.widgets import ConfusionMatrixCalculator, QuizWidget, ThresholdExplorer, quiz
+
+CHOICE_ID, NUMERIC_ID = "fraud-self-check", "seed-matrix-precision"
+
+
+def right_key(question_id: str) -> str:
+    return next(c.key for c in question(question_id).choices if c.correct)
+
+
+def wrong_key(question_id: str) -> str:
+    return next(c.key for c in question(question_id).choices if not c.correct)
+
+
+class TestQuizWidget:
+    def test_multiple_choice_shows_radio_buttons_with_keys_and_nothing_selected(self):
+        w = QuizWidget(CHOICE_ID)
+        q = question(CHOICE_ID)
+        assert isinstance(w.answer, W.RadioButtons)
+        assert w.answer.options == tuple((f"{c.key}) {c.text}", c.key) for c in q.choices)
+        assert w.answer.value is None
+
+    def test_numeric_shows_text_field_with_placeholder(self):
+        w = QuizWidget(NUMERIC_ID)
+        assert isinstance(w.answer, W.Text)
+        assert w.answer.placeholder == "e.g. 0.75 or 75%"
+
+    def test_layout_is_prompt_answer_button_feedback(self):
+        w = QuizWidget(CHOICE_ID)
+        assert isinstance(w, W.VBox)
+        assert list(w.children) == [w.prompt, w.answer, w.check_button, w.feedback]
+        assert w.check_button.description == "Check"
+        assert w.feedback.value == "" and w.last_feedback is None
+
+    def test_prompt_is_the_question_prompt(self):
+        w = QuizWidget(CHOICE_ID)
+        assert html.escape(question(CHOICE_ID).prompt) in w.prompt.value
+
+    def test_right_choice_graded_correct(self):
+        w = QuizWidget(CHOICE_ID)
+        w.answer.value = right_key(CHOICE_ID)
+        w.check_button.click()
+        assert w.last_feedback == grade(CHOICE_ID, right_key(CHOICE_ID))
+        assert w.last_feedback.correct
+        assert w.feedback.value == w.last_feedback._repr_html_()
+
+    def test_wrong_choice_graded_wrong(self):
+        w = QuizWidget(CHOICE_ID)
+        w.answer.value = wrong_key(CHOICE_ID)
+        w.check_button.click()
+        assert not w.last_feedback.correct
+        assert w.feedback.value == grade(CHOICE_ID, wrong_key(CHOICE_ID))._repr_html_()
+
+    def test_numeric_right_answer_as_percentage(self):
+        w = QuizWidget(NUMERIC_ID)
+        w.answer.value = f"{question(NUMERIC_ID).answer * 100:.1f}%"
+        w.check_button.click()
+        assert w.last_feedback.correct
+
+    def test_numeric_wrong_answer(self):
+        w = QuizWidget(NUMERIC_ID)
+        w.answer.value = "0.5"
+        w.check_button.click()
+        assert not w.last_feedback.correct
+        assert w.feedback.value == grade(NUMERIC_ID, "0.5")._repr_html_()
+
+    def test_bad_answer_shows_expected_feedback_instead_of_raising(self):
+        w = QuizWidget(NUMERIC_ID)
+        w.answer.value = "abc"
+        w.check_button.click()
+        assert not w.last_feedback.correct
+        assert "Expected" in w.feedback.value
+
+    def test_check_without_selection_shows_expected_feedback(self):
+        w = QuizWidget(CHOICE_ID)
+        w.check_button.click()
+        assert "Expected one of" in w.feedback.value
+
+    def test_second_click_replaces_feedback(self):
+        w = QuizWidget(CHOICE_ID)
+        w.answer.value = wrong_key(CHOICE_ID)
+        w.check_button.click()
+        w.answer.value = right_key(CHOICE_ID)
+        w.check_button.click()
+        assert w.last_feedback.correct
+        assert w.feedback.value.count("Correct.") == 1
+
+    def test_accepts_a_question_object(self):
+        assert QuizWidget(question(NUMERIC_ID)).question == question(NUMERIC_ID)
+
+    def test_unknown_id_raises_at_construction(self):
+        with pytest.raises(UnknownQuestionError, match="fraud-self-check"):
+            QuizWidget("fraud-selfcheck")
+
+    def test_wrong_type_raises(self):
+        with pytest.raises(InvalidInputError, match="expected a question id or a question"):
+            QuizWidget(42)  # type: ignore[arg-type]
+
+    def test_repr_is_short_and_stable(self):
+        w = QuizWidget(CHOICE_ID)
+        w.answer.value = right_key(CHOICE_ID)
+        w.check_button.click()
+        assert repr(w) == "QuizWidget('fraud-self-check')"
+        assert w._repr_mimebundle_()["text/plain"] == "QuizWidget('fraud-self-check')"
+
+    def test_quiz_function_builds_the_widget(self):
+        w = quiz(NUMERIC_ID)
+        assert isinstance(w, QuizWidget) and w.question.id == NUMERIC_ID
+
+
+class TestConfusionMatrixCalculator:
+    def test_defaults_show_metrics_from_counts(self):
+        calc = ConfusionMatrixCalculator()
+        expected = Metrics.from_counts(tp=90, fp=15, fn=10, tn=85)
+        assert calc.metrics == expected
+        assert calc.result.value == expected._repr_html_()
+
+    def test_inputs_are_bounded_int_texts_labelled_by_count(self):
+        calc = ConfusionMatrixCalculator()
+        for name in ("tp", "fp", "fn", "tn"):
+            box = getattr(calc, name)
+            assert isinstance(box, W.BoundedIntText)
+            assert (box.description, box.min, box.max) == (name.upper(), 0, 10**9)
+
+    def test_setting_values_updates_result_live(self):
+        calc = ConfusionMatrixCalculator()
+        calc.tp.value, calc.fp.value, calc.fn.value, calc.tn.value = 40, 5, 10, 45
+        expected = Metrics.from_counts(tp=40, fp=5, fn=10, tn=45)
+        assert calc.metrics == expected
+        assert calc.result.value == expected._repr_html_()
+        for shown in ("0.889", "0.800", "0.850"):  # precision, recall, accuracy
+            assert shown in calc.result.value
+
+    def test_all_zero_shows_friendly_message(self):
+        calc = ConfusionMatrixCalculator()
+        calc.tp.value = calc.fp.value = calc.fn.value = calc.tn.value = 0
+        assert calc.metrics is None
+        assert "enter at least one example" in calc.result.value
+
+    def test_back_from_all_zero(self):
+        calc = ConfusionMatrixCalculator(tp=0, fp=0, fn=0, tn=0)
+        calc.tn.value = 10
+        assert calc.metrics == Metrics.from_counts(tp=0, fp=0, fn=0, tn=10)
+
+    def test_zero_division_note_is_shown(self):
+        calc = ConfusionMatrixCalculator(tp=0, fp=0, fn=12, tn=988)
+        assert "precision is undefined" in calc.result.value
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, "10", True, 10**9 + 1])
+    def test_bad_initial_count_raises(self, bad):
+        with pytest.raises(InvalidInputError, match="expected fp to be a whole number"):
+            ConfusionMatrixCalculator(fp=bad)
+
+    def test_repr_shows_current_counts(self):
+        calc = ConfusionMatrixCalculator(tp=40, fp=5, fn=10, tn=45)
+        assert repr(calc) == "ConfusionMatrixCalculator(tp=40, fp=5, fn=10, tn=45)"
+
+
+@pytest.fixture
+def scored():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 400)
+    scores = np.clip(0.3 * y + rng.normal(0.35, 0.2, 400), 0.0, 1.0)
+    return y, scores
+
+
+class TestThresholdExplorer:
+    def test_initial_result_is_metrics_at_threshold(self, scored):
+        ex = ThresholdExplorer(*scored, threshold=0.4)
+        expected = Metrics.from_predictions(*scored, threshold=0.4)
+        assert ex.metrics == expected
+        assert expected._repr_html_() in ex.result.value
+
+    def test_slider_spans_0_to_1_with_step(self, scored):
+        ex = ThresholdExplorer(*scored, step=0.05)
+        assert isinstance(ex.slider, W.FloatSlider)
+        assert (ex.slider.min, ex.slider.max, ex.slider.step, ex.slider.value) == (0, 1, 0.05, 0.5)
+
+    def test_moving_slider_changes_recall_as_metrics_says(self, scored):
+        ex = ThresholdExplorer(*scored)
+        before = ex.metrics.recall
+        ex.slider.value = 0.3
+        expected = Metrics.from_predictions(*scored, threshold=0.3)
+        assert ex.metrics == expected
+        assert ex.metrics.recall > before
+        assert f"{expected.recall:.3f}" in ex.result.value
+
+    def test_summary_line_counts_flags_and_catches(self):
+        ex = ThresholdExplorer([0, 0, 1, 1, 1], [0.1, 0.6, 0.4, 0.9, 0.7])
+        assert "flags 3 of 5 transactions; it catches 2 of 3 frauds" in ex.result.value
+
+    def test_keras_shaped_scores_are_accepted(self, scored):
+        y, scores = scored
+        ex = ThresholdExplorer(y, scores.reshape(-1, 1))
+        assert ex.metrics == Metrics.from_predictions(y, scores)
+
+    def test_mismatched_lengths_raise(self):
+        with pytest.raises(InvalidInputError, match="3 labels but 2 scores"):
+            ThresholdExplorer([0, 1, 1], [0.2, 0.9])
+
+    def test_nan_scores_raise(self):
+        with pytest.raises(InvalidInputError, match="NaN"):
+            ThresholdExplorer([0, 1], [0.2, float("nan")])
+
+    def test_threshold_out_of_range_raises(self, scored):
+        with pytest.raises(InvalidInputError, match="threshold between 0 and 1"):
+            ThresholdExplorer(*scored, threshold=1.5)
+
+    def test_bad_step_raises(self, scored):
+        with pytest.raises(InvalidInputError, match="expected step"):
+            ThresholdExplorer(*scored, step=0)
+
+    def test_repr_is_short_and_stable(self, scored):
+        assert repr(ThresholdExplorer(*scored, threshold=0.25)) == \
+            "ThresholdExplorer(n=400, threshold=0.25)"
