@@ -43,13 +43,14 @@ unit: setup
 nbval: setup
 	$(BIN)/python -m pytest notebooks $(NBVAL)
 
-## notebooks: re-execute every lesson in place, storing outputs and widget state
+## notebooks: re-execute every lesson (or NB=notebooks/NN_x.ipynb) in place, storing outputs and widget state
+NB ?= notebooks/[0-9][0-9]_*.ipynb
 notebooks: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.store_widget_state=True \
 	  --ExecutePreprocessor.record_timing=False \
 	  --ExecutePreprocessor.timeout=600 \
-	  notebooks/[0-9][0-9]_*.ipynb
+	  $(NB)
 
 ## bench: import time of course_lib and each notebook's nbval time against the floor
 bench: setup

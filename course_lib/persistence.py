@@ -1,0 +1,628 @@
+"""Save and load models in each format, inspect what was written, check round trips.
+
+>>> from course_lib import persistence
+>>> saved = persistence.save(model, "fraud.keras")          # doctest: +SKIP
+>>> loaded = persistence.load("fraud.keras")                # doctest: +SKIP
+>>> loaded.predict(x_test)[:2]                              # doctest: +SKIP
+array([0.01, 0.92], dtype=float32)
+
+Formats (``FORMATS``):
+
+* ``"keras"``: the native Keras 3 archive (``.keras``, a zip of config + weights).
+* ``"savedmodel"``: a TensorFlow SavedModel directory written by ``model.export``,
+  what TF Serving, TF Lite and the TF.js converter consume. Keras 3's
+  ``load_model`` refuses it; :func:`load` uses ``tf.saved_model.load`` instead.
+* ``"h5"``: the legacy HDF5 file; Keras still reads and writes it but warns.
+
+Every save writes to a temporary sibling and renames it into place, so a failed
+save never leaves a half-written model behind. Loading keeps Keras's
+``safe_mode`` on: loading a model runs its code, so only load files you trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib import _tf
+from course_lib.errors import CourseLibError, InvalidInputError
+from course_lib.metrics import Comparison, Metrics, compare
+
+__all__ = [
+    "FORMATS",
+    "FileInfo",
+    "LoadedModel",
+    "ModelFileError",
+    "ModelInfo",
+    "RoundTrip",
+    "SaveResult",
+    "SignatureInfo",
+    "TensorInfo",
+    "UnsafeModelError",
+    "UnknownLayerError",
+    "detect_format",
+    "inspect",
+    "load",
+    "predict_in_subprocess",
+    "roundtrip",
+    "save",
+]
+
+FORMATS: tuple[str, ...] = ("keras", "savedmodel", "h5")
+_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": ""}
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+class ModelFileError(CourseLibError):
+    """A path that does not hold a model in the expected format (missing, wrong kind, corrupted)."""
+
+
+class UnknownLayerError(CourseLibError):
+    """The saved model uses a custom class that is not registered where it is loaded."""
+
+
+class UnsafeModelError(CourseLibError):
+    """The saved model contains code (a Lambda layer) that safe mode refuses to run."""
+
+
+# -- formats ----------------------------------------------------------------------------
+
+def _format_for_path(path: Path, format: str | None) -> str:
+    if format is not None and format not in FORMATS:
+        raise InvalidInputError(
+            f"expected format to be one of {', '.join(FORMATS)}; found {format!r}."
+        )
+    by_suffix = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}.get(path.suffix.lower(), "savedmodel")
+    if format is None:
+        return by_suffix
+    if format != by_suffix:
+        want = _SUFFIX[format] or "no extension (a directory)"
+        raise InvalidInputError(
+            f"expected a path ending in {want} for format={format!r}; found {path.name!r}. "
+            f"Fix: name it e.g. {path.stem + _SUFFIX[format]!r}, or drop format= to let the "
+            "extension decide."
+        )
+    return format
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The format of a saved model on disk, from its content: "keras", "savedmodel" or "h5".
+
+    >>> detect_format("fraud.keras")  # doctest: +SKIP
+    'keras'
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(
+            f"expected a saved model at {p}; nothing is there. Fix: check the path "
+            "(relative paths start from the notebook's folder) or save the model first."
+        )
+    if p.is_dir():
+        if (p / "saved_model.pb").is_file():
+            return "savedmodel"
+        found = sorted(x.name for x in p.iterdir())[:6]
+        raise ModelFileError(
+            f"expected a SavedModel directory containing saved_model.pb; {p} holds "
+            f"{found or 'nothing'}. Fix: pass the directory model.export() wrote (or a "
+            "version directory inside it), not its parent."
+        )
+    head = p.read_bytes()[:8]
+    if zipfile.is_zipfile(p):
+        return "keras"
+    if head == _HDF5_MAGIC:
+        return "h5"
+    kind = {".keras": "a .keras zip archive", ".h5": "an HDF5 file"}.get(p.suffix, "a model file")
+    raise ModelFileError(
+        f"expected {kind} at {p}; its content is neither a zip archive nor HDF5 "
+        f"({p.stat().st_size} bytes). The file is corrupted or truncated, or not a model. "
+        "Fix: save the model again, or restore the file from a trusted copy."
+    )
+
+
+# -- saving --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What :func:`save` wrote: where, in which format, how big, how long it took."""
+
+    path: Path
+    format: str
+    size_bytes: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"saved {self.format} to {self.path.name} ({_human(self.size_bytes)})"
+        return text + "".join(f"\nwarning: {w}" for w in self.warnings)
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _absl_collected() -> Iterator[list[str]]:
+    """Collect Keras's absl warnings (and silence NumPy/h5py warnings) instead of printing them."""
+    handler = _Collect()
+    absl = logging.getLogger("absl")
+    absl.addHandler(handler)
+    propagate, absl.propagate = absl.propagate, False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield handler.messages
+    finally:
+        absl.removeHandler(handler)
+        absl.propagate = propagate
+
+
+H5_WARNING = (
+    "HDF5 (.h5) is Keras's legacy format: it stores the architecture and weights but not "
+    "custom objects' code or newer layer options, and TF Serving and the TF.js graph converter "
+    "cannot use it. Prefer .keras (Keras) or a SavedModel (serving)."
+)
+
+
+def _write(model: Any, tmp: Path, format: str) -> tuple[str, ...]:
+    if format == "savedmodel":
+        model.export(str(tmp), format="tf_saved_model", verbose=False)
+        return ()
+    if format == "keras":
+        model.save(str(tmp))
+        return ()
+    # Legacy HDF5: Keras logs a deprecation warning through absl (and NumPy 2 adds
+    # many copy-keyword warnings from h5py). Keep the one that matters, explained.
+    with _absl_collected() as messages:
+        model.save(str(tmp))
+    return (H5_WARNING,) if any("legacy" in m for m in messages) else ()
+
+
+def save(model: Any, path: str | os.PathLike[str], format: str | None = None, *,
+         overwrite: bool = False) -> SaveResult:
+    """Save ``model`` as ``.keras``, a SavedModel directory or legacy ``.h5``.
+
+    The format follows the path (``.keras``, ``.h5``, no extension = SavedModel)
+    unless ``format`` says otherwise, in which case they must agree. The model is
+    written to a temporary sibling and renamed into place.
+
+    >>> save(model, "fraud.keras").format                    # doctest: +SKIP
+    'keras'
+    >>> save(model, "fraud_savedmodel").format               # doctest: +SKIP
+    'savedmodel'
+    """
+    keras = _tf.keras()
+    if not isinstance(model, keras.Model):
+        raise InvalidInputError(
+            f"expected a Keras model (keras.Model); found {type(model).__name__}. "
+            "Fix: pass the model you built and trained, e.g. models.build_fraud_model(...)."
+        )
+    target = Path(path)
+    fmt = _format_for_path(target, format)
+    if target.exists() and not overwrite:
+        raise ModelFileError(
+            f"expected {target} not to exist yet; it does. Fix: pass overwrite=True to replace "
+            "it, or choose a new name (a new version number, for instance)."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = staging / ("model" + _SUFFIX[fmt])
+    start = time.perf_counter()
+    try:
+        notes = _write(model, tmp, fmt)
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.perf_counter() - start
+    return SaveResult(path=target, format=fmt, size_bytes=_size(target), seconds=seconds, warnings=notes)
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Name, shape (None = any size) and dtype of one input or output."""
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.dtype} {self.shape}"
+
+
+@dataclass
+class LoadedModel:
+    """A loaded model of any format with one way to predict: :meth:`predict`.
+
+    ``raw`` is what the loader returned (a ``keras.Model``, or the object of
+    ``tf.saved_model.load``) for anything beyond prediction.
+    """
+
+    path: Path
+    format: str
+    raw: Any
+    input: TensorInfo
+    _call: Any = field(repr=False, default=None)
+
+    def predict(self, x: object, batch_size: int = 4096) -> np.ndarray:
+        """Scores for the rows of ``x`` (checked against the model's input first) as a NumPy array.
+
+        >>> loaded.predict(fraud.test.x).shape                 # doctest: +SKIP
+        (4000, 1)
+        """
+        arr = _check_input(x, self.input)
+        if self.format == "savedmodel":
+            tf = _tf.tf()
+            parts = [self._call(**{self.input.name: tf.constant(arr[i:i + batch_size])})
+                     for i in range(0, len(arr), batch_size)]
+            key = sorted(parts[0])[0]
+            return np.concatenate([p[key].numpy() for p in parts])
+        return np.asarray(self.raw.predict(arr, batch_size=batch_size, verbose=0))
+
+
+def _check_input(x: object, spec: TensorInfo) -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:
+        raise InvalidInputError(f"expected an array for input '{spec.name}'; could not read it ({exc}).") from exc
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputError(
+            f"expected numbers for input '{spec.name}' ({spec.dtype}); found dtype {arr.dtype}. "
+            "Fix: convert the features to numbers (the model's preprocessing expects raw numeric columns)."
+        )
+    want = spec.shape
+    if arr.ndim != len(want) or any(w is not None and w != a for w, a in zip(want[1:], arr.shape[1:])):
+        shown = "(n, " + ", ".join(str(w) for w in want[1:]) + ")"
+        raise InvalidInputError(
+            f"expected input '{spec.name}' of shape {shown}; found {arr.shape}. "
+            "Fix: pass one row per example with the columns the model was trained on, in the same order."
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise InvalidInputError(
+            f"expected finite values for input '{spec.name}'; found NaN or infinity. "
+            "Fix: fill or drop missing values before predicting."
+        )
+    return arr.astype(spec.dtype if spec.dtype in ("float32", "float64") else np.float32)
+
+
+def _keras_error(exc: Exception, path: Path) -> CourseLibError:
+    text = str(exc)
+    if "Lambda" in text and "safe_mode" in text:
+        return UnsafeModelError(
+            f"expected a model without embedded Python code; {path.name} contains a Lambda layer, "
+            "whose code would run on load, so safe mode refused it. Fix: replace the Lambda with a "
+            "registered custom layer (keras.saving.register_keras_serializable), or, only for a file "
+            "you made yourself, load(path, safe_mode=False)."
+        )
+    if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
+        return UnknownLayerError(
+            f"expected every layer class in {path.name} to be known to Keras; loading failed with: "
+            f"{text.splitlines()[0]} Fix: import the module that defines the custom layer, decorated "
+            "with @keras.saving.register_keras_serializable(), before loading (or pass "
+            "custom_objects={'Name': Class})."
+        )
+    return ModelFileError(
+        f"expected {path.name} to be a readable model file; Keras could not load it ({type(exc).__name__}: "
+        f"{text.splitlines()[0] if text else ''}). The file may be corrupted, truncated or written by an "
+        "incompatible version. Fix: save the model again, or restore a trusted copy."
+    )
+
+
+def load(path: str | os.PathLike[str], format: str | None = None, *, safe_mode: bool = True,
+         custom_objects: Mapping[str, Any] | None = None) -> LoadedModel:
+    """Load a model saved in any of :data:`FORMATS`, detecting the format from the content.
+
+    ``format`` is an expectation: a SavedModel passed where ``"keras"`` is expected
+    (or the reverse) is refused with the way out.
+
+    >>> loaded = load("fraud.keras")                          # doctest: +SKIP
+    >>> loaded.format, loaded.input.shape                     # doctest: +SKIP
+    ('keras', (None, 8))
+    """
+    p = Path(path)
+    found = detect_format(p)
+    if format is not None:
+        if format not in FORMATS:
+            raise InvalidInputError(f"expected format to be one of {', '.join(FORMATS)}; found {format!r}.")
+        if format != found:
+            how = {"savedmodel": "load(path) without format=, or keras.layers.TFSMLayer(path)",
+                   "keras": "load(path) without format=", "h5": "load(path) without format="}[found]
+            raise ModelFileError(
+                f"expected a {format} model at {p}; found a {found} model. Fix: {how}."
+            )
+    if found == "savedmodel":
+        tf = _tf.tf()
+        try:
+            obj = tf.saved_model.load(str(p))
+        except Exception as exc:
+            raise ModelFileError(
+                f"expected a readable SavedModel at {p}; TensorFlow could not load it "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0]}). A file inside it is corrupted "
+                "or missing. Fix: export the model again, or restore a trusted copy."
+            ) from exc
+        if "serving_default" not in obj.signatures:
+            raise ModelFileError(
+                f"expected a 'serving_default' signature in {p}; found {list(obj.signatures)}. "
+                "Fix: export with model.export(path), which writes it."
+            )
+        sig = obj.signatures["serving_default"]
+        (name, spec), = sig.structured_input_signature[1].items()
+        info = TensorInfo(name, tuple(spec.shape.as_list()), spec.dtype.name)
+        return LoadedModel(path=p, format=found, raw=obj, input=info, _call=sig)
+    keras = _tf.keras()
+    try:
+        with _absl_collected():  # H5: "compiled metrics have yet to be built" is noise here
+            model = keras.models.load_model(str(p), safe_mode=safe_mode, custom_objects=custom_objects)
+    except Exception as exc:
+        raise _keras_error(exc, p) from exc
+    spec = model.inputs[0]
+    info = TensorInfo(spec.name, tuple(spec.shape), str(spec.dtype))
+    return LoadedModel(path=p, format=found, raw=model, input=info)
+
+
+# -- inspecting -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of a saved model, relative to the model's path."""
+
+    path: str
+    size_bytes: int
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """A SavedModel signature: what ``saved_model_cli show --all`` lists."""
+
+    name: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+
+
+_ROLES = {
+    "saved_model.pb": "the graph: functions, signatures, the model's structure",
+    "fingerprint.pb": "hashes that identify this export",
+    "variables/variables.index": "index of the weights (which variable is where)",
+    "assets": "extra files the graph reads (vocabularies); often empty",
+    "config.json": "the architecture: layers, their settings, how they connect",
+    "metadata.json": "Keras version and save date",
+    "model.weights.h5": "the weights",
+}
+
+
+def _role(rel: str) -> str:
+    if rel.startswith("variables/variables.data"):
+        return "the weights (one or more shards)"
+    return _ROLES.get(rel, "")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What :func:`inspect` found: the files with sizes and, for a SavedModel, its signatures."""
+
+    path: Path
+    format: str
+    files: tuple[FileInfo, ...]
+    signatures: tuple[SignatureInfo, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def size_bytes(self) -> int:
+        """Total size of the files (uncompressed contents for a .keras archive: see ``disk_bytes``)."""
+        return sum(f.size_bytes for f in self.files)
+
+    @property
+    def disk_bytes(self) -> int:
+        """Size on disk."""
+        return _size(self.path)
+
+    def __str__(self) -> str:
+        lines = [f"{self.path.name} ({self.format}, {_human(self.disk_bytes)} on disk)"]
+        width = max(len(f.path) for f in self.files)
+        lines += [f"  {f.path:<{width}}  {_human(f.size_bytes):>10}  {f.role}" for f in self.files]
+        for s in self.signatures:
+            lines.append(f"signature '{s.name}':")
+            lines += [f"  input  {t}" for t in s.inputs]
+            lines += [f"  output {t}" for t in s.outputs]
+        lines += [f"{k}: {v}" for k, v in self.metadata.items()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html as h
+
+        rows = "".join(f"<tr><td><code>{h.escape(f.path)}</code></td><td style='text-align:right'>"
+                       f"{_human(f.size_bytes)}</td><td>{h.escape(f.role)}</td></tr>" for f in self.files)
+        sigs = "".join(
+            f"<p>signature <b>{h.escape(s.name)}</b>: "
+            + ", ".join(f"input <code>{h.escape(str(t))}</code>" for t in s.inputs) + "; "
+            + ", ".join(f"output <code>{h.escape(str(t))}</code>" for t in s.outputs) + "</p>"
+            for s in self.signatures)
+        meta = "".join(f"<div>{h.escape(str(k))}: {h.escape(str(v))}</div>" for k, v in self.metadata.items())
+        return (f"<p><b>{h.escape(self.path.name)}</b> ({self.format}, {_human(self.disk_bytes)} on disk)</p>"
+                f"<table><tr><th>file</th><th>size</th><th>what it holds</th></tr>{rows}</table>{sigs}{meta}")
+
+
+def _tensor_infos(structure: Any) -> tuple[TensorInfo, ...]:
+    items = structure.items() if isinstance(structure, Mapping) else enumerate(structure)
+    return tuple(TensorInfo(str(k), tuple(v.shape.as_list()), v.dtype.name) for k, v in sorted(items))
+
+
+def inspect(path: str | os.PathLike[str]) -> ModelInfo:
+    """List a saved model's files with sizes; for a SavedModel also its signatures.
+
+    >>> print(inspect("fraud_savedmodel"))                     # doctest: +SKIP
+    fraud_savedmodel (savedmodel, 20.1 KB on disk)
+      saved_model.pb  ...
+    """
+    p = Path(path)
+    fmt = detect_format(p)
+    if fmt == "keras":
+        with zipfile.ZipFile(p) as archive:
+            files = tuple(FileInfo(i.filename, i.file_size, _role(i.filename)) for i in archive.infolist())
+            meta = json.loads(archive.read("metadata.json")) if "metadata.json" in archive.namelist() else {}
+        return ModelInfo(path=p, format=fmt, files=files, metadata=meta)
+    if fmt == "h5":
+        return ModelInfo(path=p, format=fmt, files=(FileInfo(p.name, p.stat().st_size, "architecture and weights (HDF5)"),))
+    files = tuple(
+        FileInfo(f.relative_to(p).as_posix() + ("/" if f.is_dir() else ""),
+                 _size(f), _role(f.relative_to(p).as_posix()))
+        for f in sorted(p.rglob("*")) if f.is_file() or (f.is_dir() and not any(f.iterdir()))
+    )
+    obj = _tf.tf().saved_model.load(str(p))
+    sigs = tuple(
+        SignatureInfo(name, _tensor_infos(fn.structured_input_signature[1]), _tensor_infos(fn.structured_outputs))
+        for name, fn in sorted(obj.signatures.items())
+    )
+    return ModelInfo(path=p, format=fmt, files=files, signatures=sigs)
+
+
+# -- round trips ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """Metrics before saving and after loading, the largest prediction difference, the verdict."""
+
+    format: str
+    path: Path
+    size_bytes: int
+    before: Metrics
+    after: Metrics
+    comparison: Comparison
+    max_abs_diff: float
+    save_seconds: float
+    load_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """Every metric within tolerance."""
+        return self.comparison.ok
+
+    def __str__(self) -> str:
+        return (f"{self.format}: {_human(self.size_bytes)}, saved in {self.save_seconds:.2f} s, "
+                f"loaded in {self.load_seconds:.2f} s, largest prediction difference "
+                f"{self.max_abs_diff:.2e}\n{self.comparison}")
+
+    def _repr_html_(self) -> str:
+        return (f"<p><b>{self.format}</b>: largest prediction difference {self.max_abs_diff:.2e}</p>"
+                + self.comparison._repr_html_())
+
+
+def roundtrip(model: Any, x: np.ndarray, y: np.ndarray, format: str = "keras", *,
+              tolerance: float = 0.01, threshold: float = 0.5,
+              directory: str | os.PathLike[str] | None = None) -> RoundTrip:
+    """Save ``model``, load it back, and compare metrics and predictions on ``(x, y)``.
+
+    The seed's criterion: every metric within ``tolerance`` (0.01) and predictions
+    identical or within float tolerance.
+
+    >>> rt = roundtrip(model, fraud.test.x, fraud.test.y, format="savedmodel")  # doctest: +SKIP
+    >>> rt.ok, rt.max_abs_diff                                                  # doctest: +SKIP
+    (True, 0.0)
+    """
+    if format not in FORMATS:
+        raise InvalidInputError(f"expected format to be one of {', '.join(FORMATS)}; found {format!r}.")
+    base = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="roundtrip-"))
+    target = base / f"{model.name}{_SUFFIX[format]}"
+    before_scores = np.asarray(model.predict(np.asarray(x, dtype=np.float32), verbose=0))
+    before = Metrics.from_predictions(y, before_scores, threshold)
+    saved = save(model, target, format, overwrite=True)
+    start = time.perf_counter()
+    loaded = load(target)
+    load_seconds = time.perf_counter() - start
+    after_scores = loaded.predict(x)
+    after = Metrics.from_predictions(y, after_scores, threshold)
+    diff = float(np.max(np.abs(after_scores.reshape(-1) - before_scores.reshape(-1))))
+    return RoundTrip(
+        format=format, path=target, size_bytes=saved.size_bytes, before=before, after=after,
+        comparison=compare(before, after, tolerance, labels=("before saving", "after loading")),
+        max_abs_diff=diff, save_seconds=saved.seconds, load_seconds=load_seconds,
+    )
+
+
+# -- a fresh process ------------------------------------------------------------------------
+
+def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: float = 300,
+                          safe_mode: bool = True) -> np.ndarray:
+    """Load the model and predict in a new Python interpreter, as a deployed service would.
+
+    Nothing is shared with the calling process but the model file and the input
+    (passed through ``.npy`` files, not the command line).
+
+    >>> predict_in_subprocess("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
+    (4000, 1)
+    """
+    p = Path(path).resolve()
+    detect_format(p)  # a clear error here rather than a traceback from the child
+    arr = np.asarray(x)
+    with tempfile.TemporaryDirectory(prefix="predict-") as tmp:
+        src, dst = Path(tmp) / "x.npy", Path(tmp) / "scores.npy"
+        np.save(src, arr, allow_pickle=False)
+        cmd = [sys.executable, "-m", "course_lib.persistence", str(p), str(src), str(dst)]
+        if not safe_mode:
+            cmd.append("--unsafe")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired as exc:
+            raise CourseLibError(
+                f"expected the fresh process to predict within {timeout:g} s; it did not. "
+                "Fix: pass a larger timeout= or fewer rows."
+            ) from exc
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no error output)"])[-1]
+            raise CourseLibError(
+                f"expected the fresh process to load {p.name} and predict; it failed: {last}"
+            )
+        return np.load(dst, allow_pickle=False)
+
+
+def _main(argv: Sequence[str]) -> int:
+    path, src, dst, *rest = argv
+    loaded = load(path, safe_mode="--unsafe" not in rest)
+    np.save(dst, loaded.predict(np.load(src, allow_pickle=False)), allow_pickle=False)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(_main(sys.argv[1:]))
+    except CourseLibError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)
