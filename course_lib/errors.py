@@ -18,14 +18,18 @@ Hierarchy::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 
 __all__ = [
+    "Attempt",
     "CourseLibError",
     "DataIntegrityError",
     "InvalidInputError",
     "MissingDependencyError",
     "UnknownQuestionError",
+    "attempt",
+    "require",
 ]
 
 
@@ -67,3 +71,55 @@ def require(module: str, extra: str) -> ModuleType:
             f"expected the optional package '{module}' to be installed; it is not "
             f"({exc}). Fix: pip install 'course-lib[{extra}]'"
         ) from exc
+
+
+class Attempt:
+    """The outcome of a call that may fail with a :class:`CourseLibError`, shown without a traceback.
+
+    >>> from course_lib.errors import attempt
+    >>> a = attempt(int, "12")
+    >>> a.ok, a.value
+    (True, 12)
+    >>> b = attempt(require, "no_such_module_xyz", "demo")
+    >>> b.ok, type(b.error).__name__
+    (False, 'MissingDependencyError')
+
+    Lessons use it to show what a learner would see when something goes wrong
+    (a corrupted file, an unregistered layer) as readable text.
+    """
+
+    def __init__(self, value: object = None, error: CourseLibError | None = None) -> None:
+        self.value = value
+        self.error = error
+
+    @property
+    def ok(self) -> bool:
+        """True when the call returned normally."""
+        return self.error is None
+
+    def __repr__(self) -> str:
+        if self.ok:
+            return f"succeeded: {self.value!r}"
+        return f"{type(self.error).__name__}: {self.error}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        if self.ok:
+            return f"<p style='color:#1a7f37'><b>succeeded</b>: {html.escape(repr(self.value))}</p>"
+        return (f"<p style='color:#b42318'><b>{type(self.error).__name__}</b>: "
+                f"{html.escape(str(self.error))}</p>")
+
+
+def attempt(func: Callable[..., object], /, *args: object, **kwargs: object) -> Attempt:
+    """Call ``func(*args, **kwargs)``; a :class:`CourseLibError` is returned, not raised.
+
+    Any other exception propagates: only errors the library explains are caught.
+
+    >>> attempt(lambda: 1 / 1).ok
+    True
+    """
+    try:
+        return Attempt(value=func(*args, **kwargs))
+    except CourseLibError as exc:
+        return Attempt(error=exc)

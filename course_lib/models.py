@@ -13,7 +13,10 @@ re-implement the scaling at serving time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -22,7 +25,15 @@ from course_lib import _tf
 from course_lib.data import Split
 from course_lib.errors import InvalidInputError
 
-__all__ = ["build_fraud_model", "class_weights", "predict_scores", "set_seed", "train"]
+__all__ = [
+    "LOG_SCALE_KINDS", "Standardizer", "build_fraud_model", "class_weights", "custom_layers",
+    "fit_standardizer", "predict_scores", "set_seed", "train",
+]
+
+#: How ``build_fraud_model(log_scale=...)`` adds its log transform of the skewed columns.
+LOG_SCALE_KINDS = (None, "registered", "unregistered", "lambda")
+#: Columns of the fraud data with a long right tail: amount and distance_km.
+SKEWED_COLUMNS = (0, 2)
 
 
 def set_seed(seed: int) -> None:
@@ -49,14 +60,77 @@ def _features(x: object, what: str) -> np.ndarray:
     return arr
 
 
+@functools.cache
+def custom_layers() -> SimpleNamespace:
+    """The lessons' custom layer, ``LogScale``, registered and unregistered.
+
+    ``LogScale`` applies ``log(1 + x)`` to the skewed columns. The registered
+    class is known to Keras by the name ``course_lib>LogScale``, so a saved model
+    using it loads anywhere ``course_lib.models`` is imported;
+    ``UnregisteredLogScale`` does the same computation but was never registered,
+    so loading a model that uses it fails: lesson 01's pitfall.
+
+    >>> custom_layers().LogScale(columns=(0,)).get_config()["columns"]  # doctest: +SKIP
+    [0]
+    """
+    keras = _tf.keras()
+    ops = keras.ops
+
+    class LogScale(keras.layers.Layer):
+        def __init__(self, columns: Sequence[int] = SKEWED_COLUMNS, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.columns = tuple(int(c) for c in columns)
+
+        def build(self, input_shape: Sequence[int | None]) -> None:
+            self._mask = _column_mask(int(input_shape[-1]), self.columns)
+
+        def call(self, x: Any) -> Any:
+            return self._mask * ops.log1p(ops.maximum(x, 0.0)) + (1.0 - self._mask) * x
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "columns": list(self.columns)}
+
+    registered = keras.saving.register_keras_serializable(package="course_lib", name="LogScale")(
+        LogScale)
+
+    class UnregisteredLogScale(LogScale):
+        """The same layer, never registered with Keras."""
+
+    return SimpleNamespace(LogScale=registered, UnregisteredLogScale=UnregisteredLogScale)
+
+
+def _column_mask(width: int, columns: Sequence[int]) -> np.ndarray:
+    return np.isin(np.arange(width), columns).astype(np.float32)
+
+
+def _log_scale_layer(kind: str, width: int) -> Any:
+    keras = _tf.keras()
+    if kind == "registered":
+        return custom_layers().LogScale(name="log_scale")
+    if kind == "unregistered":
+        return custom_layers().UnregisteredLogScale(name="log_scale")
+    # The same computation as LogScale, as a Python lambda: Keras stores its
+    # bytecode in the saved file, which is why safe mode refuses to load it.
+    return keras.layers.Lambda(
+        lambda x, skewed: (__import__("keras").ops.log1p(__import__("keras").ops.maximum(x, 0.0)) * skewed
+                           + x * (1.0 - __import__("keras").ops.convert_to_tensor(skewed))),
+        arguments={"skewed": _column_mask(width, SKEWED_COLUMNS).tolist()}, output_shape=(width,),
+        name="log_scale",
+    )
+
+
 def build_fraud_model(
-    train_x: np.ndarray, *, normalize: bool = True, hidden: Sequence[int] = (16,),
-    learning_rate: float = 1e-3, seed: int = 0, name: str = "fraud_model",
+    train_x: np.ndarray, *, normalize: bool = True, log_scale: str | None = None,
+    hidden: Sequence[int] = (16,), learning_rate: float = 1e-3, seed: int = 0,
+    name: str = "fraud_model",
 ) -> Any:
     """A small dense binary classifier whose first layer scales the raw features.
 
     ``normalize=False`` leaves the raw features as they are (amounts in the
     hundreds next to 0/1 flags): the "naive" model of lesson 00.
+    ``log_scale`` adds a log transform of the skewed columns first, as the
+    registered custom layer, an unregistered one, or a ``Lambda`` layer (see
+    :func:`custom_layers`; lesson 01 shows how each one loads).
 
     >>> m = build_fraud_model(np.ones((4, 3), dtype="float32"))  # doctest: +SKIP
     >>> m.output_shape                                             # doctest: +SKIP
@@ -64,9 +138,17 @@ def build_fraud_model(
     """
     keras = _tf.keras()
     x = _features(train_x, "train_x")
+    if log_scale not in LOG_SCALE_KINDS:
+        raise InvalidInputError(
+            f"expected log_scale to be one of {LOG_SCALE_KINDS}; found {log_scale!r}."
+        )
     set_seed(seed)
     inputs = keras.Input(shape=(x.shape[1],), name="features")
     h = inputs
+    if log_scale is not None:
+        layer = _log_scale_layer(log_scale, x.shape[1])
+        h = layer(h)
+        x = np.asarray(layer(x))  # the normalization below sees what the layer outputs
     if normalize:
         norm = keras.layers.Normalization(name="scaling")
         norm.adapt(x)
@@ -131,3 +213,38 @@ def predict_scores(model: Any, x: np.ndarray, batch_size: int = 4096) -> np.ndar
     arr = _features(x, "x")
     out = np.asarray(model.predict(arr, batch_size=batch_size, verbose=0))
     return out.reshape(out.shape[0], -1)[:, -1]
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Scaling kept OUTSIDE the model: ``(x - mean) / std`` with the training rows' statistics.
+
+    >>> scale = fit_standardizer(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> scale(np.array([[2.0, 20.0]])).tolist()
+    [[0.0, 0.0]]
+
+    Lesson 01 uses it to show the pitfall: a model trained on scaled inputs
+    gets raw inputs once deployed unless every caller re-applies this object.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        arr = np.asarray(x, dtype=np.float32)
+        if arr.ndim != 2 or arr.shape[1] != self.mean.shape[0]:
+            raise InvalidInputError(
+                f"expected rows with {self.mean.shape[0]} features; found shape {arr.shape}."
+            )
+        return ((arr - self.mean) / self.std).astype(np.float32)
+
+
+def fit_standardizer(train_x: np.ndarray) -> Standardizer:
+    """Learn per-column mean and standard deviation from the training rows.
+
+    >>> fit_standardizer(np.array([[0.0], [2.0]])).std.tolist()
+    [1.0]
+    """
+    x = _features(train_x, "train_x")
+    std = x.std(axis=0)
+    return Standardizer(mean=x.mean(axis=0), std=np.where(std > 0, std, 1.0).astype(np.float32))

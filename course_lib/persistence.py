@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -330,10 +331,12 @@ def _keras_error(exc: Exception, path: Path) -> CourseLibError:
             "registered custom layer (keras.saving.register_keras_serializable), or, only for a file "
             "you made yourself, load(path, safe_mode=False)."
         )
-    if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
+    missing = re.search(r"Could not locate (?:class|function) '([^']+)'|Unknown layer: '?([\w>]+)", text)
+    if missing:
+        name = missing.group(1) or missing.group(2)
         return UnknownLayerError(
-            f"expected every layer class in {path.name} to be known to Keras; loading failed with: "
-            f"{text.splitlines()[0]} Fix: import the module that defines the custom layer, decorated "
+            f"expected every layer class in {path.name} to be known to Keras; found '{name}', "
+            "which is not registered in this process. Fix: import the module that defines it, decorated "
             "with @keras.saving.register_keras_serializable(), before loading (or pass "
             "custom_objects={'Name': Class})."
         )
