@@ -13,27 +13,24 @@ re-implement the scaling at serving time.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from course_lib import _tf
-from course_lib.data import Split
+from course_lib.data import Dataset, Split
 from course_lib.errors import InvalidInputError
 
 __all__ = [
-    "LOG_SCALE_KINDS", "Standardizer", "build_fraud_model", "class_weights", "custom_layers",
-    "fit_standardizer", "predict_scores", "set_seed", "train",
+    "LOG_SCALE_KINDS", "Standardizer", "build_fraud_model", "class_weights", "fit_standardizer",
+    "fraud_model", "prediction_gap", "predict_scores", "set_seed", "train",
 ]
 
 #: How ``build_fraud_model(log_scale=...)`` adds its log transform of the skewed columns.
 LOG_SCALE_KINDS = (None, "registered", "unregistered", "lambda")
-#: Columns of the fraud data with a long right tail: amount and distance_km.
-SKEWED_COLUMNS = (0, 2)
+
 
 
 def set_seed(seed: int) -> None:
@@ -60,61 +57,20 @@ def _features(x: object, what: str) -> np.ndarray:
     return arr
 
 
-@functools.cache
-def custom_layers() -> SimpleNamespace:
-    """The lessons' custom layer, ``LogScale``, registered and unregistered.
-
-    ``LogScale`` applies ``log(1 + x)`` to the skewed columns. The registered
-    class is known to Keras by the name ``course_lib>LogScale``, so a saved model
-    using it loads anywhere ``course_lib.models`` is imported;
-    ``UnregisteredLogScale`` does the same computation but was never registered,
-    so loading a model that uses it fails: lesson 01's pitfall.
-
-    >>> custom_layers().LogScale(columns=(0,)).get_config()["columns"]  # doctest: +SKIP
-    [0]
-    """
-    keras = _tf.keras()
-    ops = keras.ops
-
-    class LogScale(keras.layers.Layer):
-        def __init__(self, columns: Sequence[int] = SKEWED_COLUMNS, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.columns = tuple(int(c) for c in columns)
-
-        def build(self, input_shape: Sequence[int | None]) -> None:
-            self._mask = _column_mask(int(input_shape[-1]), self.columns)
-
-        def call(self, x: Any) -> Any:
-            return self._mask * ops.log1p(ops.maximum(x, 0.0)) + (1.0 - self._mask) * x
-
-        def get_config(self) -> dict[str, Any]:
-            return {**super().get_config(), "columns": list(self.columns)}
-
-    registered = keras.saving.register_keras_serializable(package="course_lib", name="LogScale")(
-        LogScale)
-
-    class UnregisteredLogScale(LogScale):
-        """The same layer, never registered with Keras."""
-
-    return SimpleNamespace(LogScale=registered, UnregisteredLogScale=UnregisteredLogScale)
-
-
-def _column_mask(width: int, columns: Sequence[int]) -> np.ndarray:
-    return np.isin(np.arange(width), columns).astype(np.float32)
-
-
 def _log_scale_layer(kind: str, width: int) -> Any:
     keras = _tf.keras()
+    from course_lib import layers
+
     if kind == "registered":
-        return custom_layers().LogScale(name="log_scale")
+        return layers.LogScale(name="log_scale")
     if kind == "unregistered":
-        return custom_layers().UnregisteredLogScale(name="log_scale")
+        return layers.UnregisteredLogScale(name="log_scale")
     # The same computation as LogScale, as a Python lambda: Keras stores its
     # bytecode in the saved file, which is why safe mode refuses to load it.
     return keras.layers.Lambda(
         lambda x, skewed: (__import__("keras").ops.log1p(__import__("keras").ops.maximum(x, 0.0)) * skewed
                            + x * (1.0 - __import__("keras").ops.convert_to_tensor(skewed))),
-        arguments={"skewed": _column_mask(width, SKEWED_COLUMNS).tolist()}, output_shape=(width,),
+        arguments={"skewed": layers.column_mask(width, layers.SKEWED_COLUMNS).tolist()}, output_shape=(width,),
         name="log_scale",
     )
 
@@ -130,7 +86,7 @@ def build_fraud_model(
     hundreds next to 0/1 flags): the "naive" model of lesson 00.
     ``log_scale`` adds a log transform of the skewed columns first, as the
     registered custom layer, an unregistered one, or a ``Lambda`` layer (see
-    :func:`custom_layers`; lesson 01 shows how each one loads).
+    :mod:`course_lib.layers`; lesson 01 shows how each one loads).
 
     >>> m = build_fraud_model(np.ones((4, 3), dtype="float32"))  # doctest: +SKIP
     >>> m.output_shape                                             # doctest: +SKIP
@@ -204,6 +160,18 @@ def train(
     )
 
 
+def fraud_model(dataset: Dataset, *, epochs: int = 10, seed: int = 0, **build: Any) -> Any:
+    """The lessons' standard fraud model: scaling inside, trained with balanced class weights.
+
+    >>> model = fraud_model(data.load_fraud())                 # doctest: +SKIP
+    >>> model.name                                             # doctest: +SKIP
+    'fraud_model'
+    """
+    model = build_fraud_model(dataset.train.x, seed=seed, **build)
+    train(model, dataset.train, epochs=epochs, class_weight="balanced", seed=seed)
+    return model
+
+
 def predict_scores(model: Any, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """The model's scores (probability of the positive class) as a 1-D float array.
 
@@ -248,3 +216,13 @@ def fit_standardizer(train_x: np.ndarray) -> Standardizer:
     x = _features(train_x, "train_x")
     std = x.std(axis=0)
     return Standardizer(mean=x.mean(axis=0), std=np.where(std > 0, std, 1.0).astype(np.float32))
+
+
+def prediction_gap(reference: Any, others: Mapping[str, Any], x: np.ndarray) -> dict[str, float]:
+    """Largest absolute difference between each model's scores and the reference model's.
+
+    >>> prediction_gap(model, {"reloaded": reloaded}, fraud.test.x)   # doctest: +SKIP
+    {'reloaded': 0.0}
+    """
+    base = predict_scores(reference, x)
+    return {name: float(np.max(np.abs(predict_scores(m, x) - base))) for name, m in others.items()}

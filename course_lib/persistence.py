@@ -62,6 +62,12 @@ __all__ = [
     "predict_in_subprocess",
     "roundtrip",
     "save",
+    "save_weights",
+    "load_weights",
+    "saved_model_cli",
+    "compare_formats",
+    "FormatRow",
+    "FormatsReport",
 ]
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "h5")
@@ -280,6 +286,9 @@ class LoadedModel:
     raw: Any
     input: TensorInfo
     _call: Any = field(repr=False, default=None)
+
+    def __repr__(self) -> str:
+        return f"LoadedModel(format={self.format!r}, path='{self.path}', input={self.input})"
 
     def predict(self, x: object, batch_size: int = 4096) -> np.ndarray:
         """Scores for the rows of ``x`` (checked against the model's input first) as a NumPy array.
@@ -582,11 +591,13 @@ def roundtrip(model: Any, x: np.ndarray, y: np.ndarray, format: str = "keras", *
 # -- a fresh process ------------------------------------------------------------------------
 
 def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: float = 300,
-                          safe_mode: bool = True) -> np.ndarray:
+                          safe_mode: bool = True, imports: Sequence[str] = ()) -> np.ndarray:
     """Load the model and predict in a new Python interpreter, as a deployed service would.
 
     Nothing is shared with the calling process but the model file and the input
-    (passed through ``.npy`` files, not the command line).
+    (passed through ``.npy`` files, not the command line). ``imports`` names
+    modules the service imports first, such as the one registering a custom
+    layer (``"course_lib.layers"``).
 
     >>> predict_in_subprocess("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
     (4000, 1)
@@ -600,6 +611,7 @@ def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: f
         cmd = [sys.executable, "-m", "course_lib.persistence", str(p), str(src), str(dst)]
         if not safe_mode:
             cmd.append("--unsafe")
+        cmd += [f"--import={name}" for name in imports]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -617,7 +629,12 @@ def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: f
 
 
 def _main(argv: Sequence[str]) -> int:
+    import importlib
+
     path, src, dst, *rest = argv
+    for flag in rest:
+        if flag.startswith("--import="):
+            importlib.import_module(flag.removeprefix("--import="))
     loaded = load(path, safe_mode="--unsafe" not in rest)
     np.save(dst, loaded.predict(np.load(src, allow_pickle=False)), allow_pickle=False)
     return 0
@@ -629,3 +646,143 @@ if __name__ == "__main__":
     except CourseLibError as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+# -- weights-only checkpoints -------------------------------------------------------------
+
+def save_weights(model: Any, path: str | os.PathLike[str]) -> SaveResult:
+    """Save only the weights (``.weights.h5``), the way a training checkpoint often does.
+
+    >>> save_weights(model, "fraud.weights.h5").format        # doctest: +SKIP
+    'weights'
+    """
+    target = Path(path)
+    if not target.name.endswith(".weights.h5"):
+        raise InvalidInputError(
+            f"expected a path ending in .weights.h5; found {target.name!r}. Fix: e.g. 'fraud.weights.h5'."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    model.save_weights(str(target))
+    return SaveResult(target, "weights", target.stat().st_size, time.perf_counter() - start)
+
+
+def load_weights(model: Any, path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """Load a weights checkpoint into ``model``; returns notes on what was NOT restored.
+
+    A freshly built model's optimizer has no state yet, so Keras skips the saved
+    optimizer variables (Adam's step count and running averages) and says so in a
+    warning; that warning comes back here as a note instead of being printed.
+
+    >>> load_weights(fresh_model, "fraud.weights.h5")          # doctest: +SKIP
+    ('optimizer state not restored: ...',)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"expected a weights file at {p}; nothing is there. Fix: save_weights(model, path) first.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(str(p))
+        except Exception as exc:
+            raise ModelFileError(
+                f"expected {p.name} to hold weights for this architecture; Keras could not load them "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0]}). Fix: build the model exactly as "
+                "it was built when the weights were saved."
+            ) from exc
+    return tuple(
+        "optimizer state not restored: the saved optimizer variables were skipped because this "
+        "model's optimizer has not been built; training resumes with a fresh optimizer"
+        for w in caught if "Skipping variable loading for optimizer" in str(w.message)
+    )[:1]
+
+
+# -- the SavedModel command-line tool ---------------------------------------------------------
+
+def saved_model_cli(path: str | os.PathLike[str], *args: str) -> str:
+    """Run TensorFlow's real ``saved_model_cli show --dir PATH --all`` and return what it prints.
+
+    >>> print(saved_model_cli("fraud_savedmodel"))            # doctest: +SKIP
+    MetaGraphDef with tag-set: 'serve' contains the following SignatureDefs: ...
+    """
+    p = Path(path)
+    if detect_format(p) != "savedmodel":
+        raise ModelFileError(f"expected a SavedModel directory; {p} is a {detect_format(p)} model.")
+    exe = Path(sys.executable).parent / "saved_model_cli"
+    if not exe.is_file():
+        raise CourseLibError(
+            f"expected TensorFlow's saved_model_cli next to Python ({exe}); it is not there. "
+            "Fix: pip install 'course-lib[tf]'."
+        )
+    cmd = [str(exe), "show", "--dir", str(p), *(args or ("--all",))]
+    # PYTHONHASHSEED: the tool prints the ops as a Python set; a fixed seed fixes their order.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise CourseLibError(f"expected saved_model_cli to succeed; it failed: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip()
+
+
+# -- the formats side by side ------------------------------------------------------------------
+
+#: Who can consume each format, and where the course shows it.
+CONSUMERS: Mapping[str, str] = {
+    "keras": "Keras load_model (resume training: optimizer state included)",
+    "savedmodel": "tf.saved_model.load, TF Serving, the TF.js converter (lesson 05), TF Lite converter",
+    "h5": "Keras load_model (legacy; no TF Serving, no TF.js graph conversion)",
+}
+
+
+@dataclass(frozen=True)
+class FormatRow:
+    """One format's measurements in :func:`compare_formats`."""
+
+    format: str
+    size_bytes: int
+    save_seconds: float
+    load_seconds: float
+    max_abs_diff: float
+    ok: bool
+    consumers: str
+
+
+@dataclass(frozen=True)
+class FormatsReport:
+    """Size, save/load time, prediction difference and metric verdict of each format."""
+
+    rows: tuple[FormatRow, ...]
+    tolerance: float
+    roundtrips: Mapping[str, RoundTrip] = field(repr=False, default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"{'format':<11} {'size':>9} {'save':>8} {'load':>8} {'max diff':>9}  metrics   consumers"]
+        for r in self.rows:
+            lines.append(
+                f"{r.format:<11} {_human(r.size_bytes):>9} {r.save_seconds:>6.2f} s {r.load_seconds:>6.2f} s "
+                f"{r.max_abs_diff:>9.1e}  {'same' if r.ok else 'CHANGED':<8}  {r.consumers}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html as h
+
+        head = ("<tr><th>format</th><th>size on disk</th><th>save</th><th>load</th><th>largest prediction "
+                f"difference</th><th>every metric within {self.tolerance:g}</th><th>who can consume it</th></tr>")
+        body = "".join(
+            f"<tr><td>{r.format}</td><td>{_human(r.size_bytes)}</td><td>{r.save_seconds:.2f} s</td>"
+            f"<td>{r.load_seconds:.2f} s</td><td>{r.max_abs_diff:.1e}</td><td>{'yes' if r.ok else '<b>NO</b>'}</td>"
+            f"<td>{h.escape(r.consumers)}</td></tr>" for r in self.rows)
+        return f"<table>{head}{body}</table>"
+
+
+def compare_formats(model: Any, x: np.ndarray, y: np.ndarray, directory: str | os.PathLike[str], *,
+                    formats: Sequence[str] = FORMATS, tolerance: float = 0.01) -> FormatsReport:
+    """Round-trip ``model`` through every format and put the results side by side.
+
+    >>> report = compare_formats(model, fraud.test.x, fraud.test.y, "work")   # doctest: +SKIP
+    >>> [r.format for r in report.rows]                                        # doctest: +SKIP
+    ['keras', 'savedmodel', 'h5']
+    """
+    trips = {f: roundtrip(model, x, y, f, tolerance=tolerance, directory=directory) for f in formats}
+    rows = tuple(FormatRow(f, t.size_bytes, t.save_seconds, t.load_seconds, t.max_abs_diff, t.ok, CONSUMERS[f])
+                 for f, t in trips.items())
+    return FormatsReport(rows=rows, tolerance=tolerance, roundtrips=trips)
