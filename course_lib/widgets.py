@@ -207,3 +207,123 @@ class ThresholdExplorer(W.VBox):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.metrics.total}, threshold={self.slider.value:.2f})"
+
+
+class ParityChecker(W.VBox):
+    """Two confusion matrices, before and after a step, and the parity verdict between them.
+
+    >>> p = ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45))
+    >>> p.comparison.ok
+    True
+    >>> p.after.tp.value = 30
+    >>> p.comparison.ok
+    False
+
+    Counts are given as (tp, fp, fn, tn). The verdict is
+    :func:`course_lib.metrics.compare` with the tolerance slider's value (the
+    seeds' rule: every metric within 0.01 after saving and loading).
+    """
+
+    def __init__(self, before: tuple[int, int, int, int] = (40, 5, 10, 45),
+                 after: tuple[int, int, int, int] = (40, 5, 10, 45), tolerance: float = 0.01) -> None:
+        from course_lib.metrics import compare
+
+        self._compare = compare
+        self.before = ConfusionMatrixCalculator(*before)
+        self.after = ConfusionMatrixCalculator(*after)
+        self.tolerance = W.BoundedFloatText(value=tolerance, min=0.0, max=1.0, step=0.005,
+                                            description="tolerance")
+        self.verdict = W.HTML()
+        self.comparison = None
+        for calc in (self.before, self.after):
+            for box in (calc.tp, calc.fp, calc.fn, calc.tn):
+                box.observe(self._update, names="value")
+        self.tolerance.observe(self._update, names="value")
+        columns = W.HBox([W.VBox([W.HTML("<b>before</b>"), self.before]),
+                          W.VBox([W.HTML("<b>after</b>"), self.after])])
+        super().__init__(children=(columns, self.tolerance, self.verdict))
+        self._update()
+
+    def _update(self, _change: Any = None) -> None:
+        if self.before.metrics is None or self.after.metrics is None:
+            self.comparison = None
+            self.verdict.value = "<p><em>Enter at least one example on each side.</em></p>"
+            return
+        self.comparison = self._compare(self.before.metrics, self.after.metrics, self.tolerance.value)
+        self.verdict.value = self.comparison._repr_html_()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tolerance={self.tolerance.value:g})"
+
+
+#: Range of CostExplorer's cost sliders (log scale), in any currency unit.
+COST_RANGE: tuple[float, float] = (0.1, 100_000.0)
+
+
+class CostExplorer(W.VBox):
+    """Set what a missed fraud and a false alarm cost; read the cheapest threshold and its matrix.
+
+    >>> ex = CostExplorer([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], cost_missed_fraud=10, cost_false_alarm=1)
+    >>> ex
+    CostExplorer(n=4, cost_missed_fraud=10, cost_false_alarm=1)
+    >>> ex.curve.best_threshold
+    0.4
+    >>> ex.false_alarm.value = 20  # false alarms now cost more: flag less
+    >>> ex.curve.best_threshold
+    0.9
+
+    Every value shown is :func:`course_lib.inference.cost_curve` at the sliders'
+    costs: the cheapest threshold, its cost next to the default 0.50's, and the
+    confusion matrix at the cheapest threshold. The sliders are logarithmic,
+    from 0.1 to 100,000.
+    """
+
+    def __init__(
+        self, y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+        cost_missed_fraud: float = 500.0, cost_false_alarm: float = 5.0,
+    ) -> None:
+        from course_lib.inference import cost_curve
+
+        self._cost_curve = cost_curve
+        # One call validates labels, scores and costs with the inference module's messages.
+        self.curve = cost_curve(y_true, scores, cost_missed_fraud=cost_missed_fraud,
+                                cost_false_alarm=cost_false_alarm)
+        low, high = COST_RANGE
+        for name, value in (("cost_missed_fraud", cost_missed_fraud),
+                            ("cost_false_alarm", cost_false_alarm)):
+            if not low <= float(value) <= high:
+                raise InvalidInputError(
+                    f"expected {name} between {low:g} and {high:,.0f} (the slider's range); found "
+                    f"{value!r}. Fix: express costs in a unit that fits, e.g. {name}=500."
+                )
+        self._y_true = np.asarray(y_true).reshape(-1)
+        self._scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        exponents = {"base": 10, "min": np.log10(low), "max": np.log10(high), "step": 0.01,
+                     "readout_format": ",.4g", "style": {"description_width": "120px"},
+                     "layout": W.Layout(width="480px")}
+        self.missed = W.FloatLogSlider(value=float(cost_missed_fraud), description="missed fraud",
+                                       **exponents)
+        self.false_alarm = W.FloatLogSlider(value=float(cost_false_alarm), description="false alarm",
+                                            **exponents)
+        self.result = W.HTML()
+        for slider in (self.missed, self.false_alarm):
+            slider.observe(self._update, names="value")
+        header = W.HTML("<p>Cost of one missed fraud (FN) and of one false alarm (FP). The "
+                        "cheapest threshold minimises FN x cost + FP x cost on these rows.</p>")
+        super().__init__(children=(header, self.missed, self.false_alarm, self.result))
+        self._show()
+
+    def _update(self, _change: Any = None) -> None:
+        self.curve = self._cost_curve(self._y_true, self._scores, cost_missed_fraud=self.missed.value,
+                                      cost_false_alarm=self.false_alarm.value)
+        self._show()
+
+    def _show(self) -> None:
+        self.result.value = self.curve._repr_html_()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(n={self.curve.n_rows}, "
+                f"cost_missed_fraud={self.missed.value:g}, cost_false_alarm={self.false_alarm.value:g})")
+
+
+__all__ += ["CostExplorer"]

@@ -225,3 +225,117 @@ class TestThresholdExplorer:
     def test_repr_is_short_and_stable(self, scored):
         assert repr(ThresholdExplorer(*scored, threshold=0.25)) == \
             "ThresholdExplorer(n=400, threshold=0.25)"
+
+
+class TestParityChecker:
+    def test_identical_matrices_are_ok(self):
+        from course_lib.widgets import ParityChecker
+
+        assert ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45)).comparison.ok
+
+    def test_changing_a_count_updates_the_verdict(self):
+        from course_lib.widgets import ParityChecker
+
+        p = ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45))
+        p.after.tp.value = 30
+        assert not p.comparison.ok and "NOT OK" in p.verdict.value
+        assert p.comparison.row("recall").delta == pytest.approx(30 / 40 - 0.8)
+
+    def test_tolerance_is_applied(self):
+        from course_lib.widgets import ParityChecker
+
+        p = ParityChecker(before=(40, 5, 10, 45), after=(39, 5, 11, 45))
+        assert not p.comparison.ok
+        p.tolerance.value = 0.05
+        assert p.comparison.ok and "OK: every metric within 0.05" in p.verdict.value
+
+    def test_empty_side_shows_a_message(self):
+        from course_lib.widgets import ParityChecker
+
+        p = ParityChecker()
+        for box in (p.before.tp, p.before.fp, p.before.fn, p.before.tn):
+            box.value = 0
+        assert p.comparison is None and "at least one example" in p.verdict.value
+
+    def test_repr_is_stable(self):
+        from course_lib.widgets import ParityChecker
+
+        assert repr(ParityChecker()) == "ParityChecker(tolerance=0.01)"
+
+
+@pytest.fixture
+def costly():
+    """Scores where the cheapest threshold moves with the costs (seeded, 600 rows)."""
+    rng = np.random.default_rng(7)
+    y = (rng.random(600) < 0.1).astype(int)
+    scores = np.clip(0.35 * y + rng.beta(2, 5, 600), 0.0, 1.0)
+    return y, scores
+
+
+class TestCostExplorer:
+    def test_initial_result_is_the_cost_curve_at_the_given_costs(self, costly):
+        from course_lib.inference import cost_curve
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)
+        expected = cost_curve(*costly, cost_missed_fraud=500, cost_false_alarm=5)
+        assert ex.curve.best_threshold == expected.best_threshold
+        assert ex.result.value == expected._repr_html_()
+
+    def test_sliders_are_logarithmic_and_hold_the_costs(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)
+        assert isinstance(ex.missed, W.FloatLogSlider) and isinstance(ex.false_alarm, W.FloatLogSlider)
+        assert (ex.missed.value, ex.false_alarm.value) == (500, 5)
+        assert list(ex.children)[1:] == [ex.missed, ex.false_alarm, ex.result]
+
+    def test_dearer_false_alarms_raise_the_cheapest_threshold(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)
+        before = ex.curve.best_threshold
+        ex.false_alarm.value = 200
+        assert ex.curve.best_threshold > before
+        assert ex.curve.cost_false_alarm == 200
+
+    def test_dearer_missed_frauds_lower_the_cheapest_threshold(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly, cost_missed_fraud=50, cost_false_alarm=5)
+        before = ex.curve.best_threshold
+        ex.missed.value = 5000
+        assert ex.curve.best_threshold < before
+
+    def test_result_shows_the_confusion_matrix_at_the_cheapest_threshold(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly)
+        ex.missed.value = 1000
+        assert ex.curve.best_metrics._repr_html_() in ex.result.value
+        assert f"cheapest threshold {ex.curve.best_threshold:.2f}" in ex.result.value
+
+    @pytest.mark.parametrize("bad", [-1.0, float("nan"), "500", True])
+    def test_bad_cost_raises(self, costly, bad):
+        from course_lib.widgets import CostExplorer
+
+        with pytest.raises(InvalidInputError, match="expected cost_missed_fraud to be a cost of 0 or more"):
+            CostExplorer(*costly, cost_missed_fraud=bad)
+
+    def test_cost_outside_the_slider_range_raises(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        with pytest.raises(InvalidInputError, match="expected cost_false_alarm between 0.1 and 100,000"):
+            CostExplorer(*costly, cost_false_alarm=0)
+
+    def test_mismatched_lengths_raise(self):
+        from course_lib.widgets import CostExplorer
+
+        with pytest.raises(InvalidInputError, match="3 labels but 2 scores"):
+            CostExplorer([0, 1, 1], [0.2, 0.9])
+
+    def test_repr_is_short_and_stable(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        assert repr(CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)) == \
+            "CostExplorer(n=600, cost_missed_fraud=500, cost_false_alarm=5)"
