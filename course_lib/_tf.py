@@ -19,10 +19,12 @@ pass every other line through.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from types import ModuleType
 
 from course_lib.errors import require
@@ -35,19 +37,26 @@ KNOWN_NOISE = re.compile(
     r"|failed call to cuInit"
     r"|This TensorFlow binary is optimized to use available CPU instructions"
     r"|rebuild TensorFlow with the appropriate compiler flags"
+    # TF Lite conversion and interpreter start-up
+    r"|Ignored output_format|Ignored drop_control_dependency"
+    r"|MLIR V1 optimization pass is not enabled"
+    r"|Created TensorFlow Lite XNNPACK delegate for CPU"
 )
 
 
-def _import_quietly(name: str, extra: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Catch what C++ code writes to stderr; drop the known noise, pass the rest through.
+
+    >>> with quiet_native_stderr():
+    ...     pass
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as caught:
         os.dup2(caught.fileno(), 2)
         try:
-            return require(name, extra)
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -56,6 +65,14 @@ def _import_quietly(name: str, extra: str) -> ModuleType:
                     if line.strip() and not KNOWN_NOISE.search(line)]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+def _import_quietly(name: str, extra: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with quiet_native_stderr():
+        return require(name, extra)
 
 
 def tf() -> ModuleType:

@@ -387,6 +387,9 @@ class Comparison:
             f"expected one of the compared metrics {[r.name for r in self.rows]}; found {name!r}."
         )
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         b, a = self.labels
         width = max(len(b), len(a), 8)

@@ -266,3 +266,73 @@ def test_relative_paths_work(model, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     persistence.save(model, "rel.keras")
     assert os.path.exists("rel.keras") and persistence.load("rel.keras").format == "keras"
+
+
+class TestWeightsCheckpoint:
+    def test_weights_load_into_a_fresh_model(self, model, fraud, tmp_path):
+        persistence.save_weights(model, tmp_path / "m.weights.h5")
+        fresh = models.build_fraud_model(fraud.train.x)
+        persistence.load_weights(fresh, tmp_path / "m.weights.h5")
+        np.testing.assert_allclose(models.predict_scores(fresh, fraud.test.x), models.predict_scores(model, fraud.test.x))
+
+    def test_skipped_optimizer_state_is_reported(self, model, fraud, tmp_path):
+        persistence.save_weights(model, tmp_path / "m.weights.h5")
+        notes = persistence.load_weights(models.build_fraud_model(fraud.train.x), tmp_path / "m.weights.h5")
+        assert len(notes) == 1 and "optimizer state not restored" in notes[0]
+
+    def test_resuming_from_keras_file_continues_exactly(self, fraud, tmp_path):
+        original = models.fraud_model(fraud, epochs=1)
+        persistence.save(original, tmp_path / "m.keras")
+        resumed = persistence.load(tmp_path / "m.keras").raw
+        for m in (original, resumed):
+            models.train(m, fraud.train, epochs=1, seed=1)
+        assert models.prediction_gap(original, {"resumed": resumed}, fraud.test.x) == {"resumed": 0.0}
+
+    def test_wrong_extension_is_refused(self, model, tmp_path):
+        with pytest.raises(InvalidInputError, match=r"ending in .weights.h5; found 'm.h5'"):
+            persistence.save_weights(model, tmp_path / "m.h5")
+
+    def test_missing_weights_file(self, model, tmp_path):
+        with pytest.raises(ModelFileError, match="save_weights"):
+            persistence.load_weights(model, tmp_path / "none.weights.h5")
+
+    def test_weights_of_another_architecture_are_refused(self, model, fraud, tmp_path):
+        persistence.save_weights(model, tmp_path / "m.weights.h5")
+        other = models.build_fraud_model(fraud.train.x, hidden=(4, 4))
+        with pytest.raises(ModelFileError, match="build the model exactly as"):
+            persistence.load_weights(other, tmp_path / "m.weights.h5")
+
+
+class TestSavedModelCli:
+    def test_prints_signatures_like_the_real_tool(self, saved):
+        text = persistence.saved_model_cli(saved["savedmodel"].path)
+        assert "signature_def['serving_default']" in text and "inputs['features']" in text
+
+    def test_op_list_is_in_a_stable_order(self, saved):
+        path = saved["savedmodel"].path
+        assert persistence.saved_model_cli(path) == persistence.saved_model_cli(path)
+
+    def test_refuses_a_keras_file(self, saved):
+        with pytest.raises(ModelFileError, match="expected a SavedModel directory"):
+            persistence.saved_model_cli(saved["keras"].path)
+
+
+class TestCompareFormats:
+    def test_one_row_per_format_all_consistent(self, model, fraud, tmp_path):
+        report = persistence.compare_formats(model, fraud.test.x, fraud.test.y, tmp_path)
+        assert [r.format for r in report.rows] == ["keras", "savedmodel", "h5"]
+        assert all(r.ok and r.max_abs_diff < 1e-6 for r in report.rows)
+
+    def test_text_has_units_on_timings(self, model, fraud, tmp_path):
+        text = repr(persistence.compare_formats(model, fraud.test.x, fraud.test.y, tmp_path, formats=["keras"]))
+        assert " s " in text and "KB" in text
+
+
+class TestToTFLite:
+    def test_tflite_predictions_match_the_savedmodel(self, saved, fraud, tmp_path):
+        result = persistence.to_tflite(saved["savedmodel"].path, tmp_path / "m.tflite", fraud.test.x[:200])
+        assert result.path.stat().st_size == result.size_bytes > 0 and result.max_abs_diff < 1e-5
+
+    def test_needs_a_savedmodel(self, saved, fraud, tmp_path):
+        with pytest.raises(ModelFileError, match="expected a savedmodel model"):
+            persistence.to_tflite(saved["keras"].path, tmp_path / "m.tflite", fraud.test.x[:5])
