@@ -97,6 +97,11 @@ class Attempt:
         """True when the call returned normally."""
         return self.error is None
 
+    @property
+    def message(self) -> str:
+        """``ErrorClass: message``, or an empty string when the call succeeded."""
+        return "" if self.error is None else f"{type(self.error).__name__}: {self.error}"
+
     def __repr__(self) -> str:
         if self.ok:
             return f"succeeded: {self.value!r}"
@@ -119,6 +124,8 @@ def attempt(func: Callable[..., object], /, *args: object, **kwargs: object) -> 
     >>> attempt(lambda: 1 / 1).ok
     True
     """
+    if not callable(func):
+        raise InvalidInputError(f"expected a function to call; found {type(func).__name__}.")
     try:
         return Attempt(value=func(*args, **kwargs))
     except CourseLibError as exc:

@@ -327,3 +327,121 @@ class CostExplorer(W.VBox):
 
 
 __all__ += ["CostExplorer"]
+
+
+class QuantizationChooser(W.VBox):
+    """Choose how a TF.js model stores its weights and a download budget: does it ship?
+
+    >>> from course_lib.metrics import Metrics
+    >>> from course_lib.tfjs import Parity
+    >>> source = Metrics.from_counts(tp=45, fp=3, fn=5, tn=47)
+    >>> worse = Metrics.from_counts(tp=38, fp=3, fn=12, tn=47)
+    >>> chooser = QuantizationChooser([Parity.from_metrics("float32", 140_000, source, source),
+    ...                                Parity.from_metrics("uint8", 40_000, source, worse)])
+    >>> chooser
+    QuantizationChooser(weights='float32', budget_kb=100)
+    >>> chooser.gate.fits, chooser.gate.metrics_ok
+    (False, True)
+    >>> chooser.choice.value = "uint8"
+    >>> chooser.gate.fits, chooser.gate.metrics_ok
+    (True, False)
+
+    The verdict is :func:`course_lib.tfjs.gate` of the measured result (a
+    :class:`course_lib.tfjs.Parity`, e.g. from ``compare_quantizations``) at the
+    slider's budget: the model must fit the budget *and* keep every metric within
+    the tolerance (the seed's 2 points) when run in TF.js.
+    """
+
+    def __init__(self, results: Any, budget_kb: int = 100, weights: str | None = None) -> None:
+        from course_lib import tfjs
+
+        self._gate = tfjs.gate
+        rows = list(results.results if isinstance(results, tfjs.QuantizationReport) else results)
+        if not rows or not all(isinstance(r, tfjs.Parity) for r in rows):
+            raise InvalidInputError(
+                "expected a QuantizationReport or a list of Parity results (from tfjs.verify or "
+                f"Parity.from_metrics); found {type(results).__name__}. "
+                "Fix: pass tfjs.compare_quantizations(...)."
+            )
+        self.results = {r.label: r for r in rows}
+        top = max(100, int(np.ceil(max(r.size_bytes for r in rows) / 1024 * 1.5 / 10) * 10))
+        if isinstance(budget_kb, bool) or not isinstance(budget_kb, (int, np.integer)) \
+                or not 5 <= budget_kb <= top:
+            raise InvalidInputError(
+                f"expected budget_kb to be a whole number of KB from 5 to {top}; found {budget_kb!r}. "
+                "Fix: e.g. budget_kb=100."
+            )
+        if weights is not None and weights not in self.results:
+            raise InvalidInputError(f"expected weights among {list(self.results)}; found {weights!r}.")
+        self.choice = W.ToggleButtons(options=list(self.results), value=weights or rows[0].label,
+                                      description="weights")
+        self.budget = W.IntSlider(value=int(budget_kb), min=5, max=top, step=5,
+                                  description="budget (KB)", layout=W.Layout(width="480px"))
+        self.result = W.HTML()
+        self.summary = W.HTML()
+        for w in (self.choice, self.budget):
+            w.observe(self._update, names="value")
+        super().__init__(children=(self.choice, self.budget, self.result, self.summary))
+        self._update()
+
+    def _update(self, _change: Any = None) -> None:
+        budget = self.budget.value * 1024
+        self.gate = self._gate(self.results[self.choice.value], budget_bytes=budget)
+        self.result.value = self.gate._repr_html_()
+        passing = [label for label, r in self.results.items() if self._gate(r, budget).ok]
+        self.summary.value = (f"<p>At {self.budget.value} KB, the settings that pass both checks: "
+                              f"{html.escape(', '.join(passing)) if passing else 'none'}.</p>")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(weights={self.choice.value!r}, budget_kb={self.budget.value})"
+
+
+__all__ += ["QuantizationChooser"]
+
+
+class DeploymentCostExplorer(W.VBox):
+    """Set what a missed fraud and a false alarm cost; see which model version to deploy.
+
+    >>> from course_lib.metrics import Metrics
+    >>> ex = DeploymentCostExplorer({"v1": Metrics.from_counts(tp=80, fp=20, fn=15, tn=85),
+    ...                              "v2": Metrics.from_counts(tp=85, fp=15, fn=10, tn=90)})
+    >>> ex.table.best
+    ('v2',)
+    >>> ex.miss_cost.value = 0.0
+    >>> ex.false_alarm_cost.value = 0.0
+    >>> ex.table.best, ex
+    (('v1', 'v2'), DeploymentCostExplorer(versions=['v1', 'v2'], miss_cost=0, false_alarm_cost=0))
+
+    The versions' metrics must come from the same test set (e.g. ``reg.metrics("fraud")``
+    of lesson 04). Every figure shown is
+    ``course_lib.registry.deployment_costs(versions, miss_cost, false_alarm_cost)``:
+    the cost of a version is FN x (cost of a missed fraud) + FP x (cost of a false alarm).
+    """
+
+    def __init__(self, versions: Any, miss_cost: float = 100.0, false_alarm_cost: float = 1.0) -> None:
+        from course_lib.registry import deployment_costs  # lazy: the registry is lesson 04's
+
+        self._costs = deployment_costs
+        self.table = deployment_costs(versions, miss_cost, false_alarm_cost)  # validates everything
+        self._versions = dict(versions)
+        style = {"description_width": "190px"}
+        self.miss_cost = W.BoundedFloatText(value=float(miss_cost), min=0.0, max=1e9, step=1.0,
+                                            description="cost of a missed fraud", style=style)
+        self.false_alarm_cost = W.BoundedFloatText(value=float(false_alarm_cost), min=0.0, max=1e9, step=1.0,
+                                                   description="cost of a false alarm", style=style)
+        self.result = W.HTML()
+        for box in (self.miss_cost, self.false_alarm_cost):
+            box.observe(self._update, names="value")
+        super().__init__(children=(self.miss_cost, self.false_alarm_cost, self.result))
+        self._update()
+
+    def _update(self, _change: Any = None) -> None:
+        self.table = self._costs(self._versions, self.miss_cost.value, self.false_alarm_cost.value)
+        self.result.value = self.table._repr_html_()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(versions={list(self._versions)}, miss_cost={self.miss_cost.value:g}, "
+                f"false_alarm_cost={self.false_alarm_cost.value:g})")
+
+
+__all__ += ["DeploymentCostExplorer"]

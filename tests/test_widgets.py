@@ -339,3 +339,115 @@ class TestCostExplorer:
 
         assert repr(CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)) == \
             "CostExplorer(n=600, cost_missed_fraud=500, cost_false_alarm=5)"
+
+
+class TestQuantizationChooser:
+    SOURCE = Metrics.from_counts(tp=45, fp=3, fn=5, tn=47)
+    WORSE = Metrics.from_counts(tp=38, fp=3, fn=12, tn=47)  # recall 0.90 -> 0.76
+
+    def results(self):
+        from course_lib.tfjs import Parity
+
+        s = self.SOURCE
+        return [Parity.from_metrics("float32", 140_000, s, s),
+                Parity.from_metrics("float16", 70_000, s, s),
+                Parity.from_metrics("uint8", 40_000, s, self.WORSE)]
+
+    def test_shows_the_gate_of_the_chosen_setting(self):
+        from course_lib.tfjs import gate
+        from course_lib.widgets import QuantizationChooser
+
+        chooser = QuantizationChooser(self.results(), weights="float16")
+        assert chooser.result.value == gate(self.results()[1], 100 * 1024)._repr_html_()
+
+    def test_raising_the_budget_lets_float32_pass(self):
+        from course_lib.widgets import QuantizationChooser
+
+        chooser = QuantizationChooser(self.results())
+        assert not chooser.gate.ok
+        chooser.budget.value = 150
+        assert chooser.gate.ok
+
+    def test_small_model_with_moved_metrics_fails(self):
+        from course_lib.widgets import QuantizationChooser
+
+        chooser = QuantizationChooser(self.results(), weights="uint8")
+        assert (chooser.gate.fits, chooser.gate.metrics_ok) == (True, False)
+
+    def test_summary_lists_the_settings_that_pass(self):
+        from course_lib.widgets import QuantizationChooser
+
+        chooser = QuantizationChooser(self.results(), budget_kb=100)
+        assert "pass both checks: float16." in chooser.summary.value
+
+    def test_accepts_a_report(self):
+        from course_lib.tfjs import QuantizationReport
+        from course_lib.widgets import QuantizationChooser
+
+        report = QuantizationReport(results=tuple(self.results()), conversions=(),
+                                    budget_bytes=100 * 1024, reference_seconds=None)
+        assert QuantizationChooser(report).choice.options == ("float32", "float16", "uint8")
+
+    def test_other_input_is_refused(self):
+        from course_lib.widgets import QuantizationChooser
+
+        with pytest.raises(InvalidInputError, match="QuantizationReport or a list of Parity"):
+            QuantizationChooser([self.SOURCE])
+
+    @pytest.mark.parametrize("budget", [0, 4, 10_000, 50.5, True])
+    def test_budget_outside_the_slider_is_refused(self, budget):
+        from course_lib.widgets import QuantizationChooser
+
+        with pytest.raises(InvalidInputError, match="budget_kb to be a whole number of KB from 5 to"):
+            QuantizationChooser(self.results(), budget_kb=budget)
+
+    def test_unknown_setting_is_refused(self):
+        from course_lib.widgets import QuantizationChooser
+
+        with pytest.raises(InvalidInputError, match="weights among .* found 'int4'"):
+            QuantizationChooser(self.results(), weights="int4")
+
+    def test_repr_is_short_and_stable(self):
+        from course_lib.widgets import QuantizationChooser
+
+        assert repr(QuantizationChooser(self.results(), budget_kb=80, weights="uint8")) == \
+            "QuantizationChooser(weights='uint8', budget_kb=80)"
+
+
+class TestDeploymentCostExplorer:
+    SEED = {"v1": Metrics.from_counts(tp=80, fp=20, fn=15, tn=85),
+            "v2": Metrics.from_counts(tp=85, fp=15, fn=10, tn=90),
+            "v3": Metrics.from_counts(tp=80, fp=1, fn=15, tn=104)}
+
+    def test_shows_the_registry_cost_table(self):
+        from course_lib.registry import deployment_costs
+        from course_lib.widgets import DeploymentCostExplorer
+
+        ex = DeploymentCostExplorer(self.SEED, miss_cost=100, false_alarm_cost=1)
+        assert ex.table == deployment_costs(self.SEED, 100, 1)
+        assert ex.result.value == ex.table._repr_html_() and "Deploy v2" in ex.result.value
+
+    def test_equal_costs_pick_the_most_accurate_version(self):
+        from course_lib.widgets import DeploymentCostExplorer
+
+        ex = DeploymentCostExplorer(self.SEED)
+        ex.miss_cost.value = 1.0
+        assert ex.table.best == ("v3",) and "Deploy v3" in ex.result.value
+
+    def test_bad_cost_raises(self):
+        from course_lib.widgets import DeploymentCostExplorer
+
+        with pytest.raises(InvalidInputError, match="miss_cost to be a cost of 0 or more"):
+            DeploymentCostExplorer(self.SEED, miss_cost=-5)
+
+    def test_versions_on_different_rows_raise(self):
+        from course_lib.widgets import DeploymentCostExplorer
+
+        with pytest.raises(InvalidInputError, match="same rows"):
+            DeploymentCostExplorer({"a": self.SEED["v1"], "b": Metrics.from_counts(tp=1, fp=0, fn=0, tn=1)})
+
+    def test_repr_is_short_and_stable(self):
+        from course_lib.widgets import DeploymentCostExplorer
+
+        assert repr(DeploymentCostExplorer(self.SEED)) == \
+            "DeploymentCostExplorer(versions=['v1', 'v2', 'v3'], miss_cost=100, false_alarm_cost=1)"
