@@ -55,6 +55,8 @@ notebooks: setup
 ## bench: import time of course_lib and each notebook's nbval time against the floor
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_tfjs.py
 	$(BIN)/python benchmarks/bench_notebooks.py
 
 ## data: regenerate the fraud snapshot (the tests check it is byte-identical)

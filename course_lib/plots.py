@@ -191,5 +191,3 @@ def plot_threshold_tradeoff(
     ax.legend(loc="lower left")
     return fig
 
-
-_new_figure = new_figure  # kept for modules written against the earlier private name

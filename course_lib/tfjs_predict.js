@@ -78,6 +78,10 @@ async function predict(tf, req, info) {
     const scores = y.dataSync();
     info.predict_ms = performance.now() - t2;
     info.output_shape = y.shape;
+    // One more single row: the latency a user feels when one transaction is scored.
+    const t3 = performance.now();
+    tf.tidy(() => model.predict(x.slice([n - 1, 0], [1, d])).dataSync());
+    info.row_ms = performance.now() - t3;
     stage = "write output";
     fs.writeFileSync(req.output, Buffer.from(scores.buffer, scores.byteOffset, scores.byteLength));
     return { ok: true, ...info };
