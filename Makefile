@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_inference.py
 	$(BIN)/python benchmarks/bench_tfjs.py
+	$(BIN)/python benchmarks/bench_registry.py
 	$(BIN)/python benchmarks/bench_notebooks.py
 
 ## data: regenerate the fraud snapshot (the tests check it is byte-identical)

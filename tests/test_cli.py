@@ -43,3 +43,120 @@ class TestCheck:
     def test_unknown_id_exits_2_with_suggestion(self, capsys):
         assert main(["check", "fraud-self-chek", "b"]) == 2
         assert "fraud-self-check" in capsys.readouterr().err
+
+
+# -- course-lib registry ... (lesson 04) --------------------------------------------------------
+
+@pytest.fixture
+def registry_root(tmp_path):
+    """A registry with versions 1 and 2 of 'fraud' (fake SavedModel files: no TensorFlow needed)."""
+    import numpy as np
+
+    from course_lib.metrics import Metrics
+    from course_lib.registry import EvalSet, ModelRegistry
+
+    src = tmp_path / "export"
+    for rel in ("saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(rel.encode() * 100)
+    rng = np.random.default_rng(0)
+    test = EvalSet("toy test", rng.normal(size=(200, 8)), np.array([0, 1] * 100))
+    reg = ModelRegistry(tmp_path / "registry")
+    reg.publish_saved_model(src, "fraud", test, metrics=Metrics.from_counts(tp=80, fp=20, fn=15, tn=85),
+                            latency_ms=1.0, notes="first")
+    reg.publish_saved_model(src, "fraud", test, metrics=Metrics.from_counts(tp=85, fp=15, fn=10, tn=90),
+                            latency_ms=1.0, notes="better")
+    reg.promote("fraud", 1)
+    return str(reg.root)
+
+
+class TestRegistryList:
+    def test_lists_models_with_aliases(self, registry_root, capsys):
+        assert main(["registry", "list", registry_root]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].split() == ["model", "versions", "invalid", "aliases"]
+        assert out[1].split() == ["fraud", "2", "0", "production", "->", "1"]
+
+    def test_lists_versions_as_a_table(self, registry_root, capsys):
+        assert main(["registry", "list", registry_root, "fraud"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split()[:3] == ["version", "aliases", "evaluated"]
+        assert lines[1].split()[:2] == ["1", "production"] and "0.842" in lines[1]
+        assert lines[2].split()[:2] == ["2", "-"] and "better" in lines[2]
+
+    def test_missing_registry_exits_2(self, tmp_path, capsys):
+        assert main(["registry", "list", str(tmp_path / "none")]) == 2
+        assert "expected a registry folder" in capsys.readouterr().err
+
+
+class TestRegistryShow:
+    def test_shows_the_manifest_by_alias(self, registry_root, capsys):
+        assert main(["registry", "show", registry_root, "fraud", "production"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("fraud version 1 (production)") and "sha256" in out and "created" in out
+
+    @pytest.mark.parametrize("ref", ["01", "-1", "1e3", "../1"])
+    def test_bad_version_exits_2(self, registry_root, ref, capsys):
+        assert main(["registry", "show", registry_root, "fraud", ref]) == 2
+        assert "expected a version number" in capsys.readouterr().err
+
+    def test_bad_name_exits_2(self, registry_root, capsys):
+        assert main(["registry", "show", registry_root, "../x", "1"]) == 2
+        assert "expected a model name" in capsys.readouterr().err
+
+
+class TestRegistryVerify:
+    def test_every_version_ok_exits_0(self, registry_root, capsys):
+        assert main(["registry", "verify", registry_root, "fraud"]) == 0
+        assert capsys.readouterr().out.count(": OK (") == 2
+
+    def test_changed_byte_exits_1_naming_the_file(self, registry_root, capsys):
+        from course_lib.registry import flip_byte
+
+        flip_byte(Path(registry_root) / "fraud" / "2" / "variables" / "variables.index")
+        assert main(["registry", "verify", registry_root, "fraud"]) == 1
+        out = capsys.readouterr().out
+        assert "fraud version 1: OK" in out
+        assert "fraud version 2: FAILED: variables/variables.index: content changed" in out
+
+
+class TestRegistryCompare:
+    def test_prints_deltas_and_verdict(self, registry_root, capsys):
+        assert main(["registry", "compare", registry_root, "fraud", "1", "2"]) == 0
+        out = capsys.readouterr().out
+        assert "precision" in out and "+0.050" in out and "GOOD" in out
+
+
+class TestRegistryPromote:
+    def test_passing_gate_moves_production(self, registry_root, capsys):
+        args = ["registry", "promote", registry_root, "fraud", "2", "--min-recall", "0.8", "--max-drop", "0.01"]
+        assert main(args) == 0
+        assert "PROMOTED" in capsys.readouterr().out
+        assert main(["registry", "show", registry_root, "fraud", "production"]) == 0
+        assert capsys.readouterr().out.startswith("fraud version 2")
+
+    def test_refusal_exits_1_listing_every_failed_rule(self, registry_root, capsys):
+        args = ["registry", "promote", registry_root, "fraud", "2", "--min-recall", "0.95",
+                "--min-precision", "0.9", "--max-size-bytes", "100"]
+        assert main(args) == 1
+        out = capsys.readouterr().out
+        assert "REFUSED (3 of 4 rules failed" in out
+        assert out.count("FAIL ") == 3 and "recall >= 0.95" in out and "size <=" in out
+
+    def test_dry_run_moves_nothing(self, registry_root, capsys):
+        assert main(["registry", "promote", registry_root, "fraud", "2", "--dry-run"]) == 0
+        assert "passes the gate" in capsys.readouterr().out
+        main(["registry", "list", registry_root])
+        assert "production -> 1" in capsys.readouterr().out
+
+
+class TestRegistryRollback:
+    def test_goes_back_after_a_promotion(self, registry_root, capsys):
+        main(["registry", "promote", registry_root, "fraud", "2"])
+        capsys.readouterr()
+        assert main(["registry", "rollback", registry_root, "fraud"]) == 0
+        assert capsys.readouterr().out.strip() == "fraud: production moved from version 2 to version 1"
+
+    def test_nothing_to_roll_back_exits_1(self, registry_root, capsys):
+        assert main(["registry", "rollback", registry_root, "fraud"]) == 1
+        assert "roll back to" in capsys.readouterr().err

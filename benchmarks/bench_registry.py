@@ -1,0 +1,142 @@
+"""Registry speed against DESIGN's budgets: publish overhead, listing 1,000 versions.
+
+Run with `.venv/bin/python benchmarks/bench_registry.py`. Prints figures; asserts nothing
+(the machines here are shared and noisy), but marks a budget overrun.
+
+1. Publish overhead: the same small fraud model is saved as a SavedModel alone
+   (`persistence.save`), then published (`ModelRegistry.publish` with the metrics and
+   latency given, so the difference is the registry's own work: hashing and fsyncing
+   every file, the manifest, the rename). Computing the metrics on the test set and
+   measuring latency are timed separately: publish does them when not given.
+2. Listing: a registry with 1,000 versions (copies of one published version, each with a
+   correct manifest) is listed with `versions()` (names and two stat calls per version),
+   `table()` (every manifest parsed), and `course-lib registry list` in a fresh process;
+   `verify_all()` (every file hashed) is shown for scale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from course_lib import data, models, persistence  # noqa: E402
+from course_lib import registry as R  # noqa: E402
+
+RUNS = 7
+VERSIONS = 1000
+LIST_BUDGET_S = 1.0
+
+
+def _median(fn, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_publish(work: Path) -> R.ModelRegistry:
+    fraud = data.load_fraud()
+    model = models.build_fraud_model(fraud.train.x, hidden=(32, 16))
+    models.train(model, fraud.train, epochs=2, class_weight="balanced")
+    test = R.EvalSet("fraud test", fraud.test.x, fraud.test.y)
+    reg = R.ModelRegistry(work / "registry")
+    metrics = R.Metrics.from_predictions(test.y, R._keras_scores(model, test.x))
+    reg.publish(model, "warmup", test, metrics=metrics, latency_ms=1.0)  # traces the export once
+
+    n = [0]
+
+    def save_only() -> None:
+        n[0] += 1
+        persistence.save(model, work / f"plain_{n[0]}", "savedmodel")
+
+    save = _median(save_only)
+    publish = _median(lambda: reg.publish(model, "fraud", test, metrics=metrics, latency_ms=1.0))
+    evaluate = _median(lambda: R.Metrics.from_predictions(test.y, R._keras_scores(model, test.x)))
+    latency = _median(
+        lambda: R._latency(lambda b: model(b, training=False), test.x[:1], "bench"), runs=3
+    )
+    size = reg.get("fraud", 1).size_bytes
+    overhead = publish - save
+    print(f"publish overhead (model of {R._kb(size)}, median of {RUNS}):")
+    print(f"  persistence.save alone        {save * 1000:8.1f} ms")
+    print(f"  registry.publish              {publish * 1000:8.1f} ms  (metrics and latency given)")
+    print(
+        f"  overhead: hash+fsync+manifest {overhead * 1000:8.1f} ms  = {overhead / save:.0%} of "
+        "the save: "
+        f"{'small' if overhead < 0.5 * save else 'NOT SMALL'} next to the save"
+    )
+    print(
+        f"  {'metrics on ' + format(test.rows, ',') + ' test rows':<29} {evaluate * 1000:8.1f} ms  "
+        "(done by publish when not given)"
+    )
+    print(
+        f"  latency measurement           {latency * 1000:8.1f} ms  (33 calls on 1 row, when not "
+        "given)"
+    )
+    return reg
+
+
+def make_thousand(reg: R.ModelRegistry) -> None:
+    """VERSIONS copies of version 1 of 'fraud' as 'many', each with a correct manifest."""
+    src = reg.path("fraud", 1)
+    body = json.loads((src / R.MANIFEST_NAME).read_text())
+    target = reg.root / "many"
+    target.mkdir()
+    for v in range(1, VERSIONS + 1):
+        d = target / str(v)
+        shutil.copytree(src, d)
+        (d / R.MANIFEST_NAME).write_bytes(R._manifest_bytes({**body, "name": "many", "version": v}))
+
+
+def bench_listing(reg: R.ModelRegistry) -> None:
+    make_thousand(reg)
+    assert len(reg.versions("many")) == VERSIONS and reg.verify("many", VERSIONS).ok
+    versions = _median(lambda: reg.versions("many"))
+    table = _median(lambda: reg.table("many"))
+    cli = _median(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "course_lib.cli", "registry", "list", str(reg.root), "many"],
+            check=True,
+            capture_output=True,
+        ),
+        runs=3,
+    )
+    bare = _median(
+        lambda: subprocess.run([sys.executable, "-c", "import course_lib.registry"], check=True),
+        runs=3,
+    )
+    verify_all = _median(lambda: reg.verify_all("many"), runs=1)
+    verdict = "within budget" if table < LIST_BUDGET_S else "OVER BUDGET"
+    print(f"listing a registry of {VERSIONS:,} versions (budget: well under {LIST_BUDGET_S:g} s):")
+    print(f"  versions()   {versions * 1000:8.1f} ms  (directory names + 2 stat calls per version)")
+    print(f"  table()      {table * 1000:8.1f} ms  (every manifest parsed, its checksum checked): "
+          f"{verdict}")
+    print(
+        f"  course-lib registry list ROOT many: {cli * 1000:8.1f} ms in a fresh process "
+        f"(of which {bare * 1000:.0f} ms is starting Python and importing the module)"
+    )
+    print(
+        f"  verify_all() {verify_all * 1000:8.1f} ms  (every file of every version hashed; for "
+        "scale)"
+    )
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-registry-") as tmp:
+        reg = bench_publish(Path(tmp))
+        bench_listing(reg)
+
+
+if __name__ == "__main__":
+    main()
