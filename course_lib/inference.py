@@ -808,8 +808,7 @@ class CostCurve:
         >>> cost_curve([0, 1], [0.2, 0.8], cost_missed_fraud=100, cost_false_alarm=1).cost_at(0.9)
         100.0
         """
-        m = self.metrics_at(threshold)
-        return m.fn * self.cost_missed_fraud + m.fp * self.cost_false_alarm
+        return self.metrics_at(threshold).cost(self.cost_missed_fraud, self.cost_false_alarm)
 
     def cost_line(self, threshold: float, label: str = "threshold") -> str:
         """The cost at one threshold, spelled out.
@@ -819,7 +818,7 @@ class CostCurve:
         'flag both 0.10: 0 missed frauds x 100 + 1 false alarm x 1 = 1 (0.500 per transaction)'
         """
         m = self.metrics_at(threshold)
-        cost = m.fn * self.cost_missed_fraud + m.fp * self.cost_false_alarm
+        cost = m.cost(self.cost_missed_fraud, self.cost_false_alarm)
         return (f"{label} {threshold:.2f}: {_plural(m.fn, 'missed fraud')} x "
                 f"{_money(self.cost_missed_fraud)} + {_plural(m.fp, 'false alarm')} x "
                 f"{_money(self.cost_false_alarm)} = {_money(cost)} "

@@ -260,6 +260,14 @@ class Metrics:
         out.update({k: self.get(k) for k in METRIC_NAMES})
         return out
 
+    def cost(self, missed_positive: float, false_alarm: float) -> float:
+        """What this matrix's mistakes cost: FN x ``missed_positive`` + FP x ``false_alarm``.
+
+        >>> Metrics.from_counts(tp=1, fp=2, fn=3, tn=4).cost(missed_positive=10, false_alarm=1)
+        32.0
+        """
+        return float(self.fn * missed_positive + self.fp * false_alarm)
+
     def explain(self) -> str:
         """Each metric's formula with this matrix's counts filled in.
 

@@ -1287,7 +1287,7 @@ def deployment_costs(
             "EvalSet."
         )
     return CostTable(
-        tuple(CostRow(str(k), m, m.fn * miss + m.fp * alarm) for k, m in versions.items()),
+        tuple(CostRow(str(k), m, m.cost(miss, alarm)) for k, m in versions.items()),
         miss,
         alarm,
     )
