@@ -167,6 +167,13 @@ def _human(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _kb(n: int) -> str:
+    """Kilobytes with one decimal: exports are not byte-reproducible (fingerprint.pb's size
+    moves by a few bytes between two exports of the same weights), so byte counts would
+    make a lesson's stored output differ from run to run."""
+    return f"{n / 1024:.1f} KB"
+
+
 def _size(path: Path) -> int:
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -483,7 +490,7 @@ class ModelInfo:
     def __str__(self) -> str:
         lines = [f"{self.path.name} ({self.format}, {_human(self.disk_bytes)} on disk)"]
         width = max(len(f.path) for f in self.files)
-        lines += [f"  {f.path:<{width}}  {_human(f.size_bytes):>10}  {f.role}" for f in self.files]
+        lines += [f"  {f.path:<{width}}  {_kb(f.size_bytes):>10}  {f.role}" for f in self.files]
         for s in self.signatures:
             lines.append(f"signature '{s.name}':")
             lines += [f"  input  {t}" for t in s.inputs]
@@ -495,7 +502,7 @@ class ModelInfo:
         import html as h
 
         rows = "".join(f"<tr><td><code>{h.escape(f.path)}</code></td><td style='text-align:right'>"
-                       f"{_human(f.size_bytes)}</td><td>{h.escape(f.role)}</td></tr>" for f in self.files)
+                       f"{_kb(f.size_bytes)}</td><td>{h.escape(f.role)}</td></tr>" for f in self.files)
         sigs = "".join(
             f"<p>signature <b>{h.escape(s.name)}</b>: "
             + ", ".join(f"input <code>{h.escape(str(t))}</code>" for t in s.inputs) + "; "
