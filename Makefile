@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
          --nbval-cell-timeout=600
 
-.PHONY: setup lab test unit nbval notebooks bench data lock clean
+.PHONY: setup lab test unit nbval notebooks bench data lock clean browser
 
 setup: $(PY_OK) $(JS_OK)
 
@@ -28,6 +28,10 @@ $(PY_OK): pyproject.toml constraints.txt
 $(JS_OK): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+## browser: install Debian's chromium and playwright for the tests in tests/browser
+browser: setup
+	bash .ci/install-browser.sh
 
 ## lab: set everything up, then open JupyterLab on the lessons
 lab: setup

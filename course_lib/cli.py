@@ -8,7 +8,9 @@ Verbs:
 * ``course-lib questions [--lesson NN]``: list the exercise ids.
 * ``course-lib check QUESTION_ID ANSWER``: grade an answer from the shell; the
   exit code is 0 when it is right, 1 when it is not.
-
+* ``course-lib validate [NOTEBOOK ...]``: validate the course notebooks with nbval
+  (a table per notebook, ``--junit-xml``; see :mod:`course_lib.instructor`).
+* ``course-lib doctor``: check the environment the course needs, with fixes.
 * ``course-lib registry ACTION ROOT ...``: inspect and manage a model registry
   folder (lesson 04, :mod:`course_lib.registry`):
 
@@ -47,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("question_id")
     c.add_argument("answer")
     _registry_parser(verbs)
+    # Instructor verbs: their own parsers live in course_lib.instructor (see main()).
+    verbs.add_parser("validate", help="validate the course notebooks with nbval (see: validate --help)")
+    verbs.add_parser("doctor", help="check this environment for the course (see: doctor --help)")
     return parser
 
 
@@ -155,6 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from course_lib import exercises
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("validate", "doctor"):
+        from course_lib import instructor
+
+        run = instructor.validate_main if argv[0] == "validate" else instructor.doctor_main
+        return run(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     try:
