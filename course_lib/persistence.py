@@ -52,6 +52,7 @@ __all__ = [
     "ModelInfo",
     "RoundTrip",
     "SaveResult",
+    "ServingProcess",
     "SignatureInfo",
     "TensorInfo",
     "UnsafeModelError",
@@ -612,62 +613,182 @@ def roundtrip(model: Any, x: np.ndarray, y: np.ndarray, format: str = "keras", *
 
 # -- a fresh process ------------------------------------------------------------------------
 
+class ServingProcess:
+    """A fresh Python interpreter that loads models and predicts on request, as a model server does.
+
+    >>> with ServingProcess() as service:                               # doctest: +SKIP
+    ...     scores = service.predict("fraud.keras", fraud.test.x)
+
+    It shares nothing with this process but the model files and the inputs and
+    outputs (``.npy`` files in a private folder; requests are JSON lines on its
+    stdin, never data on a command line). It starts at once and imports
+    TensorFlow in the background, so its start-up overlaps with your own work.
+    ``imports`` (and :meth:`import_module`) are the modules the service imports,
+    such as the one registering a custom layer (``"course_lib.layers"``).
+    """
+
+    def __init__(self, imports: Sequence[str] = (), *, safe_mode: bool = True,
+                 timeout: float = 300) -> None:
+        import queue
+        import threading
+        import weakref
+
+        self.safe_mode = safe_mode
+        self.timeout = timeout
+        self.imports: list[str] = []
+        self._count = 0
+        self._dir = Path(tempfile.mkdtemp(prefix="serving-"))
+        self._log = open(self._dir / "stderr.log", "w+b")  # noqa: SIM115 (closed in close())
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.persistence", "--serve"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._log, text=True, env=env)
+        self._replies: queue.Queue[str | None] = queue.Queue()
+
+        def read(stream: Any, out: queue.Queue[str | None]) -> None:
+            for line in stream:
+                out.put(line)
+            out.put(None)
+
+        threading.Thread(target=read, args=(self._proc.stdout, self._replies), daemon=True).start()
+        self._finalizer = weakref.finalize(self, _stop_process, self._proc, self._log, self._dir)
+        for name in imports:
+            self.import_module(name)
+
+    def __repr__(self) -> str:
+        state = "running" if self._proc.poll() is None else "stopped"
+        return f"ServingProcess(imports={self.imports}, {state})"
+
+    @property
+    def used(self) -> bool:
+        """True once the service has imported a module or served a prediction."""
+        return bool(self.imports) or self._count > 0
+
+    def __enter__(self) -> ServingProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the interpreter and remove its private folder."""
+        self._finalizer()
+
+    def _ensure_running(self, what: str) -> None:
+        if self._proc.poll() is not None or self._proc.stdin is None or self._proc.stdin.closed:
+            raise CourseLibError(f"expected the serving process to be running to {what}; it has "
+                                 "stopped. Fix: start a new ServingProcess().")
+
+    def _request(self, what: str, **request: Any) -> None:
+        import queue
+
+        self._ensure_running(what)
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(request) + "\n")
+        self._proc.stdin.flush()
+        while True:
+            try:
+                line = self._replies.get(timeout=self.timeout)
+            except queue.Empty:
+                self.close()
+                raise CourseLibError(
+                    f"expected the serving process to {what} within {self.timeout:g} s; it did not "
+                    "and was stopped. Fix: pass a larger timeout= or fewer rows.") from None
+            if line is None:
+                raise CourseLibError(f"expected the serving process to {what}; it exited. "
+                                     f"{self._stderr_tail()}")
+            reply = json.loads(line)
+            if reply.get("ready"):
+                continue
+            if not reply["ok"]:
+                raise CourseLibError(f"expected the fresh process to {what}; it failed: {reply['error']}")
+            return
+
+    def _stderr_tail(self) -> str:
+        if self._log.closed:
+            return ""
+        self._log.flush()
+        lines = (self._dir / "stderr.log").read_text(errors="replace").strip().splitlines()
+        return f"Its last words: {lines[-1]}" if lines else ""
+
+    def import_module(self, name: str) -> None:
+        """Import a module in the service (for instance one that registers custom layers)."""
+        self._request(f"import {name}", op="import", module=name)
+        self.imports.append(name)
+
+    def predict(self, path: str | os.PathLike[str], x: object) -> np.ndarray:
+        """Load the model at ``path`` in the service and return its predictions for ``x``.
+
+        >>> ServingProcess().predict("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
+        (4001, 1)
+        """
+        p = Path(path).resolve()
+        detect_format(p)  # a clear error here rather than one from the service
+        self._ensure_running(f"load {p.name} and predict")
+        self._count += 1
+        src, dst = self._dir / f"x-{self._count}.npy", self._dir / f"scores-{self._count}.npy"
+        np.save(src, np.asarray(x), allow_pickle=False)
+        try:
+            self._request(f"load {p.name} and predict", op="predict", path=str(p), x=str(src),
+                          out=str(dst), safe_mode=self.safe_mode)
+            return np.load(dst, allow_pickle=False)
+        finally:
+            src.unlink(missing_ok=True)
+            dst.unlink(missing_ok=True)
+
+
+def _stop_process(proc: subprocess.Popen[str], log: Any, folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        if proc.stdin is not None:
+            proc.stdin.close()  # end of requests: the service exits
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: float = 300,
                           safe_mode: bool = True, imports: Sequence[str] = ()) -> np.ndarray:
     """Load the model and predict in a new Python interpreter, as a deployed service would.
 
-    Nothing is shared with the calling process but the model file and the input
-    (passed through ``.npy`` files, not the command line). ``imports`` names
-    modules the service imports first, such as the one registering a custom
-    layer (``"course_lib.layers"``).
+    One-shot use of :class:`ServingProcess`: nothing is shared with the calling
+    process but the model file and the input. ``imports`` names modules the
+    service imports first, such as the one registering a custom layer
+    (``"course_lib.layers"``).
 
     >>> predict_in_subprocess("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
-    (4000, 1)
+    (4001, 1)
     """
-    p = Path(path).resolve()
-    detect_format(p)  # a clear error here rather than a traceback from the child
-    arr = np.asarray(x)
-    with tempfile.TemporaryDirectory(prefix="predict-") as tmp:
-        src, dst = Path(tmp) / "x.npy", Path(tmp) / "scores.npy"
-        np.save(src, arr, allow_pickle=False)
-        cmd = [sys.executable, "-m", "course_lib.persistence", str(p), str(src), str(dst)]
-        if not safe_mode:
-            cmd.append("--unsafe")
-        cmd += [f"--import={name}" for name in imports]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        except subprocess.TimeoutExpired as exc:
-            raise CourseLibError(
-                f"expected the fresh process to predict within {timeout:g} s; it did not. "
-                "Fix: pass a larger timeout= or fewer rows."
-            ) from exc
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["(no error output)"])[-1]
-            raise CourseLibError(
-                f"expected the fresh process to load {p.name} and predict; it failed: {last}"
-            )
-        return np.load(dst, allow_pickle=False)
+    detect_format(Path(path))  # fail before starting an interpreter
+    with ServingProcess(imports, safe_mode=safe_mode, timeout=timeout) as service:
+        return service.predict(path, x)
 
 
-def _main(argv: Sequence[str]) -> int:
+def _serve() -> int:
+    """The service's side: answer JSON requests on stdin, one JSON reply per line on stdout."""
     import importlib
 
-    path, src, dst, *rest = argv
-    for flag in rest:
-        if flag.startswith("--import="):
-            importlib.import_module(flag.removeprefix("--import="))
-    loaded = load(path, safe_mode="--unsafe" not in rest)
-    np.save(dst, loaded.predict(np.load(src, allow_pickle=False)), allow_pickle=False)
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever else is printed (by TensorFlow, say) goes to stderr
+    sys.stdout = sys.stderr
+    _tf.keras()  # the slow part, done before the first request arrives
+    replies.write(json.dumps({"ready": True}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["op"] == "import":
+                importlib.import_module(request["module"])
+            else:
+                loaded = load(request["path"], safe_mode=request["safe_mode"])
+                np.save(request["out"], loaded.predict(np.load(request["x"], allow_pickle=False)),
+                        allow_pickle=False)
+            replies.write(json.dumps({"ok": True}) + "\n")
+        except (CourseLibError, ImportError) as exc:
+            replies.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
     return 0
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(_main(sys.argv[1:]))
-    except CourseLibError as exc:
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
 
 
 # -- weights-only checkpoints -------------------------------------------------------------
@@ -849,3 +970,7 @@ def to_tflite(savedmodel: str | os.PathLike[str], out: str | os.PathLike[str], x
                                  for i in range(len(arr))])
     diff = float(np.max(np.abs(scores - source.predict(arr))))
     return TFLiteResult(path=dst, size_bytes=len(payload), max_abs_diff=diff)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:
+    sys.exit(_serve())

@@ -244,15 +244,57 @@ class TestPredictInSubprocess:
 
     def test_input_travels_through_files_not_argv(self, saved, monkeypatch):
         seen = {}
-        real_run = persistence.subprocess.run
+        real_popen = persistence.subprocess.Popen
 
         def spy(cmd, **kw):
             seen["cmd"] = cmd
-            return real_run(cmd, **kw)
+            return real_popen(cmd, **kw)
 
-        monkeypatch.setattr(persistence.subprocess, "run", spy)
+        monkeypatch.setattr(persistence.subprocess, "Popen", spy)
         persistence.predict_in_subprocess(saved["keras"].path, np.ones((3, 8), dtype=np.float32))
-        assert all(len(a) < 300 for a in seen["cmd"]) and seen["cmd"][-1].endswith(".npy")
+        assert seen["cmd"][1:] == ["-m", "course_lib.persistence", "--serve"]
+
+
+@pytest.fixture(scope="module")
+def service():
+    with persistence.ServingProcess() as running:
+        yield running
+
+
+class TestServingProcess:
+    def test_serves_several_models(self, service, saved, model, fraud):
+        for fmt in ("keras", "savedmodel", "h5"):
+            np.testing.assert_allclose(service.predict(saved[fmt].path, fraud.test.x[:20]),
+                                       model.predict(fraud.test.x[:20], verbose=0), atol=1e-6)
+
+    def test_a_failed_load_does_not_stop_the_service(self, service, saved, fraud, tmp_path):
+        bad = tmp_path / "bad.keras"
+        bad.write_bytes(saved["keras"].path.read_bytes())
+        _corrupt(bad)
+        with pytest.raises(persistence.CourseLibError, match="fresh process to load bad.keras"):
+            service.predict(bad, fraud.test.x[:2])
+        assert service.predict(saved["keras"].path, fraud.test.x[:2]).shape == (2, 1)
+
+    def test_custom_layer_needs_the_import_in_the_service(self, fraud, tmp_path):
+        m = models.build_fraud_model(fraud.train.x, log_scale="registered")
+        persistence.save(m, tmp_path / "custom.keras")
+        with persistence.ServingProcess() as service:
+            with pytest.raises(persistence.CourseLibError, match="'LogScale', which is not registered"):
+                service.predict(tmp_path / "custom.keras", fraud.test.x[:2])
+            service.import_module("course_lib.layers")
+            assert service.imports == ["course_lib.layers"]
+            assert service.predict(tmp_path / "custom.keras", fraud.test.x[:2]).shape == (2, 1)
+
+    def test_unknown_module_is_reported(self, service):
+        with pytest.raises(persistence.CourseLibError, match="No module named 'no_such_module_xyz'"):
+            service.import_module("no_such_module_xyz")
+
+    def test_a_closed_service_refuses_requests(self, saved, fraud):
+        service = persistence.ServingProcess()
+        service.close()
+        assert repr(service) == "ServingProcess(imports=[], stopped)"
+        with pytest.raises(persistence.CourseLibError, match="it has stopped"):
+            service.predict(saved["keras"].path, fraud.test.x[:2])
 
 
 def test_detect_format_of_non_model_file(tmp_path):

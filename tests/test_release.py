@@ -103,3 +103,21 @@ class TestReleaseReport:
     def test_html_marks_failures(self):
         page = _report(False)._repr_html_()
         assert "FAIL" in page and "NOT READY" in page
+
+
+class TestService:
+    def test_a_used_service_is_refused(self, fraud, tmp_path):
+        from course_lib.persistence import ServingProcess
+
+        with ServingProcess(imports=["json"]) as used:
+            with pytest.raises(InvalidInputError, match="expected service to be a new"):
+                release_check(object(), fraud, tmp_path, service=used)
+
+    def test_a_given_service_is_used_and_closed(self, fraud, tmp_path):
+        from course_lib.persistence import ServingProcess
+
+        service = ServingProcess()
+        model = models.fraud_model(fraud, epochs=1, name="given")
+        report = release_check(model, fraud, tmp_path / "r", service=service,
+                               policy=ReleasePolicy(min_recall=0.0))
+        assert report.ok and repr(service).endswith("stopped)")
