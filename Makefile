@@ -34,8 +34,10 @@ browser: setup
 	bash .ci/install-browser.sh
 
 ## lab: set everything up, then open JupyterLab on the lessons
+# JupyterLab refuses to run as root unless told (containers, JupyterHub images).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 ## test: unit tests, doctests and nbval on every notebook, in one pytest run
 test: setup
