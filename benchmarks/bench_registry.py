@@ -19,17 +19,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from course_lib import data, models, persistence  # noqa: E402
 from course_lib import registry as R  # noqa: E402
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 
 RUNS = 7
 VERSIONS = 1000
@@ -37,12 +36,7 @@ LIST_BUDGET_S = 1.0
 
 
 def _median(fn, runs: int = RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(fn, runs)
 
 
 def bench_publish(work: Path) -> R.ModelRegistry:

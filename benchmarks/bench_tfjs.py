@@ -15,24 +15,19 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from course_lib import data, models, tfjs
+from timing import median_seconds  # benchmarks/timing.py
 
 CHECK_BUDGET_S = 5.0
 RUNS = 3
 
 
 def _median(fn, runs: int = RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(fn, runs)
 
 
 def main() -> None:

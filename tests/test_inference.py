@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from course_lib import data, inference
-from course_lib.errors import CourseLibError, InvalidInputError, UnknownQuestionError
-from course_lib.exercises import question
+from course_lib.errors import InvalidInputError
 from course_lib.inference import (
     THRESHOLDS,
     FeatureMismatchError,
