@@ -1,0 +1,326 @@
+"""What a manifest records: the evaluation set (:class:`EvalSet`), a version (:class:`VersionInfo`),
+the cheap validity check of a numbered folder (:class:`VersionStatus`) and the version table."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib.errors import InvalidInputError
+from course_lib.metrics import METRIC_NAMES, Metrics, _as_labels
+from course_lib.registry.formatting import _RED, _html_table, _kb, _ms, _plural, _text_table
+from course_lib.registry.names import MANIFEST_NAME, SCHEMA, _KERAS_FILE, _SAVED_MODEL
+
+
+def fingerprint(x: object, y: object) -> str:
+    """A sha256 of an evaluation set's features and labels (as float32 and int64, with shapes).
+
+    Two versions are only compared when their evaluation sets have the same fingerprint.
+
+    >>> a = fingerprint([[1.0, 2.0]], [1])
+    >>> same = fingerprint(np.array([[1, 2]], dtype="float64"), [1])
+    >>> a == same, a == fingerprint([[1.0, 2.5]], [1])
+    (True, False)
+    """
+    xs = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    ys = np.ascontiguousarray(np.asarray(y).reshape(-1).astype(np.int64))
+    digest = hashlib.sha256(f"{SCHEMA} x{xs.shape} y{ys.shape}\n".encode())
+    digest.update(xs.tobytes())
+    digest.update(ys.tobytes())
+    return digest.hexdigest()
+
+
+class EvalSet:
+    """A named evaluation set (features and 0/1 labels) with a fingerprint of its content.
+
+    >>> s = EvalSet("toy", [[0.0, 1.0], [1.0, 0.0]], [0, 1])
+    >>> s
+    EvalSet('toy', rows=2, positives=1, fingerprint='05aa6d16f701')
+
+    The fingerprint travels into every manifest: versions evaluated on different rows
+    are refused by :meth:`ModelRegistry.compare` and by the gate's drop rule.
+    """
+
+    def __init__(self, name: str, x: object, y: object) -> None:
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InvalidInputError(
+                f"expected the evaluation set's name to be a short non-empty text; found {name!r}. "
+                'Fix: name it after its rows, e.g. EvalSet("fraud test", fraud.test.x, '
+                'fraud.test.y).'
+            )
+        try:
+            xs = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"expected x to be a 2-D array of numbers; could not read it ({exc})."
+            ) from exc
+        if xs.ndim != 2 or xs.shape[0] == 0:
+            raise InvalidInputError(
+                f"expected x as a 2-D array (rows x features) with at least one row; found shape "
+                f"{xs.shape}. Fix: pass e.g. fraud.test.x."
+            )
+        if not np.isfinite(xs).all():
+            raise InvalidInputError(
+                "expected finite features in x; found NaN or infinity. "
+                "Fix: fill or drop missing values first."
+            )
+        labels = _as_labels(y)  # metrics' own checks and messages for 0/1 labels
+        if len(labels) != xs.shape[0]:
+            raise InvalidInputError(
+                f"expected one label per row: x has {xs.shape[0]} rows but y has {len(labels)} "
+                "labels. "
+                "Fix: take x and y from the same split, e.g. fraud.test.x and fraud.test.y."
+            )
+        self.name = name
+        self.x = xs
+        self.y = labels
+        self.fingerprint = fingerprint(xs, labels)
+
+    @property
+    def rows(self) -> int:
+        """Number of rows."""
+        return int(self.x.shape[0])
+
+    @property
+    def positives(self) -> int:
+        """Number of rows labelled 1."""
+        return int(self.y.sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"EvalSet({self.name!r}, rows={self.rows}, positives={self.positives}, "
+            f"fingerprint={self.fingerprint[:12]!r})"
+        )
+
+
+# -- what a version holds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One published version as its manifest describes it (plus its current aliases).
+
+    Metrics are those of the named evaluation set (``eval_name``, ``eval_fingerprint``)
+    at ``threshold``; ``size_bytes`` is the SavedModel's size (without the manifest and
+    the optional ``.keras`` file); ``latency_ms`` the median time of one call on one row.
+    """
+
+    name: str
+    version: int
+    path: Path
+    created: str
+    eval_name: str
+    eval_fingerprint: str
+    eval_rows: int
+    threshold: float
+    metrics: Metrics
+    size_bytes: int
+    latency_ms: float | None
+    files: Mapping[str, Mapping[str, Any]]
+    libraries: Mapping[str, str]
+    notes: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    keras_file: str | None = None
+    latency: Mapping[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``"version N"``."""
+        return f"version {self.version}"
+
+    def _summary_lines(self) -> list[str]:
+        m = self.metrics
+        tags = ", ".join(f"{k}={v}" for k, v in self.tags.items())
+        lines = [
+            f"{self.name} version {self.version}"
+            + (f" ({', '.join(self.aliases)})" if self.aliases else ""),
+            (
+                f"  evaluated on {self.eval_name!r}: {self.eval_rows:,} rows, fingerprint "
+                f"{self.eval_fingerprint[:12]}, threshold {self.threshold:.2f}"
+            ),
+            "  "
+            + "  ".join(f"{k} {m.get(k):.3f}" for k in METRIC_NAMES)
+            + f"  (TP {m.tp}, FP {m.fp}, FN {m.fn}, TN {m.tn})",
+            (
+                f"  size {_kb(self.size_bytes)} (SavedModel, "
+                f"{_plural(len(self.model_files), 'file')}), "
+                f"latency {_ms(self.latency_ms)} per call on 1 row"
+            ),
+        ]
+        if self.notes:
+            lines.append(f"  notes: {self.notes}")
+        if tags:
+            lines.append(f"  tags: {tags}")
+        return lines
+
+    @property
+    def model_files(self) -> tuple[str, ...]:
+        """The SavedModel's files (the manifest's file list without the optional .keras file)."""
+        return tuple(f for f in self.files if f != _KERAS_FILE)
+
+    def __str__(self) -> str:
+        return "\n".join(self._summary_lines())
+
+    def __repr__(self) -> str:
+        return f"VersionInfo({self.name!r}, version={self.version})"
+
+    def _repr_html_(self) -> str:
+        lines = self._summary_lines()
+        return (
+            f"<p><b>{html.escape(lines[0])}</b></p><ul>"
+            + "".join(f"<li>{html.escape(x.strip())}</li>" for x in lines[1:])
+            + "</ul>"
+        )
+
+    def details(self) -> str:
+        """Everything in the manifest (for ``course-lib registry show``): time, libraries, files."""
+        lines = self._summary_lines()
+        lines.insert(1, f"  created {self.created}, at {self.path}")
+        lines.append("  written by " + ", ".join(f"{k} {v}" for k, v in self.libraries.items()))
+        if self.latency:
+            lines.append("  latency: " + ", ".join(f"{k} {v}" for k, v in self.latency.items()))
+        lines.append("  files:")
+        lines += ["    " + line for line in self.describe_files().splitlines()]
+        return "\n".join(lines)
+
+    def describe_files(self, exact: bool = True) -> str:
+        """The manifest's files with their size and the start of their sha256.
+
+        ``exact=False`` rounds sizes to 0.1 KB and leaves the digests out: TensorFlow's
+        export is not byte-for-byte reproducible (the same weights give other bytes on
+        another run), so a lesson that is re-run shows what stays the same.
+
+        >>> v = VersionInfo("fraud", 1, Path("r/fraud/1"), "", "t", "ab", 2, 0.5,
+        ...                 Metrics.from_counts(tp=1, fp=0, fn=0, tn=1), 3, None,
+        ...                 {"saved_model.pb": {"sha256": "0123456789abcdef" * 4, "size": 3}}, {})
+        >>> print(v.describe_files())
+        file            size  sha256
+        saved_model.pb     3  0123456789abcdef...
+        """
+        if not exact:
+            rows = [[rel, _kb(rec["size"])] for rel, rec in self.files.items()]
+            return _text_table(("file", "size"), rows) + (
+                f"\n(the manifest holds each file's exact size in bytes and its sha256: "
+                f"course-lib registry show ROOT {self.name} {self.version})"
+            )
+        rows = [
+            [rel, f"{rec['size']:,}", rec["sha256"][:16] + "..."] for rel, rec in self.files.items()
+        ]
+        return _text_table(("file", "size", "sha256"), rows)
+
+
+def _info_from_manifest(
+    data: Mapping[str, Any], path: Path, aliases: tuple[str, ...]
+) -> VersionInfo:
+    ev, m = data["evaluation"], data["evaluation"]["metrics"]
+    metrics = Metrics.from_counts(tp=m["tp"], fp=m["fp"], fn=m["fn"], tn=m["tn"])
+    metrics = replace(metrics, threshold=float(ev["threshold"]))
+    latency = data.get("latency") or {}
+    return VersionInfo(
+        name=data["name"],
+        version=int(data["version"]),
+        path=path,
+        created=data["created"],
+        eval_name=ev["name"],
+        eval_fingerprint=ev["fingerprint"],
+        eval_rows=int(ev["rows"]),
+        threshold=float(ev["threshold"]),
+        metrics=metrics,
+        size_bytes=int(data["size_bytes"]),
+        latency_ms=latency.get("median_ms"),
+        files=data["files"],
+        libraries=data["libraries"],
+        notes=data.get("notes", ""),
+        tags=data.get("tags", {}),
+        keras_file=data.get("keras_file"),
+        latency=latency,
+        aliases=aliases,
+    )
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    """A numbered folder and whether it is a complete registry version (cheap check, no hashing)."""
+
+    version: int
+    valid: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class VersionTable:
+    """The versions of one model side by side (what ``course-lib registry list`` prints)."""
+
+    name: str
+    rows: tuple[VersionInfo, ...]
+    invalid: tuple[VersionStatus, ...] = ()
+
+    _HEAD = (
+        "version",
+        "aliases",
+        "evaluated on",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "size",
+        "latency",
+        "notes",
+    )
+
+    def _cells(self, v: VersionInfo) -> list[str]:
+        m = v.metrics
+        return [
+            str(v.version),
+            ", ".join(v.aliases) or "-",
+            v.eval_name,
+            f"{m.accuracy:.3f}",
+            f"{m.precision:.3f}",
+            f"{m.recall:.3f}",
+            f"{m.f1:.3f}",
+            _kb(v.size_bytes),
+            _ms(v.latency_ms),
+            v.notes or "-",
+        ]
+
+    def __str__(self) -> str:
+        if not self.rows and not self.invalid:
+            return f"{self.name}: no versions yet"
+        text = _text_table(self._HEAD, [self._cells(v) for v in self.rows])
+        text += "".join(f"\n{s.version}  INVALID: {s.reason}" for s in self.invalid)
+        return text
+
+    def __repr__(self) -> str:
+        return f"VersionTable({self.name!r}, versions={[v.version for v in self.rows]})"
+
+    def _repr_html_(self) -> str:
+        rows = [[html.escape(c) for c in self._cells(v)] for v in self.rows]
+        rows += [
+            [str(s.version), f"<b style='color:{_RED}'>INVALID</b>", html.escape(s.reason)]
+            + [""] * (len(self._HEAD) - 3)
+            for s in self.invalid
+        ]
+        return f"<p><b>{html.escape(self.name)}</b></p>" + _html_table(self._HEAD, rows)
+
+
+def _status(version: int, path: str, is_link: bool, is_dir: bool) -> VersionStatus:
+    """Whether a numbered folder is a complete version: two stat calls, nothing read."""
+    if is_link:
+        return VersionStatus(version, False, "a symbolic link, not a folder the registry wrote")
+    if not is_dir:
+        return VersionStatus(version, False, "a file, not a version folder")
+    if not os.path.exists(os.path.join(path, _SAVED_MODEL)):
+        return VersionStatus(
+            version, False, f"no {_SAVED_MODEL}: not a SavedModel TF Serving can load"
+        )
+    if not os.path.exists(os.path.join(path, MANIFEST_NAME)):
+        return VersionStatus(version, False, f"no {MANIFEST_NAME}: not published by the registry")
+    return VersionStatus(version, True)

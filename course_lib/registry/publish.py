@@ -1,0 +1,303 @@
+"""Publishing: stage a version in a hidden folder, hash and fsync it, write the manifest,
+rename it into the next free number (mixed into :class:`~course_lib.registry.ModelRegistry`)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib.errors import InvalidInputError
+from course_lib.metrics import Metrics
+from course_lib.registry.errors import RegistryError
+from course_lib.registry.gate import _positive
+from course_lib.registry.manifest import EvalSet, VersionInfo, _info_from_manifest
+from course_lib.registry.names import (
+    MANIFEST_NAME,
+    SCHEMA,
+    _KERAS_FILE,
+    _SAVED_MODEL,
+    _TOMBSTONE_RE,
+    _VERSION_RE,
+    validate_name,
+)
+from course_lib.registry.storage import (
+    _atomic_write,
+    _crash_point,
+    _fsync_dir,
+    _hash_file,
+    _library_versions,
+    _manifest_bytes,
+    _now,
+    _walk,
+)
+
+
+class _Publishing:
+    """The publishing methods of :class:`~course_lib.registry.ModelRegistry` (a mixin).
+
+    They use its ``_model_dir`` (the model's folder, checked to stay inside the root).
+    """
+
+    def _next_version(self, model_dir: Path) -> int:
+        top = 0
+        for e in os.scandir(model_dir):
+            if _VERSION_RE.fullmatch(e.name):
+                top = max(top, int(e.name))
+            elif m := _TOMBSTONE_RE.fullmatch(e.name):
+                top = max(top, int(m.group(1)))
+        return top + 1
+
+    def _staging(self, model_dir: Path) -> Path:
+        return model_dir / f".staging-{os.getpid()}-{secrets.token_hex(6)}"
+
+    def publish(
+        self,
+        model: Any,
+        name: str,
+        eval_set: EvalSet,
+        *,
+        metrics: Metrics | None = None,
+        threshold: float = 0.5,
+        keras_file: bool = False,
+        notes: str = "",
+        tags: Mapping[str, str] | None = None,
+        latency_ms: float | None = None,
+    ) -> VersionInfo:
+        """Save a Keras model as the next version of ``name``, with its manifest; returns it.
+
+        The metrics are computed on ``eval_set`` at ``threshold`` (or pass ``metrics``
+        computed on that set), the latency is the median of 30 calls on one row (or
+        pass ``latency_ms``). The SavedModel is written into the version folder itself,
+        plus ``model.keras`` when ``keras_file=True``.
+
+        >>> test_set = EvalSet("fraud test", x_test, y_test)                  # doctest: +SKIP
+        >>> v = reg.publish(model, "fraud", test_set, notes="first")         # doctest: +SKIP
+        >>> v.version, v.path                                                 # doctest: +SKIP
+        (1, PosixPath('work/registry/fraud/1'))
+        """
+        from course_lib import _tf, persistence
+
+        name = validate_name(name)
+        _check_eval_set(eval_set)
+        keras = _tf.keras()
+        if not isinstance(model, keras.Model):
+            raise InvalidInputError(
+                f"expected a Keras model (keras.Model) to publish; found {type(model).__name__}. "
+                "Fix: pass "
+                "the trained model, or publish_saved_model(path, ...) for a SavedModel folder."
+            )
+        if metrics is None:
+            metrics = Metrics.from_predictions(
+                eval_set.y, _keras_scores(model, eval_set.x), threshold
+            )
+        if latency_ms is None:
+            one = eval_set.x[:1]
+            latency = _latency(
+                lambda batch: np.asarray(model(batch, training=False)),
+                one,
+                "keras model(x, training=False), in process",
+            )
+        else:
+            latency = _given_latency(latency_ms)
+        model_dir = self._model_dir(name, create=True)
+        staging = self._staging(model_dir)
+        try:
+            persistence.save(model, staging, "savedmodel")
+            _crash_point("saved")
+            if keras_file:
+                persistence.save(model, staging / _KERAS_FILE, "keras")
+            return self._commit(
+                name, model_dir, staging, eval_set, metrics, latency, notes, tags, keras_file
+            )
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def publish_saved_model(
+        self,
+        path: str | os.PathLike[str],
+        name: str,
+        eval_set: EvalSet,
+        *,
+        metrics: Metrics | None = None,
+        threshold: float = 0.5,
+        notes: str = "",
+        tags: Mapping[str, str] | None = None,
+        latency_ms: float | None = None,
+    ) -> VersionInfo:
+        """Publish a SavedModel folder exported elsewhere (copied in, then as :meth:`publish`).
+
+        Without ``metrics`` (or ``latency_ms``) the copy is loaded and evaluated on
+        ``eval_set`` (TensorFlow is imported); with both, TensorFlow is not needed.
+
+        >>> reg.publish_saved_model("export/fraud", "fraud", test_set)   # doctest: +SKIP
+        """
+        name = validate_name(name)
+        _check_eval_set(eval_set)
+        src = Path(path)
+        if not (src / _SAVED_MODEL).is_file():
+            raise InvalidInputError(
+                f"expected a SavedModel folder (with {_SAVED_MODEL}) at {src}; "
+                f"{'it has none' if src.is_dir() else 'there is no folder there'}. Fix: pass the "
+                "folder "
+                "model.export() wrote."
+            )
+        model_dir = self._model_dir(name, create=True)
+        staging = self._staging(model_dir)
+        try:
+            staging.mkdir()
+            _crash_point("staging-created")
+            first = [True]
+
+            def copy(s: str, d: str) -> object:
+                out = shutil.copy2(s, d)
+                if first[0]:
+                    first[0] = False
+                    _crash_point("copying")
+                return out
+
+            shutil.copytree(src, staging, copy_function=copy, dirs_exist_ok=True)
+            _crash_point("saved")
+            if metrics is None or latency_ms is None:
+                from course_lib import persistence
+
+                loaded = persistence.load(staging, "savedmodel")
+                if metrics is None:
+                    metrics = Metrics.from_predictions(
+                        eval_set.y, loaded.predict(eval_set.x), threshold
+                    )
+                latency = (
+                    _given_latency(latency_ms)
+                    if latency_ms is not None
+                    else _latency(
+                        loaded.predict, eval_set.x[:1], "SavedModel serving_default, in process"
+                    )
+                )
+            else:
+                latency = _given_latency(latency_ms)
+            return self._commit(
+                name, model_dir, staging, eval_set, metrics, latency, notes, tags, False
+            )
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _commit(
+        self,
+        name: str,
+        model_dir: Path,
+        staging: Path,
+        eval_set: EvalSet,
+        metrics: Metrics,
+        latency: Mapping[str, Any],
+        notes: str,
+        tags: Mapping[str, str] | None,
+        keras_file: bool,
+    ) -> VersionInfo:
+        """Hash and fsync the staged files, write the manifest, rename into the next free number."""
+        if not isinstance(metrics, Metrics):
+            raise InvalidInputError(
+                f"expected metrics as a Metrics value; found {type(metrics).__name__}."
+            )
+        if metrics.total != eval_set.rows:
+            raise InvalidInputError(
+                f"expected metrics computed on the {eval_set.rows:,} rows of {eval_set.name!r}; "
+                "they count "
+                f"{metrics.total:,} examples. Fix: compute them on that set, or leave metrics= out."
+            )
+        if not isinstance(notes, str):
+            raise InvalidInputError(f"expected notes to be text; found {type(notes).__name__}.")
+        tags = dict(tags or {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+            raise InvalidInputError(f"expected tags as text keys and values; found {tags!r}.")
+        files: dict[str, dict[str, Any]] = {}
+        for rel in _walk(staging)[0]:
+            digest, size = _hash_file(staging / rel, sync=True)
+            files[rel] = {"sha256": digest, "size": size}
+        for rel in ["", *_walk(staging)[1]]:
+            _fsync_dir(staging / rel)
+        _crash_point("hashed")
+        threshold = metrics.threshold if metrics.threshold is not None else 0.5
+        body: dict[str, Any] = {
+            "schema": SCHEMA,
+            "name": name,
+            "created": _now(),
+            "evaluation": {
+                "name": eval_set.name,
+                "fingerprint": eval_set.fingerprint,
+                "rows": eval_set.rows,
+                "positives": eval_set.positives,
+                "threshold": threshold,
+                "metrics": metrics.as_dict(),
+            },
+            "size_bytes": sum(r["size"] for k, r in files.items() if k != _KERAS_FILE),
+            "keras_file": _KERAS_FILE if keras_file else None,
+            "latency": dict(latency),
+            "files": files,
+            "libraries": _library_versions(),
+            "notes": notes,
+            "tags": tags,
+        }
+        for _attempt in range(10_000):
+            version = self._next_version(model_dir)
+            body["version"] = version
+            _atomic_write(staging / MANIFEST_NAME, _manifest_bytes(body))
+            _crash_point("manifest")
+            target = model_dir / str(version)
+            if target.exists() or (model_dir / f".deleted-{version}").exists():
+                continue  # another publisher took it: try the next number
+            try:
+                os.rename(staging, target)  # atomic; fails if target exists and is not empty
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or isinstance(exc, FileExistsError):
+                    continue
+                raise
+            _crash_point("renamed")
+            _fsync_dir(model_dir)
+            data = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+            return _info_from_manifest(data, target, ())
+        raise RegistryError(
+            f"expected to find a free version number for {name!r}; gave up after 10,000 tries."
+        )
+
+
+def _check_eval_set(eval_set: object) -> None:
+    if not isinstance(eval_set, EvalSet):
+        raise InvalidInputError(
+            "expected an EvalSet (named rows with a fingerprint); found "
+            f"{type(eval_set).__name__}. "
+            'Fix: EvalSet("fraud test", fraud.test.x, fraud.test.y).'
+        )
+
+
+def _keras_scores(model: Any, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Scores of a Keras model by direct calls (no tf.function retracing for each new model)."""
+    parts = [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)]
+    out = np.concatenate(parts)
+    return out.reshape(out.shape[0], -1)[:, -1]
+
+
+def _latency(fn: Callable[[np.ndarray], Any], one_row: np.ndarray, how: str) -> dict[str, Any]:
+    from course_lib.inference import measure_latency
+
+    row = measure_latency(fn, one_row, batch_sizes=(1,), repeats=30, warmup=3).rows[0]
+    return {
+        "median_ms": row.p50 * 1000,
+        "p95_ms": row.p95 * 1000,
+        "calls": len(row.seconds),
+        "batch_rows": 1,
+        "how": how,
+    }
+
+
+def _given_latency(latency_ms: object) -> dict[str, Any]:
+    value = _positive("latency_ms", latency_ms, "milliseconds")
+    return {"median_ms": value, "how": "given by the publisher"}
