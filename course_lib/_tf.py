@@ -20,6 +20,7 @@ pass every other line through.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -65,6 +66,41 @@ def quiet_native_stderr() -> Iterator[None]:
                     if line.strip() and not KNOWN_NOISE.search(line)]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+class _Records(logging.Handler):
+    def __init__(self, into: list[logging.LogRecord]) -> None:
+        super().__init__(logging.DEBUG)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record)
+
+
+@contextlib.contextmanager
+def logs_collected() -> Iterator[list[logging.LogRecord]]:
+    """Route what the ``absl`` and ``tensorflow`` loggers record into a list instead of printing it.
+
+    >>> with logs_collected() as records:
+    ...     logging.getLogger("absl").warning("saved in a legacy format")
+    >>> [r.getMessage() for r in records]
+    ['saved in a legacy format']
+
+    Keras warns through absl; TensorFlow's logger has its own stdout handler in
+    interactive sessions (Jupyter) and logs temporary paths on export. Callers
+    turn the records that matter into explained notes.
+    """
+    records: list[logging.LogRecord] = []
+    handler = _Records(records)
+    loggers = [logging.getLogger(name) for name in ("absl", "tensorflow")]
+    saved = [(lg.handlers[:], lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.handlers, lg.propagate = [handler], False
+    try:
+        yield records
+    finally:
+        for lg, (handlers, propagate) in zip(loggers, saved):
+            lg.handlers, lg.propagate = handlers, propagate
 
 
 def _import_quietly(name: str, extra: str) -> ModuleType:

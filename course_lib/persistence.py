@@ -181,39 +181,22 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @contextlib.contextmanager
 def _logs_collected() -> Iterator[list[str]]:
-    """Collect what Keras and TensorFlow log while saving or loading instead of printing it.
+    """Collect the warnings Keras and TensorFlow log while saving or loading instead of printing them.
 
     Keras warns through absl ("legacy format", "compiled metrics have yet to be
     built"); TensorFlow logs "Assets written to: <temporary path>" on export.
     NumPy/h5py copy-keyword warnings are silenced too. The caller turns what
     matters into explained notes.
     """
-    handler = _Collect()
-    # TensorFlow's logger has its own stdout handler in interactive sessions (Jupyter).
-    loggers = [logging.getLogger(name) for name in ("absl", "tensorflow")]
-    saved = [(lg.propagate, lg.handlers[:]) for lg in loggers]
-    for lg in loggers:
-        lg.handlers = [handler]
-        lg.propagate = False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield handler.messages
-    finally:
-        for lg, (propagate, handlers) in zip(loggers, saved):
-            lg.handlers = handlers
-            lg.propagate = propagate
+    messages: list[str] = []
+    with _tf.logs_collected() as records, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield messages
+        finally:
+            messages += [r.getMessage() for r in records if r.levelno >= logging.WARNING]
 
 
 H5_WARNING = (

@@ -145,15 +145,6 @@ def _tfjs() -> ModuleType:
     return _tf._import_quietly("tensorflowjs", "tf")
 
 
-class _Collect(logging.Handler):
-    def __init__(self, into: list[str]) -> None:
-        super().__init__(logging.DEBUG)
-        self.into = into
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.into.append(f"{record.levelname}: {record.getMessage()}")
-
-
 @contextlib.contextmanager
 def _caught() -> Iterator[list[str]]:
     """Catch everything the converter prints into a list of lines, dropping known noise.
@@ -166,25 +157,20 @@ def _caught() -> Iterator[list[str]]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = {fd: os.dup(fd) for fd in (1, 2)}
-    loggers = [logging.getLogger(n) for n in ("absl", "tensorflow")]
-    state = [(lg, lg.handlers[:], lg.propagate) for lg in loggers]
-    handler = _Collect(raw)
+    records: list[logging.LogRecord] = []
     text = io.StringIO()
     caught_warnings: list[warnings.WarningMessage] = []
     with tempfile.TemporaryFile(mode="w+b") as sink:
         try:
             for fd in (1, 2):
                 os.dup2(sink.fileno(), fd)
-            for lg in loggers:
-                lg.handlers, lg.propagate = [handler], False
-            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text), \
-                    warnings.catch_warnings(record=True) as recorded:
+            with _tf.logs_collected() as logged, contextlib.redirect_stdout(text), \
+                    contextlib.redirect_stderr(text), warnings.catch_warnings(record=True) as recorded:
                 warnings.simplefilter("always")
-                caught_warnings = recorded
+                caught_warnings, records = recorded, logged
                 yield lines
         finally:
-            for lg, handlers, propagate in state:
-                lg.handlers, lg.propagate = handlers, propagate
+            raw += [f"{r.levelname}: {r.getMessage()}" for r in records]
             for fd, dup in saved.items():
                 os.dup2(dup, fd)
                 os.close(dup)
