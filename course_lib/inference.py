@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from course_lib.errors import CourseLibError, InvalidInputError, require
-from course_lib.metrics import Metrics
+from course_lib.metrics import Metrics, as_labels, as_scores
 
 if TYPE_CHECKING:  # only for annotations: importing them costs nothing at run time
     from matplotlib.figure import Figure
@@ -111,10 +111,9 @@ def _plural(n: int, word: str) -> str:
 
 def _labels_and_scores(y_true: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
     """Validated 0/1 labels and probability scores as flat arrays."""
-    # Metrics validates labels, lengths and finiteness with its own clear messages.
-    Metrics.from_predictions(y_true, scores, 0.5)  # type: ignore[arg-type]
-    y = np.asarray(y_true).reshape(-1).astype(np.int64)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    # The metrics' own checks and messages: 0/1 labels, one finite score per label.
+    y = as_labels(y_true)
+    s = as_scores(scores, y.shape[0])
     if s.min() < 0.0 or s.max() > 1.0:
         raise InvalidInputError(
             f"expected scores between 0 and 1 (probabilities of the positive class); found "

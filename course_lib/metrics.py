@@ -31,7 +31,9 @@ import numpy as np
 
 from course_lib.errors import InvalidInputError
 
-__all__ = ["METRIC_NAMES", "Comparison", "Metrics", "MetricDelta", "compare"]
+__all__ = [
+    "METRIC_NAMES", "Comparison", "MetricDelta", "Metrics", "as_labels", "as_scores", "compare",
+]
 
 #: The four headline metrics, in display order.
 METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
@@ -69,7 +71,12 @@ def _zero_division_notes(tp: int, fp: int, fn: int, tn: int) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _as_labels(y_true: object) -> np.ndarray:
+def as_labels(y_true: object) -> np.ndarray:
+    """Validated 0/1 labels as a 1-D int64 array (an (n, 1) column is flattened).
+
+    >>> as_labels([[1], [0]]).tolist()
+    [1, 0]
+    """
     try:
         arr = np.asarray(y_true)
     except Exception as exc:  # ragged lists and the like
@@ -105,7 +112,12 @@ def _as_labels(y_true: object) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _as_scores(y_score: object, n: int) -> np.ndarray:
+def as_scores(y_score: object, n: int) -> np.ndarray:
+    """Validated finite scores, one per label (``n`` of them), as a 1-D float64 array.
+
+    >>> as_scores([[0.2], [0.9]], 2).tolist()
+    [0.2, 0.9]
+    """
     try:
         arr = np.asarray(y_score, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -210,8 +222,8 @@ class Metrics:
         """
         from sklearn import metrics as skm
 
-        labels = _as_labels(y_true)
-        scores = _as_scores(y_score, labels.shape[0])
+        labels = as_labels(y_true)
+        scores = as_scores(y_score, labels.shape[0])
         t = _check_threshold(threshold)
         pred = (scores >= t).astype(np.int64)
         tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(labels, pred, labels=[0, 1]).ravel())

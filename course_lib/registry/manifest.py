@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.errors import InvalidInputError
-from course_lib.metrics import METRIC_NAMES, Metrics, _as_labels
+from course_lib.metrics import METRIC_NAMES, Metrics, as_labels
 from course_lib.registry.formatting import _RED, _html_table, _kb, _ms, _plural, _text_table
 from course_lib.registry.names import MANIFEST_NAME, SCHEMA, _KERAS_FILE, _SAVED_MODEL
 
@@ -71,7 +71,7 @@ class EvalSet:
                 "expected finite features in x; found NaN or infinity. "
                 "Fix: fill or drop missing values first."
             )
-        labels = _as_labels(y)  # metrics' own checks and messages for 0/1 labels
+        labels = as_labels(y)  # metrics' own checks and messages for 0/1 labels
         if len(labels) != xs.shape[0]:
             raise InvalidInputError(
                 f"expected one label per row: x has {xs.shape[0]} rows but y has {len(labels)} "
