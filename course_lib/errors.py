@@ -5,29 +5,69 @@
 True
 
 Each message says three things: what was expected, what was found, and how to
-fix it. Catch :class:`CourseLibError` to handle any of them.
+fix it. Catch :class:`CourseLibError` to handle any of them. Every error class of the
+library is defined here, and only here.
 
 Hierarchy::
 
     CourseLibError
-    ├── InvalidInputError        arrays, counts or thresholds of the wrong shape, type or range
-    ├── UnknownQuestionError     an exercise id that is not in the question bank
-    ├── DataIntegrityError       a dataset snapshot missing or not matching its checksum
-    └── MissingDependencyError   an optional extra (plots, widgets, tf) is not installed
+    ├── InvalidInputError           arrays, counts, thresholds or names of the wrong shape, type or range
+    │   └── FeatureMismatchError    input columns that do not match what the model was trained on
+    ├── UnknownQuestionError        an exercise id that is not in the question bank
+    ├── DataIntegrityError          a dataset snapshot missing or not matching its checksum
+    ├── MissingDependencyError      an optional extra (plots, widgets, tf) is not installed
+    ├── NotebookNotFoundError       no lessons where the instructor pointed
+    ├── TargetNotMetError           no decision threshold meets the asked recall or precision
+    ├── model files
+    │   ├── ModelFileError          a path that does not hold a model in the expected format
+    │   ├── UnknownLayerError       a custom layer class not registered where the model is loaded
+    │   └── UnsafeModelError        a Lambda layer (code) that safe mode refuses to run
+    ├── TensorFlow.js
+    │   ├── ConversionError         the converter could not make a TF.js graph model
+    │   └── TfjsRuntimeError        Node or @tensorflow/tfjs missing, or the TF.js runtime failed
+    └── RegistryError               the model registry
+        ├── InvalidNameError        a model name, version or alias outside the allow-list
+        ├── VersionNotFoundError    no such model, version or alias
+        ├── InvalidVersionError     a numbered folder that is not a complete version
+        └── RefusedError            the registry checked and said no (the CLI exits with 1)
+            ├── IntegrityError              files that differ from their manifest
+            ├── IncomparableVersionsError   versions evaluated on different data
+            ├── PromotionRefusedError       the promotion policy refused the version
+            ├── AliasInUseError             deleting a version an alias points to
+            └── RollbackRefusedError        no earlier good version to roll back to
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 __all__ = [
+    "AliasInUseError",
     "Attempt",
+    "ConversionError",
     "CourseLibError",
     "DataIntegrityError",
+    "FeatureMismatchError",
+    "IncomparableVersionsError",
+    "IntegrityError",
     "InvalidInputError",
+    "InvalidNameError",
+    "InvalidVersionError",
     "MissingDependencyError",
+    "ModelFileError",
+    "NotebookNotFoundError",
+    "PromotionRefusedError",
+    "RefusedError",
+    "RegistryError",
+    "RollbackRefusedError",
+    "TargetNotMetError",
+    "TfjsRuntimeError",
+    "UnknownLayerError",
     "UnknownQuestionError",
+    "UnsafeModelError",
+    "VersionNotFoundError",
     "attempt",
     "require",
 ]
@@ -37,8 +77,14 @@ class CourseLibError(Exception):
     """Base class of every error raised on purpose by ``course_lib``."""
 
 
+# -- bad input --------------------------------------------------------------------------------
+
 class InvalidInputError(CourseLibError, ValueError):
     """Input of the wrong shape, type or range (labels, scores, counts, thresholds)."""
+
+
+class FeatureMismatchError(InvalidInputError):
+    """Input features that do not match what the model was trained on (columns, order, units)."""
 
 
 class UnknownQuestionError(CourseLibError, KeyError):
@@ -48,6 +94,12 @@ class UnknownQuestionError(CourseLibError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class TargetNotMetError(CourseLibError):
+    """A threshold was asked of a threshold choice whose target no threshold meets."""
+
+
+# -- the machine and its files ------------------------------------------------------------------
+
 class DataIntegrityError(CourseLibError):
     """A dataset snapshot that is missing or does not match its recorded checksum."""
 
@@ -55,6 +107,86 @@ class DataIntegrityError(CourseLibError):
 class MissingDependencyError(CourseLibError, ImportError):
     """An optional dependency is not installed."""
 
+
+class NotebookNotFoundError(CourseLibError, FileNotFoundError):
+    """No lessons where the instructor pointed, or a notebook name that is not there."""
+
+
+# -- model files ----------------------------------------------------------------------------------
+
+class ModelFileError(CourseLibError):
+    """A path that does not hold a model in the expected format (missing, wrong kind, corrupted)."""
+
+
+class UnknownLayerError(CourseLibError):
+    """The saved model uses a custom class that is not registered where it is loaded."""
+
+
+class UnsafeModelError(CourseLibError):
+    """The saved model contains code (a Lambda layer) that safe mode refuses to run."""
+
+
+# -- TensorFlow.js ----------------------------------------------------------------------------------
+
+class ConversionError(CourseLibError):
+    """The converter could not turn the source into a TF.js graph model (bad source, op, path)."""
+
+
+class TfjsRuntimeError(CourseLibError):
+    """Node or ``@tensorflow/tfjs`` is missing, or the TF.js runtime failed."""
+
+
+# -- the model registry ---------------------------------------------------------------------------
+
+class RegistryError(CourseLibError):
+    """Base class of the registry's errors."""
+
+
+class InvalidNameError(RegistryError, InvalidInputError):
+    """A model name, version or alias outside the allow-list (it would become a path)."""
+
+
+class VersionNotFoundError(RegistryError, LookupError):
+    """No such model, version or alias in the registry."""
+
+
+class InvalidVersionError(RegistryError):
+    """A numbered folder that is not a complete version (no manifest or no saved_model.pb)."""
+
+
+class RefusedError(RegistryError):
+    """The registry checked and said no; the command line exits with 1 for these."""
+
+
+class IntegrityError(RefusedError):
+    """A version whose files differ from its manifest; ``.report`` names them."""
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class IncomparableVersionsError(RefusedError):
+    """Two versions evaluated on different data: their metrics cannot be compared."""
+
+
+class PromotionRefusedError(RefusedError):
+    """The promotion policy refused a version; ``.result`` lists every rule and its outcome."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class AliasInUseError(RefusedError):
+    """Deleting a version that an alias (production, candidate...) points to."""
+
+
+class RollbackRefusedError(RefusedError):
+    """No earlier version to roll back to, or that version fails verification."""
+
+
+# -- helpers ----------------------------------------------------------------------------------------
 
 def require(module: str, extra: str) -> ModuleType:
     """Import an optional dependency or say which extra installs it.

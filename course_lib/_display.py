@@ -1,0 +1,201 @@
+"""How results are shown: sizes, durations, plurals, text and HTML tables, and the report base.
+
+>>> from course_lib import _display
+>>> _display.size(70_000), _display.duration(0.0123), _display.plural(3, "rule")
+('68.4 KB', '12.30 ms', '3 rules')
+>>> print(_display.text_table(["version", "size"], [[1, "68.4 KB"], [12, "1.2 MB"]]))
+version     size
+      1  68.4 KB
+     12   1.2 MB
+
+Every module formats through these functions, so one quantity reads the same everywhere
+(and matches the rules in ``notebooks/sanitize.cfg``). Report objects derive from
+:class:`Report`: they say ``ok``, list their ``failures`` and give one ``verdict`` line,
+and get their text and HTML forms from one ``table()``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "GREEN", "GREY", "RED", "Report", "duration", "html_table", "milliseconds", "new_axes",
+    "percent", "plural", "size", "text_table", "verdict_html",
+]
+
+GREEN, RED, GREY = "#1a7f37", "#b42318", "#57606a"
+CELL = 'style="padding:2px 10px;text-align:right"'
+LEFT = 'style="padding:2px 10px;text-align:left"'
+
+
+def size(n_bytes: float) -> str:
+    """A file size: bytes below 1 KB, KB with one decimal below 1 MB, then MB.
+
+    Sizes are shown in KB rather than bytes because exports are not byte-reproducible
+    (``fingerprint.pb`` moves by a few bytes between two exports of the same weights).
+
+    >>> size(512), size(2048), size(3 * 1024 * 1024)
+    ('512 bytes', '2.0 KB', '3.00 MB')
+    """
+    if n_bytes < 1024:
+        return f"{int(n_bytes)} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes / 1024 / 1024:.2f} MB"
+
+
+def duration(seconds: float) -> str:
+    """A duration with a unit: µs below a millisecond, ms below a second, then s.
+
+    >>> duration(0.000266), duration(0.0439), duration(2.5)
+    ('266 µs', '43.90 ms', '2.50 s')
+    """
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def milliseconds(ms: float | None) -> str:
+    """A time already in milliseconds, or "not measured".
+
+    >>> milliseconds(1.234), milliseconds(None)
+    ('1.23 ms', 'not measured')
+    """
+    return "not measured" if ms is None else f"{ms:.2f} ms"
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    """A fraction as a percentage.
+
+    >>> percent(0.1304)
+    '13.0%'
+    """
+    return f"{fraction * 100:.{digits}f}%"
+
+
+def plural(n: int, word: str) -> str:
+    """A count with its noun, in the plural unless it is one.
+
+    >>> plural(1, "file"), plural(1200, "file")
+    ('1 file', '1,200 files')
+    """
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(re.fullmatch(
+        r"[+-]?[\d,.]+(e[+-]?\d+)?( ?(%|KB|MB|bytes|ms|µs|s|x|×))?|-|—|not measured", text))
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Columns padded to their widest cell; numbers right-aligned, text left-aligned.
+
+    >>> print(text_table(["metric", "value"], [["recall", "0.930"]]))
+    metric  value
+    recall  0.930
+    """
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [len(cells) > 1 and all(_looks_numeric(r[i]) for r in cells[1:])
+               for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(c.rjust(w) if num else c.ljust(w)
+                  for c, w, num in zip(r, widths, numeric)).rstrip()
+        for r in cells
+    )
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *,
+               escape: bool = True) -> str:
+    """An HTML table; cells are escaped unless ``escape=False`` (cells already HTML).
+
+    >>> html_table(["a"], [["<1>"]])
+    '<table style="border-collapse:collapse"><tr><th style="padding:2px 10px;text-align:right">a</th></tr><tr><td style="padding:2px 10px;text-align:right">&lt;1&gt;</td></tr></table>'
+    """
+    show = (lambda c: html.escape(str(c))) if escape else str
+    head = "".join(f"<th {CELL}>{show(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td {CELL}>{show(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+
+
+def verdict_html(text: str, ok: bool | None) -> str:
+    """A verdict line in bold: green when ok, red when not, grey when undecided.
+
+    >>> verdict_html("OK", True)
+    '<p style="color:#1a7f37;font-weight:bold">OK</p>'
+    """
+    color = GREY if ok is None else GREEN if ok else RED
+    return f'<p style="color:{color};font-weight:bold">{html.escape(text)}</p>'
+
+
+def new_axes(ax: Any = None, width: float = 6.0, height: float = 3.5) -> Any:
+    """``ax`` itself, or the axes of a new figure that shows once in a notebook."""
+    if ax is not None:
+        return ax
+    from course_lib.plots import new_figure
+
+    return new_figure(width, height).add_subplot()
+
+
+class Report:
+    """The base of report objects: ``ok``, ``failures``, one ``verdict`` line, text and HTML.
+
+    A subclass defines ``ok`` and ``verdict`` and, where it has rows to show,
+    ``table()`` returning ``(headers, rows)``; ``title`` is an optional first line.
+    Its text form (``str``/``repr``) is the title, the table and the verdict; its HTML form
+    is the same in a notebook. Dataclass subclasses pass ``repr=False`` so these are kept.
+
+    >>> class Check(Report):
+    ...     ok, verdict = True, "OK: 2 of 2 passed"
+    ...     def table(self):
+    ...         return ["check", "result"], [["size", "ok"], ["recall", "ok"]]
+    >>> print(Check())
+    check   result
+    size    ok
+    recall  ok
+    OK: 2 of 2 passed
+    """
+
+    title: str = ""
+
+    @property
+    def ok(self) -> bool:  # pragma: no cover (every subclass defines it)
+        raise NotImplementedError
+
+    @property
+    def verdict(self) -> str:  # pragma: no cover (every subclass defines it)
+        raise NotImplementedError
+
+    @property
+    def failures(self) -> tuple[Any, ...]:
+        """What failed; empty when ``ok``."""
+        return ()
+
+    def table(self) -> tuple[Sequence[str], Sequence[Sequence[object]]] | None:
+        """``(headers, rows)`` of the report's table, or None when it has none."""
+        return None
+
+    def __str__(self) -> str:
+        parts = [self.title] if self.title else []
+        table = self.table()
+        if table is not None:
+            parts.append(text_table(*table))
+        parts.append(self.verdict)
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<p><b>{html.escape(self.title)}</b></p>"] if self.title else []
+        table = self.table()
+        if table is not None:
+            parts.append(html_table(*table))
+        parts.append(verdict_html(self.verdict, self.ok))
+        return "".join(parts)

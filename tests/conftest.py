@@ -1,0 +1,70 @@
+"""Trained models and datasets shared by the whole test session.
+
+Training takes seconds; every test file used to train its own copy of the same model.
+These fixtures train each configuration once per session. Tests must not change them
+(save copies, never mutate weights).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def fraud():
+    """The fraud dataset of the lessons (checksum-verified snapshot, fixed split)."""
+    from course_lib import data
+
+    return data.load_fraud()
+
+
+@pytest.fixture(scope="session")
+def fraud_model(fraud):
+    """The fraud model (scaling inside), trained 2 epochs with balanced class weights."""
+    from course_lib import models
+
+    m = models.build_fraud_model(fraud.train.x)
+    models.train(m, fraud.train, epochs=2, class_weight="balanced")
+    return m
+
+
+@pytest.fixture(scope="session")
+def untrained_fraud_model(fraud):
+    """The fraud model's layers, untrained: for tests where the weights do not matter."""
+    from course_lib import models
+
+    return models.build_fraud_model(fraud.train.x)
+
+
+@pytest.fixture(scope="session")
+def small_split():
+    """400 rows of 3 features on very different scales, with a 0/1 label."""
+    from course_lib import data
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(400, 3)) * [1.0, 10.0, 0.1]).astype("float32")
+    y = (x[:, 0] + rng.normal(scale=0.5, size=400) > 0.8).astype("int64")
+    return data.Split(x, y)
+
+
+@pytest.fixture(scope="session")
+def small_model(small_split):
+    """A 3 -> 4 -> 1 classifier trained on ``small_split`` (fast to convert and run)."""
+    from course_lib import models
+
+    m = models.build_fraud_model(small_split.x, hidden=(4,), name="small")
+    models.train(m, small_split, epochs=3, batch_size=32, class_weight="balanced")
+    return m
+
+
+@pytest.fixture(scope="session")
+def registry_models(fraud):
+    """Two fraud models of different sizes, one epoch each: (fraud, small, big)."""
+    from course_lib import models
+
+    small = models.build_fraud_model(fraud.train.x, hidden=(4,), seed=1)
+    models.train(small, fraud.train, epochs=1, class_weight="balanced", seed=1)
+    big = models.build_fraud_model(fraud.train.x, hidden=(32,), seed=2)
+    models.train(big, fraud.train, epochs=1, class_weight="balanced", seed=2)
+    return fraud, small, big
