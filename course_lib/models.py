@@ -14,14 +14,14 @@ re-implement the scaling at serving time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from course_lib import _tf
+from course_lib import _checks, _tf
 from course_lib.data import Dataset, Split
 from course_lib.errors import InvalidInputError
+from course_lib.teaching import Standardizer, fit_standardizer  # lesson 01 imports them from here
 
 __all__ = [
     "LOG_SCALE_KINDS", "Standardizer", "build_fraud_model", "class_weights", "fit_standardizer",
@@ -41,20 +41,6 @@ def set_seed(seed: int) -> None:
     keras = _tf.keras()
     keras.utils.set_random_seed(seed)
     _tf.tf().config.experimental.enable_op_determinism()
-
-
-def _features(x: object, what: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float32)
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise InvalidInputError(
-            f"expected {what} as a 2-D array (rows x features) with at least one row; "
-            f"found shape {arr.shape}. Fix: pass e.g. dataset.train.x."
-        )
-    if not np.isfinite(arr).all():
-        raise InvalidInputError(
-            f"expected finite {what}; found NaN or infinity. Fix: fill or drop missing values first."
-        )
-    return arr
 
 
 def _log_scale_layer(kind: str, width: int) -> Any:
@@ -93,7 +79,7 @@ def build_fraud_model(
     (None, 1)
     """
     keras = _tf.keras()
-    x = _features(train_x, "train_x")
+    x = _checks.features(train_x, "train_x")
     if log_scale not in LOG_SCALE_KINDS:
         raise InvalidInputError(
             f"expected log_scale to be one of {LOG_SCALE_KINDS}; found {log_scale!r}."
@@ -146,7 +132,7 @@ def train(
 
     >>> train(model, fraud.train, epochs=5, class_weight="balanced")  # doctest: +SKIP
     """
-    x = _features(split.x, "split.x")
+    x = _checks.features(split.x, "split.x")
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise InvalidInputError(
@@ -178,44 +164,9 @@ def predict_scores(model: Any, x: np.ndarray, batch_size: int = 4096) -> np.ndar
     >>> predict_scores(model, fraud.test.x)[:3]  # doctest: +SKIP
     array([0.01, 0.02, 0.01], dtype=float32)
     """
-    arr = _features(x, "x")
+    arr = _checks.features(x, "x")
     out = np.asarray(model.predict(arr, batch_size=batch_size, verbose=0))
     return out.reshape(out.shape[0], -1)[:, -1]
-
-
-@dataclass(frozen=True)
-class Standardizer:
-    """Scaling kept OUTSIDE the model: ``(x - mean) / std`` with the training rows' statistics.
-
-    >>> scale = fit_standardizer(np.array([[1.0, 10.0], [3.0, 30.0]]))
-    >>> scale(np.array([[2.0, 20.0]])).tolist()
-    [[0.0, 0.0]]
-
-    Lesson 01 uses it to show the pitfall: a model trained on scaled inputs
-    gets raw inputs once deployed unless every caller re-applies this object.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        arr = np.asarray(x, dtype=np.float32)
-        if arr.ndim != 2 or arr.shape[1] != self.mean.shape[0]:
-            raise InvalidInputError(
-                f"expected rows with {self.mean.shape[0]} features; found shape {arr.shape}."
-            )
-        return ((arr - self.mean) / self.std).astype(np.float32)
-
-
-def fit_standardizer(train_x: np.ndarray) -> Standardizer:
-    """Learn per-column mean and standard deviation from the training rows.
-
-    >>> fit_standardizer(np.array([[0.0], [2.0]])).std.tolist()
-    [1.0]
-    """
-    x = _features(train_x, "train_x")
-    std = x.std(axis=0)
-    return Standardizer(mean=x.mean(axis=0), std=np.where(std > 0, std, 1.0).astype(np.float32))
 
 
 def prediction_gap(reference: Any, others: Mapping[str, Any], x: np.ndarray) -> dict[str, float]:

@@ -117,7 +117,7 @@ from course_lib.registry.publish import _keras_scores, _latency  # noqa: F401 (b
 from course_lib.registry.reports import FileProblem, VerifyReport, VersionComparison
 from course_lib.registry.serving import ServingPlan
 from course_lib.registry.storage import _manifest_bytes  # noqa: F401 (benchmarks)
-from course_lib.registry.teaching import flip_byte, tree
+from course_lib.teaching import flip_byte, tree
 
 __all__ = [
     "MANIFEST_NAME",

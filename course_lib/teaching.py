@@ -1,11 +1,26 @@
-"""Helpers for the lesson: damage a file on purpose (:func:`flip_byte`), print a folder (:func:`tree`)."""
+"""Helpers that exist to teach, kept apart from the reusable library.
+
+>>> from course_lib import teaching
+>>> sorted(teaching.__all__)
+['Standardizer', 'fit_standardizer', 'flip_byte', 'tree']
+
+They damage a file on purpose (:func:`flip_byte`), print a folder (:func:`tree`) and keep
+scaling outside a model (:class:`Standardizer`, the lesson 01 pitfall). Your own project
+will rarely need them; the lessons use them to show a failure for real.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from course_lib import _checks
 from course_lib.errors import InvalidInputError
+
+__all__ = ["Standardizer", "fit_standardizer", "flip_byte", "tree"]
 
 
 def flip_byte(path: str | os.PathLike[str], offset: int | None = None) -> int:
@@ -67,3 +82,34 @@ def tree(path: str | os.PathLike[str], max_depth: int = 3) -> str:
 
 def _sort_key(name: str) -> tuple[int, int, str]:
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Scaling kept OUTSIDE the model: ``(x - mean) / std`` with the training rows' statistics.
+
+    >>> scale = fit_standardizer(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> scale(np.array([[2.0, 20.0]])).tolist()
+    [[0.0, 0.0]]
+
+    Lesson 01 uses it to show the pitfall: a model trained on scaled inputs
+    gets raw inputs once deployed unless every caller re-applies this object.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        arr = _checks.features(x, shape=(None, self.mean.shape[0]))
+        return ((arr - self.mean) / self.std).astype(np.float32)
+
+
+def fit_standardizer(train_x: np.ndarray) -> Standardizer:
+    """Learn per-column mean and standard deviation from the training rows.
+
+    >>> fit_standardizer(np.array([[0.0], [2.0]])).std.tolist()
+    [1.0]
+    """
+    x = _checks.features(train_x, "train_x")
+    std = x.std(axis=0)
+    return Standardizer(mean=x.mean(axis=0), std=np.where(std > 0, std, 1.0).astype(np.float32))
