@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "GREEN", "GREY", "RED", "Report", "duration", "html_table", "milliseconds", "new_axes",
-    "percent", "plural", "size", "text_table", "verdict_html",
+    "GREEN", "GREY", "RED", "Report", "duration", "html_table", "milliseconds", "percent",
+    "plural", "show", "size", "text_table", "verdict_html",
 ]
 
 GREEN, RED, GREY = "#1a7f37", "#b42318", "#57606a"
@@ -134,13 +134,15 @@ def verdict_html(text: str, ok: bool | None) -> str:
     return f'<p style="color:{color};font-weight:bold">{html.escape(text)}</p>'
 
 
-def new_axes(ax: Any = None, width: float = 6.0, height: float = 3.5) -> Any:
-    """``ax`` itself, or the axes of a new figure that shows once in a notebook."""
-    if ax is not None:
-        return ax
-    from course_lib.plots import new_figure
+def show(figure: Any) -> None:
+    """Show a figure in the running notebook (nothing outside IPython)."""
+    import sys
 
-    return new_figure(width, height).add_subplot()
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        from IPython.display import display
+
+        display(figure)
 
 
 class Report:
@@ -150,6 +152,8 @@ class Report:
     ``table()`` returning ``(headers, rows)``; ``title`` is an optional first line.
     Its text form (``str``/``repr``) is the title, the table and the verdict; its HTML form
     is the same in a notebook. Dataclass subclasses pass ``repr=False`` so these are kept.
+    A report with a figure has ``plot(self, ax=None)``: ``ax = self._axes(ax)``, draw,
+    then ``return self._shown(made_figure=<ax was None>)``; in a lesson, ``report.plot();``.
 
     >>> class Check(Report):
     ...     ok, verdict = True, "OK: 2 of 2 passed"
@@ -191,6 +195,26 @@ class Report:
 
     def __repr__(self) -> str:
         return str(self)
+
+    def _axes(self, ax: Any = None, width: float = 6.0, height: float = 3.5) -> Any:
+        """``ax``, or the axes of a new figure; kept as ``ax_`` and ``figure_``.
+
+        Like scikit-learn's ``ConfusionMatrixDisplay``: ``plot(ax=None)`` draws into the
+        given axes or a new figure, and returns the report itself.
+        """
+        if ax is None:
+            from course_lib.plots import new_figure
+
+            ax = new_figure(width, height).add_subplot()
+        object.__setattr__(self, "ax_", ax)  # frozen dataclasses too
+        object.__setattr__(self, "figure_", ax.figure)
+        return ax
+
+    def _shown(self, made_figure: bool) -> Any:
+        """``self``, after showing a figure that ``plot`` made itself (once) in a notebook."""
+        if made_figure:
+            show(self.figure_)
+        return self
 
     def _repr_html_(self) -> str:
         parts = [f"<p><b>{html.escape(self.title)}</b></p>"] if self.title else []
