@@ -70,8 +70,9 @@ def number(name: str, value: object, *, minimum: float | None = None,
             want = "a finite number"
         suffix = f" {unit}" if unit else ""
         shown = example if example is not None else (minimum if minimum else 1)
+        fix = f"{name}={shown}" if name.isidentifier() else f"{shown}"
         raise InvalidInputError(
-            f"expected {name} to be {want}{suffix}; found {value!r}. Fix: pass e.g. {name}={shown}."
+            f"expected {name} to be {want}{suffix}; found {value!r}. Fix: pass e.g. {fix}."
         )
     return float(value)  # type: ignore[arg-type]
 

@@ -21,39 +21,22 @@ line to :attr:`Metrics.notes` so the number is never silently misleading.
 from __future__ import annotations
 
 import html
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from course_lib import _checks, _display
 from course_lib.errors import InvalidInputError
 
-__all__ = [
-    "METRIC_NAMES", "Comparison", "MetricDelta", "Metrics", "as_labels", "as_scores", "compare",
-]
+__all__ = ["METRIC_NAMES", "Comparison", "MetricDelta", "Metrics", "compare"]
+
+# Transitional names while the modules move to _checks (removed when none imports them).
+as_labels, as_scores = _checks.labels, _checks.scores
 
 #: The four headline metrics, in display order.
 METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise InvalidInputError(
-                f"expected {name} to be a whole number of examples (0 or more); "
-                f"found {value!r} ({type(value).__name__}). Fix: pass a count such as {name}=10."
-            )
-    if value < 0:
-        raise InvalidInputError(
-            f"expected {name} to be 0 or more; found {value}. "
-            "Fix: counts of a confusion matrix cannot be negative."
-        )
-    return int(value)
 
 
 def _zero_division_notes(tp: int, fp: int, fn: int, tn: int) -> tuple[str, ...]:
@@ -69,95 +52,6 @@ def _zero_division_notes(tp: int, fp: int, fn: int, tn: int) -> tuple[str, ...]:
     elif tp == 0 and tp + fp > 0:
         notes.append("F1 is 0.0 because no positive example was caught (TP = 0)")
     return tuple(notes)
-
-
-def as_labels(y_true: object) -> np.ndarray:
-    """Validated 0/1 labels as a 1-D int64 array (an (n, 1) column is flattened).
-
-    >>> as_labels([[1], [0]]).tolist()
-    [1, 0]
-    """
-    try:
-        arr = np.asarray(y_true)
-    except Exception as exc:  # ragged lists and the like
-        raise InvalidInputError(
-            f"expected y_true to be a 1-D array of 0/1 labels; could not read it ({exc})."
-        ) from exc
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise InvalidInputError(
-            f"expected y_true to be a 1-D array of 0/1 labels; found shape {arr.shape}. "
-            "Fix: pass one label per example, e.g. y_true.ravel()."
-        )
-    if arr.size == 0:
-        raise InvalidInputError(
-            "expected at least one example in y_true; found an empty array. "
-            "Fix: evaluate on a non-empty set."
-        )
-    if arr.dtype == bool:
-        return arr.astype(np.int64)
-    if not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(
-            f"expected y_true to hold 0/1 labels; found dtype {arr.dtype}. "
-            "Fix: encode the positive class as 1 and the negative class as 0."
-        )
-    bad = ~np.isin(arr, (0, 1))
-    if bad.any():
-        more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
-        raise InvalidInputError(
-            f"expected y_true to hold only 0 and 1; found {arr[bad][0].item()!r}{more}. "
-            "Fix: encode the positive class as 1, the negative class as 0."
-        )
-    return arr.astype(np.int64)
-
-
-def as_scores(y_score: object, n: int) -> np.ndarray:
-    """Validated finite scores, one per label (``n`` of them), as a 1-D float64 array.
-
-    >>> as_scores([[0.2], [0.9]], 2).tolist()
-    [0.2, 0.9]
-    """
-    try:
-        arr = np.asarray(y_score, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"expected y_score to be a 1-D array of numbers (probabilities or 0/1 "
-            f"predictions); could not read it as numbers ({exc})."
-        ) from exc
-    if arr.ndim == 2 and arr.shape[1] == 1:  # Keras predict() returns (n, 1)
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise InvalidInputError(
-            f"expected y_score to be 1-D (one score per example) or (n, 1); found shape "
-            f"{arr.shape}. Fix: for a two-column softmax output pass scores[:, 1]."
-        )
-    if arr.shape[0] != n:
-        raise InvalidInputError(
-            f"expected one score per label: {n} labels but {arr.shape[0]} scores. "
-            "Fix: predict on the same rows you take the labels from."
-        )
-    if not np.isfinite(arr).all():
-        raise InvalidInputError(
-            f"expected finite scores; found {int(np.isnan(arr).sum())} NaN and "
-            f"{int(np.isinf(arr).sum())} infinite value(s). "
-            "Fix: check the model's inputs for NaN (missing values) before predicting."
-        )
-    return arr
-
-
-def _check_threshold(threshold: object) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
-        raise InvalidInputError(
-            f"expected threshold to be a number between 0 and 1; found {threshold!r}."
-        )
-    t = float(threshold)
-    if not 0.0 <= t <= 1.0:
-        raise InvalidInputError(
-            f"expected threshold between 0 and 1; found {t}. Fix: a score at or above "
-            "the threshold counts as positive, so use a value such as 0.5."
-        )
-    return t
 
 
 @dataclass(frozen=True)
@@ -190,7 +84,7 @@ class Metrics:
         >>> Metrics.from_counts(tp=40, fp=5, fn=10, tn=45).recall
         0.8
         """
-        tp, fp, fn, tn = (_check_count(k, v) for k, v in
+        tp, fp, fn, tn = (_checks.count(k, v) for k, v in
                           (("tp", tp), ("fp", fp), ("fn", fn), ("tn", tn)))
         total = tp + fp + fn + tn
         if total == 0:
@@ -222,9 +116,9 @@ class Metrics:
         """
         from sklearn import metrics as skm
 
-        labels = as_labels(y_true)
-        scores = as_scores(y_score, labels.shape[0])
-        t = _check_threshold(threshold)
+        labels = _checks.labels(y_true)
+        scores = _checks.scores(y_score, labels.shape[0])
+        t = _checks.threshold(threshold)
         pred = (scores >= t).astype(np.int64)
         tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(labels, pred, labels=[0, 1]).ravel())
         kw: dict[str, Any] = {"zero_division": 0.0}
@@ -322,7 +216,7 @@ class Metrics:
         return "\n".join(rows)
 
     def _repr_html_(self) -> str:
-        cell = 'style="padding:2px 10px;text-align:right"'
+        cell = _display.CELL
         matrix = (
             '<table style="border-collapse:collapse;margin-right:24px">'
             f'<tr><th></th><th {cell}>predicted 0</th><th {cell}>predicted 1</th></tr>'
@@ -363,8 +257,8 @@ class MetricDelta:
         return abs(self.delta) <= self.tolerance + 1e-12
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(_display.Report):
     """Before/after metrics side by side with a verdict.
 
     >>> a = Metrics.from_counts(tp=90, fp=10, fn=10, tn=90)
@@ -372,6 +266,13 @@ class Comparison:
     >>> c = compare(a, b, tolerance=0.01)
     >>> c.ok, [r.name for r in c.failures]
     (False, ['accuracy', 'recall', 'f1'])
+    >>> print(c)
+    metric     before  after   delta  within
+    accuracy    0.900  0.810  -0.090  NO
+    precision   0.900  0.897  -0.003  yes
+    recall      0.900  0.700  -0.200  NO
+    f1          0.900  0.787  -0.113  NO
+    NOT OK: accuracy -0.090 (allowed ±0.01), recall -0.200 (allowed ±0.01), f1 -0.113 (allowed ±0.01)
     """
 
     before: Metrics
@@ -407,34 +308,11 @@ class Comparison:
             f"expected one of the compared metrics {[r.name for r in self.rows]}; found {name!r}."
         )
 
-    def __repr__(self) -> str:
-        return str(self)
-
-    def __str__(self) -> str:
-        b, a = self.labels
-        width = max(len(b), len(a), 8)
-        lines = [f"{'metric':<10} {b:>{width}} {a:>{width}} {'delta':>8}  within"]
-        for r in self.rows:
-            mark = "yes" if r.ok else "NO"
-            lines.append(
-                f"{r.name:<10} {r.before:>{width}.3f} {r.after:>{width}.3f} {r.delta:>+8.3f}  {mark}"
-            )
-        lines.append(self.verdict)
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        b, a = (html.escape(x) for x in self.labels)
-        cell = 'style="padding:2px 10px;text-align:right"'
-        head = (f"<tr><th {cell}>metric</th><th {cell}>{b}</th><th {cell}>{a}</th>"
-                f"<th {cell}>delta</th><th {cell}>within tolerance</th></tr>")
-        body = "".join(
-            f"<tr><th {cell}>{r.name}</th><td {cell}>{r.before:.3f}</td><td {cell}>{r.after:.3f}</td>"
-            f"<td {cell}>{r.delta:+.3f}</td><td {cell}>{'yes' if r.ok else '<b>NO</b>'}</td></tr>"
-            for r in self.rows
-        )
-        color = "#1a7f37" if self.ok else "#b42318"
-        return (f'<table style="border-collapse:collapse">{head}{body}</table>'
-                f'<p style="color:{color};font-weight:bold">{html.escape(self.verdict)}</p>')
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """Each metric before and after, its change, and whether it is within tolerance."""
+        rows = [[r.name, f"{r.before:.3f}", f"{r.after:.3f}", f"{r.delta:+.3f}",
+                 "yes" if r.ok else "NO"] for r in self.rows]
+        return ["metric", *self.labels, "delta", "within"], rows
 
 
 def _tolerances(tolerance: float | Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
@@ -447,13 +325,8 @@ def _tolerances(tolerance: float | Mapping[str, float], names: Sequence[str]) ->
         out = {n: tolerance.get(n, 0.0) for n in names}
     else:
         out = {n: tolerance for n in names}
-    for n, t in out.items():
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t < 0:
-            raise InvalidInputError(
-                f"expected the tolerance for {n} to be a number of 0 or more (0.01 = one "
-                f"point); found {t!r}."
-            )
-    return {n: float(t) for n, t in out.items()}
+    return {n: _checks.number(f"the tolerance for {n}", t, minimum=0, example=0.01)
+            for n, t in out.items()}
 
 
 def compare(
