@@ -34,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from course_lib import _display
 from course_lib.errors import CourseLibError, InvalidInputError, UnknownQuestionError
 from course_lib.metrics import METRIC_NAMES, Metrics
 
@@ -82,11 +83,8 @@ class Numeric:
 
 Question = MultipleChoice | Numeric
 
-_GREEN, _RED = ("#1a7f37", "#e9f7ef"), ("#b42318", "#fdecea")
-
-
-@dataclass(frozen=True)
-class Feedback:
+@dataclass(frozen=True, repr=False)
+class Feedback(_display.Report):
     """The verdict on one answer: ``str()`` for print, ``_repr_html_`` for Jupyter.
 
     >>> print(Feedback(True, "Recall catches frauds.", "q"))
@@ -97,11 +95,18 @@ class Feedback:
     message: str
     question_id: str
 
-    def __str__(self) -> str:
+    @property
+    def ok(self) -> bool:
+        """True when the answer is right."""
+        return self.correct
+
+    @property
+    def verdict(self) -> str:
+        """"Correct." or "Not quite." followed by the feedback."""
         return f"{'Correct.' if self.correct else 'Not quite.'} {self.message}"
 
     def _repr_html_(self) -> str:
-        fg, bg = _GREEN if self.correct else _RED
+        fg, bg = (_display.GREEN, "#e9f7ef") if self.correct else (_display.RED, "#fdecea")
         head = "Correct." if self.correct else "Not quite."
         return (f'<div style="border-left:4px solid {fg};background:{bg};padding:6px 10px">'
                 f'<b style="color:{fg}">{head}</b> {html.escape(self.message)}</div>')
