@@ -13,7 +13,7 @@ from course_lib import _tf, data, models, persistence, tfjs
 from course_lib.errors import CourseLibError, InvalidInputError
 from course_lib.metrics import Metrics
 from course_lib.persistence import ModelFileError
-from course_lib.tfjs import ConversionError, TfjsRuntimeError
+from course_lib.tfjs import ConversionError, TfjsRuntimeError, runtime
 
 REPO_NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 
@@ -235,14 +235,14 @@ class TestRuntimeDiscovery:
 
     def test_node_path_when_there_is_no_checkout(self, tmp_path, monkeypatch):
         monkeypatch.delenv("COURSE_LIB_NODE_MODULES", raising=False)
-        monkeypatch.setattr(tfjs, "__file__", str(tmp_path / "site" / "course_lib" / "tfjs.py"))
+        monkeypatch.setattr(runtime, "__file__", str(tmp_path / "site" / "course_lib" / "tfjs" / "runtime.py"))
         monkeypatch.setenv("NODE_PATH", os.pathsep.join([str(tmp_path), str(REPO_NODE_MODULES)]))
         assert tfjs.node_modules() == REPO_NODE_MODULES.resolve()
 
     def test_nowhere_to_be_found(self, tmp_path, monkeypatch):
         monkeypatch.delenv("COURSE_LIB_NODE_MODULES", raising=False)
         monkeypatch.delenv("NODE_PATH", raising=False)
-        monkeypatch.setattr(tfjs, "__file__", str(tmp_path / "site" / "course_lib" / "tfjs.py"))
+        monkeypatch.setattr(runtime, "__file__", str(tmp_path / "site" / "course_lib" / "tfjs" / "runtime.py"))
         with pytest.raises(TfjsRuntimeError, match="looked in .*npm ci"):
             tfjs.node_modules()
 
@@ -374,7 +374,7 @@ def test_errors_are_course_lib_errors():
 
 
 def test_node_script_ships_inside_the_package():
-    script = Path(tfjs.__file__).with_name("tfjs_predict.js")
+    script = Path(tfjs.__file__).with_name("runtime.js")
     assert script.is_file() and "loadGraphModel" in script.read_text()
 
 

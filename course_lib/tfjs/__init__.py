@@ -56,9 +56,10 @@ from typing import Any
 import numpy as np
 
 from course_lib import _tf
-from course_lib.errors import CourseLibError, InvalidInputError
+from course_lib.errors import ConversionError, InvalidInputError, TfjsRuntimeError
 from course_lib.metrics import Comparison, Metrics, compare
 from course_lib.persistence import FileInfo, ModelFileError
+from course_lib.tfjs.runtime import INSTALL_HINT, TFJS_VERSION, find_node_modules, node_modules
 
 __all__ = [
     "BROWSER_BUDGET_BYTES",
@@ -81,6 +82,7 @@ __all__ = [
     "convert",
     "gate",
     "load_layers_model",
+    "find_node_modules",
     "node_modules",
     "predict",
     "run",
@@ -94,19 +96,12 @@ QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint8")
 SEED_TOLERANCE = 0.02
 #: Default download budget of the lessons' browser page: 100 KB for model.json and its weights.
 BROWSER_BUDGET_BYTES = 100 * 1024
-#: The TF.js runtime version package.json installs.
-TFJS_VERSION = "4.22.0"
 #: A single-row prediction faster than this feels instantaneous in a web page.
 INTERACTION_BUDGET_SECONDS = 0.1
 _LABELS = ("source (Python)", "TF.js")
 
-_SCRIPT = Path(__file__).with_name("tfjs_predict.js")
-_ENV_NODE_MODULES = "COURSE_LIB_NODE_MODULES"
-_INSTALL = (
-    "Fix: run `npm ci` in the course repository (make setup does it), or run "
-    f"`npm install @tensorflow/tfjs@{TFJS_VERSION}` in a folder of your choice and set "
-    f"{_ENV_NODE_MODULES} to that folder's node_modules."
-)
+_SCRIPT = Path(__file__).with_name("runtime.js")
+_INSTALL = INSTALL_HINT
 _SUPPORTED_OPS = (
     "https://github.com/tensorflow/tfjs/blob/master/tfjs-converter/docs/supported_ops.md"
 )
@@ -116,14 +111,6 @@ _LAYERS_PITFALL = (
     "but TF.js 4.22's tf.loadLayersModel refuses it (\"An InputLayer should be passed either "
     "a batchInputShape or an inputShape\"): Keras 3 changed the layer config that TF.js reads."
 )
-
-
-class ConversionError(CourseLibError):
-    """The converter could not turn the source into a TF.js graph model (bad source, op, path)."""
-
-
-class TfjsRuntimeError(CourseLibError):
-    """Node or ``@tensorflow/tfjs`` is missing, or the TF.js runtime failed."""
 
 
 # -- quiet converter ------------------------------------------------------------------------
@@ -503,40 +490,6 @@ def save_layers_model(model: Any, out_dir: str | os.PathLike[str], *,
 
 
 # -- the TF.js runtime in Node --------------------------------------------------------------
-
-def _has_tfjs(folder: Path) -> bool:
-    return (folder / "@tensorflow" / "tfjs" / "package.json").is_file()
-
-
-def node_modules() -> Path:
-    """The ``node_modules`` folder that holds ``@tensorflow/tfjs``.
-
-    ``COURSE_LIB_NODE_MODULES`` wins when set; otherwise the repository checkout's
-    ``node_modules``, then each folder of ``NODE_PATH``.
-
-    >>> node_modules().name                                          # doctest: +SKIP
-    'node_modules'
-    """
-    explicit = os.environ.get(_ENV_NODE_MODULES)
-    if explicit:
-        folder = Path(explicit).expanduser()
-        if _has_tfjs(folder):
-            return folder.resolve()
-        raise TfjsRuntimeError(
-            f"expected @tensorflow/tfjs in {_ENV_NODE_MODULES}={explicit} (a folder "
-            f"@tensorflow/tfjs with its package.json); it is not there. {_INSTALL}"
-        )
-    repo = Path(__file__).resolve().parents[1] / "node_modules"
-    candidates = [repo] + [Path(p) for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p]
-    for folder in candidates:
-        if _has_tfjs(folder):
-            return folder.resolve()
-    looked = ", ".join(str(c) for c in candidates)
-    raise TfjsRuntimeError(
-        f"expected the TF.js runtime @tensorflow/tfjs in a node_modules folder; looked in {looked} "
-        f"and NODE_PATH, and {_ENV_NODE_MODULES} is not set. {_INSTALL}"
-    )
-
 
 def _node() -> str:
     found = shutil.which("node")
