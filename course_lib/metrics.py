@@ -166,13 +166,16 @@ class Metrics:
         out.update({k: self.get(k) for k in METRIC_NAMES})
         return out
 
-    def cost(self, missed_positive: float, false_alarm: float) -> float:
-        """What this matrix's mistakes cost: FN x ``missed_positive`` + FP x ``false_alarm``.
+    def cost(self, miss_cost: float, false_alarm_cost: float) -> float:
+        """What this matrix's mistakes cost: FN x ``miss_cost`` + FP x ``false_alarm_cost``.
 
-        >>> Metrics.from_counts(tp=1, fp=2, fn=3, tn=4).cost(missed_positive=10, false_alarm=1)
+        >>> Metrics.from_counts(tp=1, fp=2, fn=3, tn=4).cost(miss_cost=10, false_alarm_cost=1)
         32.0
+
+        The one definition of a cost: :mod:`course_lib.costs` calls it for every threshold
+        and every version.
         """
-        return float(self.fn * missed_positive + self.fp * false_alarm)
+        return float(self.fn * miss_cost + self.fp * false_alarm_cost)
 
     def explain(self) -> str:
         """Each metric's formula with this matrix's counts filled in.

@@ -240,7 +240,7 @@ class TestCompareArguments:
 
 class TestCost:
     def test_missed_positives_and_false_alarms_are_priced(self):
-        assert Metrics.from_counts(tp=1, fp=2, fn=3, tn=4).cost(missed_positive=10, false_alarm=1) == 32.0
+        assert Metrics.from_counts(tp=1, fp=2, fn=3, tn=4).cost(miss_cost=10, false_alarm_cost=1) == 32.0
 
     def test_a_perfect_model_costs_nothing(self):
         assert Metrics.from_counts(tp=5, fp=0, fn=0, tn=5).cost(100, 1) == 0.0

@@ -79,9 +79,9 @@ from __future__ import annotations
 #   publish     ModelRegistry's publishing methods (staging, hashing, manifest, rename)
 #   core        ModelRegistry
 #   teaching    flip_byte, tree
+from course_lib.costs import CostRow, CostTable, break_even_miss_cost, deployment_costs
 from course_lib.metrics import Metrics  # noqa: F401 (course_lib.registry.Metrics, as before)
 from course_lib.registry.core import ModelRegistry
-from course_lib.registry.costs import CostRow, CostTable, break_even_miss_cost, deployment_costs
 from course_lib.registry.errors import (
     AliasInUseError,
     IncomparableVersionsError,
