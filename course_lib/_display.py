@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "GREEN", "GREY", "RED", "Report", "duration", "html_table", "milliseconds", "percent",
+    "GREEN", "GREY", "RED", "Report", "duration", "html_table", "markdown_table", "milliseconds",
+    "percent",
     "plural", "show", "size", "text_table", "verdict_html",
 ]
 
@@ -122,6 +123,20 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *,
     body = "".join("<tr>" + "".join(f"<td {CELL}>{show(c)}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown (GitHub) table; ``|`` in a cell is escaped, a line break becomes a space.
+
+    >>> print(markdown_table(["gate", "result"], [["a|b", "PASS"]]))
+    | gate | result |
+    | --- | --- |
+    | a\\|b | PASS |
+    """
+    def line(cells: Sequence[object]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+    return "\n".join([line(headers), line(["---"] * len(headers)), *(line(r) for r in rows)])
 
 
 def verdict_html(text: str, ok: bool | None) -> str:
