@@ -59,7 +59,7 @@ def main() -> int:
                                            repeats=REPEATS, warmup=WARMUP)
     print(report)
     print()
-    print(report.real_time_verdict(budget_seconds=0.010, batch_size=1))
+    print(report.real_time_verdict(max_latency_ms=10.0, batch_size=1))
     print()
     claims = _claims(report)
     for text, holds in claims:

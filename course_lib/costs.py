@@ -420,8 +420,7 @@ def break_even_miss_cost(a: Metrics, b: Metrics, false_alarm_cost: float = 1.0) 
     alarm = _checks.cost("false_alarm_cost", false_alarm_cost)
     if a.fn == b.fn:
         return None
-    # Each cost is linear in the miss cost c: cost(c) = cost(0) + c x cost of one miss each.
-    alarms = b.cost(miss_cost=0, false_alarm_cost=alarm) - a.cost(miss_cost=0, false_alarm_cost=alarm)
-    misses = a.cost(miss_cost=1, false_alarm_cost=0) - b.cost(miss_cost=1, false_alarm_cost=0)
-    value = alarms / misses
+    # A version's cost is linear in the miss cost c: (its false alarms' cost) + c x FN.
+    alarms_a, alarms_b = (m.cost(miss_cost=0, false_alarm_cost=alarm) for m in (a, b))
+    value = (alarms_b - alarms_a) / (a.fn - b.fn)
     return float(value) if value > 0 else None

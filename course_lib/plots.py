@@ -22,6 +22,8 @@ from functools import partial
 
 import numpy as np
 
+from course_lib import _checks
+from course_lib.costs import metrics_at_thresholds
 from course_lib.errors import InvalidInputError, require
 from course_lib.metrics import Metrics
 
@@ -33,9 +35,6 @@ from matplotlib.figure import Figure  # noqa: E402
 __all__ = [
     "new_figure", "plot_confusion_matrices", "plot_confusion_matrix", "plot_threshold_tradeoff",
 ]
-
-#: Thresholds of the trade-off curve: 0.00, 0.01, ..., 1.00 (the explorer's slider steps).
-THRESHOLDS: np.ndarray = np.linspace(0.0, 1.0, 101)
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -142,23 +141,16 @@ def plot_confusion_matrices(
     return fig
 
 
-def _tradeoff_curves(y_true: object, scores: object, threshold: float) -> dict[str, np.ndarray]:
-    """Accuracy, precision and recall at every threshold of THRESHOLDS.
+def _tradeoff_curves(y_true: object, scores: object) -> dict[str, np.ndarray]:
+    """Accuracy, precision and recall at every threshold of ``_checks.THRESHOLDS``.
 
-    Counts come from one sort (fast for any size); the metrics from
-    ``Metrics.from_counts``, so every point equals ``Metrics.from_predictions``
-    at that threshold, zero-division conventions included. (sklearn's
-    ``precision_recall_curve`` would use precision 1.0 where nothing is flagged,
-    evaluates only at the distinct scores, and has no accuracy.)
+    Counts come from one sort (:func:`course_lib.costs.metrics_at_thresholds`, fast for
+    any size), so every point equals ``Metrics.from_predictions`` at that threshold,
+    zero-division conventions included. (sklearn's ``precision_recall_curve`` would use
+    precision 1.0 where nothing is flagged, evaluates only at the distinct scores, and
+    has no accuracy.)
     """
-    Metrics.from_predictions(y_true, scores, threshold)  # validates all three, clear errors
-    y = np.asarray(y_true).reshape(-1).astype(np.int64)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    pos, neg = np.sort(s[y == 1]), np.sort(s[y == 0])
-    tp = pos.size - np.searchsorted(pos, THRESHOLDS, side="left")  # scores >= threshold
-    fp = neg.size - np.searchsorted(neg, THRESHOLDS, side="left")
-    grid = [Metrics.from_counts(tp=int(a), fp=int(b), fn=int(pos.size - a), tn=int(neg.size - b))
-            for a, b in zip(tp, fp, strict=True)]
+    grid = metrics_at_thresholds(y_true, scores, _checks.THRESHOLDS)  # type: ignore[arg-type]
     return {name: np.array([m.get(name) for m in grid])
             for name in ("precision", "recall", "accuracy")}
 
@@ -178,11 +170,13 @@ def plot_threshold_tradeoff(
 
     A score at or above the threshold counts as positive, as in ``Metrics.from_predictions``.
     """
-    curves = _tradeoff_curves(y_true, scores, 0.5 if threshold is None else threshold)
+    curves = _tradeoff_curves(y_true, scores)
+    if threshold is not None:
+        threshold = _checks.threshold(threshold)
     fig = new_figure(6.4, 4.0)
     ax = fig.subplots()
     for name, style in (("precision", "-"), ("recall", "-"), ("accuracy", "--")):
-        ax.plot(THRESHOLDS, curves[name], style, label=name)
+        ax.plot(_checks.THRESHOLDS, curves[name], style, label=name)
     if threshold is not None:
         ax.axvline(threshold, color="grey", linestyle=":", label=f"threshold {threshold:.2f}")
     ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.02), xlabel="decision threshold (score >= threshold)",

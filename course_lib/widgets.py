@@ -263,16 +263,16 @@ COST_RANGE: tuple[float, float] = (0.1, 100_000.0)
 class CostExplorer(W.VBox):
     """Set what a missed fraud and a false alarm cost; read the cheapest threshold and its matrix.
 
-    >>> ex = CostExplorer([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], cost_missed_fraud=10, cost_false_alarm=1)
+    >>> ex = CostExplorer([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], miss_cost=10, false_alarm_cost=1)
     >>> ex
-    CostExplorer(n=4, cost_missed_fraud=10, cost_false_alarm=1)
+    CostExplorer(n=4, miss_cost=10, false_alarm_cost=1)
     >>> ex.curve.best_threshold
     0.4
-    >>> ex.false_alarm.value = 20  # false alarms now cost more: flag less
+    >>> ex.false_alarm_cost.value = 20  # false alarms now cost more: flag less
     >>> ex.curve.best_threshold
     0.9
 
-    Every value shown is :func:`course_lib.inference.cost_curve` at the sliders'
+    Every value shown is :func:`course_lib.costs.cost_curve` at the sliders'
     costs: the cheapest threshold, its cost next to the default 0.50's, and the
     confusion matrix at the cheapest threshold. The sliders are logarithmic,
     from 0.1 to 100,000.
@@ -280,17 +280,16 @@ class CostExplorer(W.VBox):
 
     def __init__(
         self, y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-        cost_missed_fraud: float = 500.0, cost_false_alarm: float = 5.0,
+        miss_cost: float = 500.0, false_alarm_cost: float = 5.0,
     ) -> None:
-        from course_lib.inference import cost_curve
+        from course_lib.costs import cost_curve
 
         self._cost_curve = cost_curve
-        # One call validates labels, scores and costs with the inference module's messages.
-        self.curve = cost_curve(y_true, scores, cost_missed_fraud=cost_missed_fraud,
-                                cost_false_alarm=cost_false_alarm)
+        # One call validates labels, scores and costs with the cost module's messages.
+        self.curve = cost_curve(y_true, scores, miss_cost=miss_cost,
+                                false_alarm_cost=false_alarm_cost)
         low, high = COST_RANGE
-        for name, value in (("cost_missed_fraud", cost_missed_fraud),
-                            ("cost_false_alarm", cost_false_alarm)):
+        for name, value in (("miss_cost", miss_cost), ("false_alarm_cost", false_alarm_cost)):
             if not low <= float(value) <= high:
                 raise InvalidInputError(
                     f"expected {name} between {low:g} and {high:,.0f} (the slider's range); found "
@@ -301,29 +300,29 @@ class CostExplorer(W.VBox):
         exponents = {"base": 10, "min": np.log10(low), "max": np.log10(high), "step": 0.01,
                      "readout_format": ",.4g", "style": {"description_width": "120px"},
                      "layout": W.Layout(width="480px")}
-        self.missed = W.FloatLogSlider(value=float(cost_missed_fraud), description="missed fraud",
-                                       **exponents)
-        self.false_alarm = W.FloatLogSlider(value=float(cost_false_alarm), description="false alarm",
-                                            **exponents)
+        self.miss_cost = W.FloatLogSlider(value=float(miss_cost), description="missed fraud",
+                                          **exponents)
+        self.false_alarm_cost = W.FloatLogSlider(value=float(false_alarm_cost),
+                                                 description="false alarm", **exponents)
         self.result = W.HTML()
-        for slider in (self.missed, self.false_alarm):
+        for slider in (self.miss_cost, self.false_alarm_cost):
             slider.observe(self._update, names="value")
         header = W.HTML("<p>Cost of one missed fraud (FN) and of one false alarm (FP). The "
                         "cheapest threshold minimises FN x cost + FP x cost on these rows.</p>")
-        super().__init__(children=(header, self.missed, self.false_alarm, self.result))
+        super().__init__(children=(header, self.miss_cost, self.false_alarm_cost, self.result))
         self._show()
 
     def _update(self, _change: Any = None) -> None:
-        self.curve = self._cost_curve(self._y_true, self._scores, cost_missed_fraud=self.missed.value,
-                                      cost_false_alarm=self.false_alarm.value)
+        self.curve = self._cost_curve(self._y_true, self._scores, miss_cost=self.miss_cost.value,
+                                      false_alarm_cost=self.false_alarm_cost.value)
         self._show()
 
     def _show(self) -> None:
         self.result.value = self.curve._repr_html_()
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(n={self.curve.n_rows}, "
-                f"cost_missed_fraud={self.missed.value:g}, cost_false_alarm={self.false_alarm.value:g})")
+        costs = f"miss_cost={self.miss_cost.value:g}, false_alarm_cost={self.false_alarm_cost.value:g}"
+        return f"{type(self).__name__}(n={self.curve.n_rows}, {costs})"
 
 
 __all__ += ["CostExplorer"]
@@ -339,23 +338,25 @@ class QuantizationChooser(W.VBox):
     >>> chooser = QuantizationChooser([Parity.from_metrics("float32", 140_000, source, source),
     ...                                Parity.from_metrics("uint8", 40_000, source, worse)])
     >>> chooser
-    QuantizationChooser(weights='float32', budget_kb=100)
-    >>> chooser.gate.fits, chooser.gate.metrics_ok
+    QuantizationChooser(weights='float32', max_size_bytes=102400)
+    >>> chooser.budget_result.fits, chooser.budget_result.metrics_ok
     (False, True)
     >>> chooser.choice.value = "uint8"
-    >>> chooser.gate.fits, chooser.gate.metrics_ok
+    >>> chooser.budget_result.fits, chooser.budget_result.metrics_ok
     (True, False)
 
-    The verdict is :func:`course_lib.tfjs.gate` of the measured result (a
+    The verdict is :func:`course_lib.tfjs.check_budget` of the measured result (a
     :class:`course_lib.tfjs.Parity`, e.g. from ``compare_quantizations``) at the
-    slider's budget: the model must fit the budget *and* keep every metric within
-    the tolerance (the seed's 2 points) when run in TF.js.
+    slider's maximum size (in KB on the slider, ``max_size_bytes`` in bytes): the model
+    must fit it *and* keep every metric within the tolerance (the seed's 2 points) when
+    run in TF.js.
     """
 
-    def __init__(self, results: Any, budget_kb: int = 100, weights: str | None = None) -> None:
+    def __init__(self, results: Any, max_size_bytes: int = 100 * 1024,
+                 weights: str | None = None) -> None:
         from course_lib import tfjs
 
-        self._gate = tfjs.gate
+        self._check_budget = tfjs.check_budget
         rows = list(results.results if isinstance(results, tfjs.QuantizationReport) else results)
         if not rows or not all(isinstance(r, tfjs.Parity) for r in rows):
             raise InvalidInputError(
@@ -365,17 +366,18 @@ class QuantizationChooser(W.VBox):
             )
         self.results = {r.label: r for r in rows}
         top = max(100, int(np.ceil(max(r.size_bytes for r in rows) / 1024 * 1.5 / 10) * 10))
-        if isinstance(budget_kb, bool) or not isinstance(budget_kb, (int, np.integer)) \
-                or not 5 <= budget_kb <= top:
+        if isinstance(max_size_bytes, bool) or not isinstance(max_size_bytes, (int, np.integer)) \
+                or max_size_bytes % 1024 or not 5 <= max_size_bytes // 1024 <= top:
             raise InvalidInputError(
-                f"expected budget_kb to be a whole number of KB from 5 to {top}; found {budget_kb!r}. "
-                "Fix: e.g. budget_kb=100."
+                f"expected max_size_bytes to be a whole number of KB (a multiple of 1024 bytes) "
+                f"from 5 * 1024 to {top} * 1024; found {max_size_bytes!r}. "
+                "Fix: e.g. max_size_bytes=100 * 1024."
             )
         if weights is not None and weights not in self.results:
             raise InvalidInputError(f"expected weights among {list(self.results)}; found {weights!r}.")
         self.choice = W.ToggleButtons(options=list(self.results), value=weights or rows[0].label,
                                       description="weights")
-        self.budget = W.IntSlider(value=int(budget_kb), min=5, max=top, step=5,
+        self.budget = W.IntSlider(value=int(max_size_bytes) // 1024, min=5, max=top, step=5,
                                   description="budget (KB)", layout=W.Layout(width="480px"))
         self.result = W.HTML()
         self.summary = W.HTML()
@@ -384,16 +386,22 @@ class QuantizationChooser(W.VBox):
         super().__init__(children=(self.choice, self.budget, self.result, self.summary))
         self._update()
 
+    @property
+    def max_size_bytes(self) -> int:
+        """The slider's maximum download size, in bytes."""
+        return int(self.budget.value) * 1024
+
     def _update(self, _change: Any = None) -> None:
-        budget = self.budget.value * 1024
-        self.gate = self._gate(self.results[self.choice.value], budget_bytes=budget)
-        self.result.value = self.gate._repr_html_()
-        passing = [label for label, r in self.results.items() if self._gate(r, budget).ok]
+        limit = self.max_size_bytes
+        self.budget_result = self._check_budget(self.results[self.choice.value], limit)
+        self.result.value = self.budget_result._repr_html_()
+        passing = [label for label, r in self.results.items() if self._check_budget(r, limit).ok]
         self.summary.value = (f"<p>At {self.budget.value} KB, the settings that pass both checks: "
                               f"{html.escape(', '.join(passing)) if passing else 'none'}.</p>")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(weights={self.choice.value!r}, budget_kb={self.budget.value})"
+        return (f"{type(self).__name__}(weights={self.choice.value!r}, "
+                f"max_size_bytes={self.max_size_bytes})")
 
 
 __all__ += ["QuantizationChooser"]
@@ -414,12 +422,12 @@ class DeploymentCostExplorer(W.VBox):
 
     The versions' metrics must come from the same test set (e.g. ``reg.metrics("fraud")``
     of lesson 04). Every figure shown is
-    ``course_lib.registry.deployment_costs(versions, miss_cost, false_alarm_cost)``:
+    :func:`course_lib.costs.deployment_costs` ``(versions, miss_cost, false_alarm_cost)``:
     the cost of a version is FN x (cost of a missed fraud) + FP x (cost of a false alarm).
     """
 
     def __init__(self, versions: Any, miss_cost: float = 100.0, false_alarm_cost: float = 1.0) -> None:
-        from course_lib.registry import deployment_costs  # lazy: the registry is lesson 04's
+        from course_lib.costs import deployment_costs
 
         self._costs = deployment_costs
         self.table = deployment_costs(versions, miss_cost, false_alarm_cost)  # validates everything

@@ -95,7 +95,8 @@ class TestCostCurve:
                                                                       "default 0.50"]
         assert rows[1][3:5] == ["1 x 10 + 1 x 1", "11"]
         assert curve.ok is True
-        assert curve.verdict == "cheapest threshold 0.40: total cost 1, against 11 at the default 0.50"
+        assert curve.verdict == ("cheapest threshold 0.40: total cost 1, "
+                                 "against 11 at the default 0.50")
         assert str(curve).splitlines()[-1] == curve.verdict
         assert curve.verdict in curve._repr_html_()
 

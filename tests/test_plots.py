@@ -12,10 +12,10 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from course_lib._checks import THRESHOLDS
 from course_lib.errors import InvalidInputError
 from course_lib.metrics import Metrics
 from course_lib.plots import (
-    THRESHOLDS,
     plot_confusion_matrices,
     plot_confusion_matrix,
     plot_threshold_tradeoff,

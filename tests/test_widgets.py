@@ -274,44 +274,44 @@ def costly():
 
 class TestCostExplorer:
     def test_initial_result_is_the_cost_curve_at_the_given_costs(self, costly):
-        from course_lib.inference import cost_curve
+        from course_lib.costs import cost_curve
         from course_lib.widgets import CostExplorer
 
-        ex = CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)
-        expected = cost_curve(*costly, cost_missed_fraud=500, cost_false_alarm=5)
+        ex = CostExplorer(*costly, miss_cost=500, false_alarm_cost=5)
+        expected = cost_curve(*costly, miss_cost=500, false_alarm_cost=5)
         assert ex.curve.best_threshold == expected.best_threshold
         assert ex.result.value == expected._repr_html_()
 
     def test_sliders_are_logarithmic_and_hold_the_costs(self, costly):
         from course_lib.widgets import CostExplorer
 
-        ex = CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)
-        assert isinstance(ex.missed, W.FloatLogSlider) and isinstance(ex.false_alarm, W.FloatLogSlider)
-        assert (ex.missed.value, ex.false_alarm.value) == (500, 5)
-        assert list(ex.children)[1:] == [ex.missed, ex.false_alarm, ex.result]
+        ex = CostExplorer(*costly, miss_cost=500, false_alarm_cost=5)
+        assert isinstance(ex.miss_cost, W.FloatLogSlider) and isinstance(ex.false_alarm_cost, W.FloatLogSlider)
+        assert (ex.miss_cost.value, ex.false_alarm_cost.value) == (500, 5)
+        assert list(ex.children)[1:] == [ex.miss_cost, ex.false_alarm_cost, ex.result]
 
     def test_dearer_false_alarms_raise_the_cheapest_threshold(self, costly):
         from course_lib.widgets import CostExplorer
 
-        ex = CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)
+        ex = CostExplorer(*costly, miss_cost=500, false_alarm_cost=5)
         before = ex.curve.best_threshold
-        ex.false_alarm.value = 200
+        ex.false_alarm_cost.value = 200
         assert ex.curve.best_threshold > before
-        assert ex.curve.cost_false_alarm == 200
+        assert ex.curve.false_alarm_cost == 200
 
     def test_dearer_missed_frauds_lower_the_cheapest_threshold(self, costly):
         from course_lib.widgets import CostExplorer
 
-        ex = CostExplorer(*costly, cost_missed_fraud=50, cost_false_alarm=5)
+        ex = CostExplorer(*costly, miss_cost=50, false_alarm_cost=5)
         before = ex.curve.best_threshold
-        ex.missed.value = 5000
+        ex.miss_cost.value = 5000
         assert ex.curve.best_threshold < before
 
     def test_result_shows_the_confusion_matrix_at_the_cheapest_threshold(self, costly):
         from course_lib.widgets import CostExplorer
 
         ex = CostExplorer(*costly)
-        ex.missed.value = 1000
+        ex.miss_cost.value = 1000
         assert ex.curve.best_metrics._repr_html_() in ex.result.value
         assert f"cheapest threshold {ex.curve.best_threshold:.2f}" in ex.result.value
 
@@ -319,14 +319,14 @@ class TestCostExplorer:
     def test_bad_cost_raises(self, costly, bad):
         from course_lib.widgets import CostExplorer
 
-        with pytest.raises(InvalidInputError, match="expected cost_missed_fraud to be a cost of 0 or more"):
-            CostExplorer(*costly, cost_missed_fraud=bad)
+        with pytest.raises(InvalidInputError, match="expected miss_cost to be a cost of 0 or more"):
+            CostExplorer(*costly, miss_cost=bad)
 
     def test_cost_outside_the_slider_range_raises(self, costly):
         from course_lib.widgets import CostExplorer
 
-        with pytest.raises(InvalidInputError, match="expected cost_false_alarm between 0.1 and 100,000"):
-            CostExplorer(*costly, cost_false_alarm=0)
+        with pytest.raises(InvalidInputError, match="expected false_alarm_cost between 0.1 and 100,000"):
+            CostExplorer(*costly, false_alarm_cost=0)
 
     def test_mismatched_lengths_raise(self):
         from course_lib.widgets import CostExplorer
@@ -337,8 +337,8 @@ class TestCostExplorer:
     def test_repr_is_short_and_stable(self, costly):
         from course_lib.widgets import CostExplorer
 
-        assert repr(CostExplorer(*costly, cost_missed_fraud=500, cost_false_alarm=5)) == \
-            "CostExplorer(n=600, cost_missed_fraud=500, cost_false_alarm=5)"
+        assert repr(CostExplorer(*costly, miss_cost=500, false_alarm_cost=5)) == \
+            "CostExplorer(n=600, miss_cost=500, false_alarm_cost=5)"
 
 
 class TestQuantizationChooser:
@@ -353,31 +353,32 @@ class TestQuantizationChooser:
                 Parity.from_metrics("float16", 70_000, s, s),
                 Parity.from_metrics("uint8", 40_000, s, self.WORSE)]
 
-    def test_shows_the_gate_of_the_chosen_setting(self):
-        from course_lib.tfjs import gate
+    def test_shows_the_budget_result_of_the_chosen_setting(self):
+        from course_lib.tfjs import check_budget
         from course_lib.widgets import QuantizationChooser
 
         chooser = QuantizationChooser(self.results(), weights="float16")
-        assert chooser.result.value == gate(self.results()[1], 100 * 1024)._repr_html_()
+        assert chooser.result.value == check_budget(self.results()[1], 100 * 1024)._repr_html_()
+        assert chooser.budget_result == check_budget(self.results()[1], 100 * 1024)
 
     def test_raising_the_budget_lets_float32_pass(self):
         from course_lib.widgets import QuantizationChooser
 
         chooser = QuantizationChooser(self.results())
-        assert not chooser.gate.ok
+        assert not chooser.budget_result.ok
         chooser.budget.value = 150
-        assert chooser.gate.ok
+        assert chooser.budget_result.ok and chooser.max_size_bytes == 150 * 1024
 
     def test_small_model_with_moved_metrics_fails(self):
         from course_lib.widgets import QuantizationChooser
 
         chooser = QuantizationChooser(self.results(), weights="uint8")
-        assert (chooser.gate.fits, chooser.gate.metrics_ok) == (True, False)
+        assert (chooser.budget_result.fits, chooser.budget_result.metrics_ok) == (True, False)
 
     def test_summary_lists_the_settings_that_pass(self):
         from course_lib.widgets import QuantizationChooser
 
-        chooser = QuantizationChooser(self.results(), budget_kb=100)
+        chooser = QuantizationChooser(self.results(), max_size_bytes=100 * 1024)
         assert "pass both checks: float16." in chooser.summary.value
 
     def test_accepts_a_report(self):
@@ -385,7 +386,7 @@ class TestQuantizationChooser:
         from course_lib.widgets import QuantizationChooser
 
         report = QuantizationReport(results=tuple(self.results()), conversions=(),
-                                    budget_bytes=100 * 1024, reference_seconds=None)
+                                    max_size_bytes=100 * 1024, reference_seconds=None)
         assert QuantizationChooser(report).choice.options == ("float32", "float16", "uint8")
 
     def test_other_input_is_refused(self):
@@ -394,12 +395,14 @@ class TestQuantizationChooser:
         with pytest.raises(InvalidInputError, match="QuantizationReport or a list of Parity"):
             QuantizationChooser([self.SOURCE])
 
-    @pytest.mark.parametrize("budget", [0, 4, 10_000, 50.5, True])
+    @pytest.mark.parametrize("budget", [0, 4 * 1024, 10_000 * 1024, 50.5 * 1024, True, 100_000])
     def test_budget_outside_the_slider_is_refused(self, budget):
         from course_lib.widgets import QuantizationChooser
 
-        with pytest.raises(InvalidInputError, match="budget_kb to be a whole number of KB from 5 to"):
-            QuantizationChooser(self.results(), budget_kb=budget)
+        with pytest.raises(InvalidInputError,
+                           match=r"max_size_bytes to be a whole number of KB \(a multiple of 1024 "
+                                 r"bytes\) from 5 \* 1024 to"):
+            QuantizationChooser(self.results(), max_size_bytes=budget)
 
     def test_unknown_setting_is_refused(self):
         from course_lib.widgets import QuantizationChooser
@@ -410,8 +413,8 @@ class TestQuantizationChooser:
     def test_repr_is_short_and_stable(self):
         from course_lib.widgets import QuantizationChooser
 
-        assert repr(QuantizationChooser(self.results(), budget_kb=80, weights="uint8")) == \
-            "QuantizationChooser(weights='uint8', budget_kb=80)"
+        assert repr(QuantizationChooser(self.results(), max_size_bytes=80 * 1024, weights="uint8")) == \
+            "QuantizationChooser(weights='uint8', max_size_bytes=81920)"
 
 
 class TestDeploymentCostExplorer:
@@ -420,7 +423,7 @@ class TestDeploymentCostExplorer:
             "v3": Metrics.from_counts(tp=80, fp=1, fn=15, tn=104)}
 
     def test_shows_the_registry_cost_table(self):
-        from course_lib.registry import deployment_costs
+        from course_lib.costs import deployment_costs
         from course_lib.widgets import DeploymentCostExplorer
 
         ex = DeploymentCostExplorer(self.SEED, miss_cost=100, false_alarm_cost=1)
