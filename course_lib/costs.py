@@ -327,6 +327,10 @@ class CostTable(_display.Report):
     v1                  15            20  15 x 100 + 20 x 5  1,600                 8,000.0
     v2                  10            15  10 x 100 + 15 x 5  1,075                 5,375.0
     Deploy v2: at these costs (a missed fraud costs 100, a false alarm 5) its mistakes cost least
+    >>> t.ok, "<b>v2</b>" in t._repr_html_(), "<b>v1</b>" in t._repr_html_()
+    (True, True, False)
+    >>> deployment_costs({"a": t.rows[0].metrics, "b": t.rows[0].metrics}, 1, 1).ok  # a tie
+    False
     """
 
     rows: tuple[CostRow, ...]
