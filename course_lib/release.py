@@ -2,7 +2,7 @@
 
 >>> from course_lib.release import ReleasePolicy
 >>> print(ReleasePolicy())
-parity within 0.01 after saving and in a fresh process; TF.js (float32) within 0.02 and <= 100 KB; recall >= 0.80; p95 latency <= 50 ms for one row
+parity within 0.01 after saving and in a fresh process; TF.js (float32) within 0.02 and <= 100.0 KB; recall >= 0.80; p95 latency <= 50 ms for one row
 >>> report = release_check(model, fraud, "work/release")     # doctest: +SKIP
 >>> report.ok, [g.name for g in report.failures]             # doctest: +SKIP
 (True, [])
@@ -20,14 +20,16 @@ failed gate with the message, so one broken step does not hide the others):
 6. ``recall floor``: recall on the evaluation rows at least ``min_recall`` (lesson 00).
 7. ``latency``: p95 of one-row calls of the SavedModel signature (lesson 03).
 
+The gates run in that order. What one gate makes for later ones is handed on
+explicitly: the ``.keras`` file of the first goes to the fresh process, the
+SavedModel export of the second to the registry, TF.js and latency gates.
+
 The report renders as a table in a notebook and writes itself as Markdown or
 JSON for a pull request (:meth:`ReleaseReport.write`).
 """
 
 from __future__ import annotations
 
-import functools
-import html
 import json
 import os
 import shutil
@@ -38,16 +40,23 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import _checks, _display, _fs
 from course_lib.data import Dataset
 from course_lib.errors import CourseLibError, InvalidInputError
-from course_lib.metrics import Metrics, compare
+from course_lib.metrics import Comparison, Metrics, compare
 
 __all__ = ["GateResult", "ReleasePolicy", "ReleaseReport", "release_check"]
+
+#: Where :func:`course_lib.persistence.roundtrip` saves ``model`` in ``directory``: NAME + suffix.
+_SUFFIXES = {"keras": ".keras", "savedmodel": ""}
 
 
 @dataclass(frozen=True)
 class ReleasePolicy:
     """The limits a candidate must meet; defaults are the seeds' rules.
+
+    >>> ReleasePolicy(min_recall=0.9).tfjs_max_size_bytes
+    102400
 
     ``imports`` are the modules a serving process imports before loading the
     model (for registered custom layers, ``["course_lib.layers"]``).
@@ -56,29 +65,31 @@ class ReleasePolicy:
     tolerance: float = 0.01
     tfjs_tolerance: float = 0.02
     tfjs_quantize: str | None = None
-    tfjs_budget_kb: float = 100.0
+    tfjs_max_size_bytes: int = 100 * 1024
     min_recall: float = 0.80
     max_latency_ms: float = 50.0
     imports: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("tolerance", "tfjs_tolerance", "tfjs_budget_kb", "min_recall", "max_latency_ms"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise InvalidInputError(f"expected {name} to be a number of 0 or more; found {value!r}.")
-        if self.min_recall > 1:
-            raise InvalidInputError(f"expected min_recall between 0 and 1; found {self.min_recall}.")
+        for name in ("tolerance", "tfjs_tolerance", "max_latency_ms"):
+            _checks.number(name, getattr(self, name), minimum=0, example=getattr(ReleasePolicy, name))
+        _checks.number("min_recall", self.min_recall, minimum=0, maximum=1, example=0.8)
+        _checks.whole("tfjs_max_size_bytes", self.tfjs_max_size_bytes, minimum=1)
 
     def __str__(self) -> str:
         return (f"parity within {self.tolerance:g} after saving and in a fresh process; "
                 f"TF.js ({self.tfjs_quantize or 'float32'}) within {self.tfjs_tolerance:g} and "
-                f"<= {self.tfjs_budget_kb:g} KB; recall >= {self.min_recall:.2f}; "
+                f"<= {_display.size(self.tfjs_max_size_bytes)}; recall >= {self.min_recall:.2f}; "
                 f"p95 latency <= {self.max_latency_ms:g} ms for one row")
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate: passed or not, what was measured, the limit, and why."""
+    """One gate: passed or not, what was measured, the limit, and why.
+
+    >>> GateResult("recall floor", "00", False, "recall 0.120", ">= 0.80").ok
+    False
+    """
 
     name: str
     lesson: str
@@ -87,15 +98,35 @@ class GateResult:
     limit: str
     detail: str = ""
 
+    def row(self) -> list[str]:
+        """The gate as a row of the report's table (why it failed only when it did)."""
+        return [self.name, self.lesson, "PASS" if self.ok else "FAIL", self.measured, self.limit,
+                "" if self.ok else self.detail]
 
-@dataclass(frozen=True)
-class ReleaseReport:
-    """Every gate's result for one candidate, with the overall verdict."""
+
+@dataclass(frozen=True, repr=False)
+class ReleaseReport(_display.Report):
+    """Every gate's result for one candidate, with the overall verdict.
+
+    >>> gates = (GateResult("recall floor", "00", True, "recall 0.930", ">= 0.80"),)
+    >>> print(ReleaseReport("fraud_model", ReleasePolicy(), gates))
+    release check of fraud_model
+    gate          lesson  result  measured      limit    why it failed
+    recall floor      00  PASS    recall 0.930  >= 0.80
+    fraud_model: READY: all 1 gates passed
+    """
 
     candidate: str
     policy: ReleasePolicy
     results: tuple[GateResult, ...]
     metrics: Metrics | None = field(default=None, compare=False)
+
+    HEADERS = ("gate", "lesson", "result", "measured", "limit", "why it failed")
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """The first line of the text and HTML forms."""
+        return f"release check of {self.candidate}"
 
     @property
     def ok(self) -> bool:
@@ -115,42 +146,27 @@ class ReleaseReport:
         names = ", ".join(g.name for g in self.failures)
         return f"{self.candidate}: NOT READY: {len(self.failures)} of {len(self.results)} gates failed ({names})"
 
-    def __str__(self) -> str:
-        width = max(len(g.name) for g in self.results)
-        lines = [f"release check of {self.candidate}"]
-        for g in self.results:
-            lines.append(f"  {'PASS' if g.ok else 'FAIL'}  {g.name:<{width}}  {g.measured} (limit: {g.limit})")
-            if g.detail and not g.ok:
-                lines.append(f"        {g.detail}")
-        lines.append(self.verdict)
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td style='color:{'#1a7f37' if g.ok else '#b42318'};font-weight:bold'>"
-            f"{'PASS' if g.ok else 'FAIL'}</td><td>{html.escape(g.name)}</td><td>{g.lesson}</td>"
-            f"<td>{html.escape(g.measured)}</td><td>{html.escape(g.limit)}</td>"
-            f"<td>{html.escape(g.detail if not g.ok else '')}</td></tr>" for g in self.results)
-        color = "#1a7f37" if self.ok else "#b42318"
-        return (f"<p><b>release check of {html.escape(self.candidate)}</b></p><table><tr><th></th><th>gate</th>"
-                f"<th>lesson</th><th>measured</th><th>limit</th><th>why it failed</th></tr>{rows}</table>"
-                f"<p style='color:{color};font-weight:bold'>{html.escape(self.verdict)}</p>")
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """One row per gate: name, lesson, PASS/FAIL, what was measured, the limit, why it failed."""
+        return list(self.HEADERS), [g.row() for g in self.results]
 
     def to_markdown(self) -> str:
-        """The report as a Markdown table, to paste into a pull request."""
-        lines = [f"## Release check: {self.candidate}", "", f"Policy: {self.policy}", "",
-                 "| gate | lesson | result | measured | limit | why it failed |",
-                 "| --- | --- | --- | --- | --- | --- |"]
-        for g in self.results:
-            cells = [g.name, g.lesson, "PASS" if g.ok else "**FAIL**", g.measured, g.limit,
-                     "" if g.ok else g.detail]
-            lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
-        return "\n".join([*lines, "", f"**{self.verdict}**", ""])
+        """The report as a Markdown table, to paste into a pull request.
+
+        >>> print(ReleaseReport("m", ReleasePolicy(), ()).to_markdown().splitlines()[0])
+        ## Release check: m
+        """
+        headers, rows = self.table()
+        rows = [[("**FAIL**" if c == "FAIL" and i == 2 else c) for i, c in enumerate(r)] for r in rows]
+        return "\n".join([f"## Release check: {self.candidate}", "", f"Policy: {self.policy}", "",
+                          _display.markdown_table(headers, rows), "", f"**{self.verdict}**", ""])
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as plain data (JSON-ready)."""
+        """The report as plain data (JSON-ready).
+
+        >>> ReleaseReport("m", ReleasePolicy(), ()).to_dict()["verdict"]
+        'm: READY: all 0 gates passed'
+        """
         return {"candidate": self.candidate, "ok": self.ok, "verdict": self.verdict,
                 "policy": asdict(self.policy), "gates": [asdict(g) for g in self.results],
                 "metrics": self.metrics.as_dict() if self.metrics else None}
@@ -167,24 +183,9 @@ class ReleaseReport:
                 f"expected a path ending in .md or .json; found {p.name!r}. Fix: e.g. 'release.md'."
             )
         p.parent.mkdir(parents=True, exist_ok=True)
-        text = self.to_markdown() if p.suffix == ".md" else json.dumps(self.to_dict(), indent=2) + "\n"
-        tmp = p.with_name(f".{p.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, p)
+        _fs.write_atomic(p, self.to_markdown() if p.suffix == ".md"
+                         else json.dumps(self.to_dict(), indent=2) + "\n")
         return p
-
-
-def _gate(name: str, lesson: str, limit: str, run: Callable[[], tuple[bool, str, str]]) -> GateResult:
-    try:
-        ok, measured, detail = run()
-    except CourseLibError as exc:
-        return GateResult(name, lesson, False, "could not be measured", limit, f"{type(exc).__name__}: {exc}")
-    return GateResult(name, lesson, ok, measured, limit, detail)
-
-
-def _parity_text(comparison: Any, diff: float) -> tuple[bool, str, str]:
-    moved = ", ".join(f"{r.name} {r.delta:+.3f}" for r in comparison.failures)
-    return comparison.ok, f"largest prediction difference {diff:.1e}", moved and f"metrics moved: {moved}"
 
 
 def release_check(model: Any, dataset: Dataset, workdir: str | os.PathLike[str], *,
@@ -192,14 +193,14 @@ def release_check(model: Any, dataset: Dataset, workdir: str | os.PathLike[str],
                   split: str = "test", service: Any = None) -> ReleaseReport:
     """Run every gate on ``model`` with the rows of ``dataset``'s ``split``; files go under ``workdir``.
 
+    >>> release_check(model, data.load_fraud(), "work/release").verdict   # doctest: +SKIP
+    'fraud_model: READY: all 7 gates passed'
+
     ``workdir`` is emptied first (it holds this check's saved files, TF.js model and
     registry), so the same call gives the same report every time. ``service`` is a
     new :class:`~course_lib.persistence.ServingProcess` for the fresh-process gate,
     started earlier so that its start-up overlaps with other work (by default the
     check starts one); it must not have served anything yet, and the check closes it.
-
-    >>> release_check(model, data.load_fraud(), "work/release").verdict   # doctest: +SKIP
-    'fraud_model: READY: all 7 gates passed'
     """
     from course_lib import persistence
 
@@ -212,90 +213,168 @@ def release_check(model: Any, dataset: Dataset, workdir: str | os.PathLike[str],
             "Fix: start a fresh one for each check, or leave service out."
         )
     rows = dataset.splits()[split]
-    x, y = rows.x, rows.y
     work = Path(workdir)
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    if service is None:  # start it now: it imports TensorFlow while the other gates run
+    if service is None:  # start it now: it imports TensorFlow while the round trips run
         service = persistence.ServingProcess(timeout=600)
     try:
-        return _run_gates(model, x, y, work, name, split, policy, service)
+        return _run_gates(_Candidate.of(model, rows.x, rows.y, work, policy), name, split, service)
     finally:
         service.close()
 
 
-def _run_gates(model: Any, x: np.ndarray, y: np.ndarray, work: Path, name: str, split: str,
-               policy: ReleasePolicy, service: Any) -> ReleaseReport:
-    """The gates of :func:`release_check`, in order, with a running fresh-process ``service``."""
-    from course_lib import inference, models, persistence, tfjs
+# -- the gates ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Candidate:
+    """What every gate reads: the model, the evaluation rows, its scores and metrics, the policy."""
+
+    model: Any
+    x: np.ndarray
+    y: np.ndarray
+    scores: np.ndarray
+    reference: Metrics
+    work: Path
+    policy: ReleasePolicy
+
+    @classmethod
+    def of(cls, model: Any, x: np.ndarray, y: np.ndarray, work: Path,
+           policy: ReleasePolicy) -> _Candidate:
+        """The candidate with its scores and metrics on ``(x, y)``, computed once for every gate."""
+        from course_lib import models
+
+        scores = models.predict_scores(model, x)
+        return cls(model, x, y, scores, Metrics.from_predictions(y, scores), work, policy)
+
+    @property
+    def parity_limit(self) -> str:
+        """The limit of the parity gates (1 to 3), as the report shows it."""
+        return f"every metric within {self.policy.tolerance:g}"
+
+
+def _run_gates(c: _Candidate, name: str, split: str, service: Any) -> ReleaseReport:
+    """The gates of :func:`release_check`, in report order, each given what earlier ones made."""
+    keras, keras_file = _roundtrip_gate(c, "keras", ".keras round trip")
+    savedmodel, exported = _roundtrip_gate(c, "savedmodel", "SavedModel round trip")
+    export = exported if (exported / "saved_model.pb").is_file() else None  # for gates 4, 5 and 7
+    results = (
+        keras,
+        savedmodel,
+        _fresh_process_gate(c, service, keras_file),
+        _registry_gate(c, export, name, split),
+        _tfjs_gate(c, export),
+        _recall_gate(c),
+        _latency_gate(c, export),
+    )
+    return ReleaseReport(candidate=c.model.name, policy=c.policy, results=results, metrics=c.reference)
+
+
+def _gate(name: str, lesson: str, limit: str, run: Callable[[], tuple[bool, str, str]]) -> GateResult:
+    """Run one gate's measurement; a course error is a failed gate that says why."""
+    try:
+        ok, measured, detail = run()
+    except CourseLibError as exc:
+        return GateResult(name, lesson, False, "could not be measured", limit, f"{type(exc).__name__}: {exc}")
+    return GateResult(name, lesson, ok, measured, limit, detail)
+
+
+def _parity(comparison: Comparison, diff: float) -> tuple[bool, str, str]:
+    moved = ", ".join(f"{r.name} {r.delta:+.3f}" for r in comparison.failures)
+    return comparison.ok, f"largest prediction difference {diff:.1e}", moved and f"metrics moved: {moved}"
+
+
+def _roundtrip_gate(c: _Candidate, fmt: str, label: str) -> tuple[GateResult, Path]:
+    """Gates 1 and 2; also where the round trip saves the model, even when the gate failed.
+
+    ``work/NAME.keras`` (the fresh process loads it) or the export folder ``work/NAME``.
+    """
+    from course_lib import persistence
+
+    def run() -> tuple[bool, str, str]:
+        rt = persistence.roundtrip(c.model, c.x, c.y, fmt, tolerance=c.policy.tolerance, directory=c.work)
+        return _parity(rt.comparison, rt.max_abs_diff)
+
+    return _gate(label, "01, 02", c.parity_limit, run), c.work / f"{c.model.name}{_SUFFIXES[fmt]}"
+
+
+def _fresh_process_gate(c: _Candidate, service: Any, keras_file: Path) -> GateResult:
+    """Gate 3: the ``.keras`` file of gate 1 (saved now if it is not there) run in ``service``."""
+    from course_lib import persistence
+
+    def run() -> tuple[bool, str, str]:
+        if not keras_file.exists():
+            persistence.save(c.model, keras_file)
+        for module in c.policy.imports:
+            service.import_module(module)
+        served = service.predict(keras_file, c.x)
+        after = Metrics.from_predictions(c.y, served)
+        return _parity(compare(c.reference, after, c.policy.tolerance),
+                       float(np.max(np.abs(served.reshape(-1) - c.scores))))
+
+    return _gate("fresh process", "01", c.parity_limit, run)
+
+
+def _registry_gate(c: _Candidate, export: Path | None, name: str, split: str) -> GateResult:
+    """Gate 4: gate 2's export (or the model) published as a version, then verified.
+
+    The registry measures the version's latency itself (the median of one-row calls).
+    """
     from course_lib.registry import EvalSet, ModelRegistry
 
-    tol = f"every metric within {policy.tolerance:g}"
-    scores = models.predict_scores(model, x)
-    reference = Metrics.from_predictions(y, scores)
-    results: list[GateResult] = []
-
-    for fmt, label in (("keras", ".keras round trip"), ("savedmodel", "SavedModel round trip")):
-        def trip(fmt: str = fmt) -> tuple[bool, str, str]:
-            rt = persistence.roundtrip(model, x, y, fmt, tolerance=policy.tolerance, directory=work)
-            return _parity_text(rt.comparison, rt.max_abs_diff)
-        results.append(_gate(label, "01, 02", tol, trip))
-
-    def fresh() -> tuple[bool, str, str]:
-        path = work / f"{model.name}.keras"
-        if not path.exists():
-            persistence.save(model, path)
-        for module in policy.imports:
-            service.import_module(module)
-        served = service.predict(path, x)
-        after = Metrics.from_predictions(y, served)
-        return _parity_text(compare(reference, after, policy.tolerance),
-                            float(np.max(np.abs(served.reshape(-1) - scores))))
-    # Run last (it waits for the fresh interpreter, which starts up while the others run),
-    # reported third.
-    fresh_gate = functools.partial(_gate, "fresh process", "01", tol, fresh)
-
-    exported = work / model.name  # the SavedModel round trip's export, reused below
-    source = exported if (exported / "saved_model.pb").is_file() else model
-    measured: dict[str, float] = {}
-
-    def latency() -> tuple[bool, str, str]:
-        saved = persistence.load(exported) if source is exported else None
-        styles = inference.call_styles(model, saved)
-        fn = styles.get("SavedModel signature") or styles["model(x, training=False)"]
-        report = inference.measure_latency({"serve": fn}, x, batch_sizes=(1,), repeats=50, warmup=5)
-        p95 = measured["latency_ms"] = report.row("serve", 1).p95 * 1000
-        return p95 <= policy.max_latency_ms, f"p95 {p95:.2f} ms", f"p95 {p95:.2f} ms is over the budget"
-    latency_gate = _gate("latency (one row)", "03", f"<= {policy.max_latency_ms:g} ms at p95", latency)
-
-    def registry() -> tuple[bool, str, str]:
-        reg = ModelRegistry.fresh(work / "registry")
-        eval_set = EvalSet(f"fraud {split}", x, y)
-        if source is exported:
-            info = reg.publish_saved_model(exported, name, eval_set, metrics=reference,
-                                           latency_ms=measured.get("latency_ms"))
+    def run() -> tuple[bool, str, str]:
+        reg = ModelRegistry.fresh(c.work / "registry")
+        eval_set = EvalSet(f"fraud {split}", c.x, c.y)
+        if export is not None:
+            info = reg.publish_saved_model(export, name, eval_set, metrics=c.reference)
         else:
-            info = reg.publish(model, name, eval_set, metrics=reference)
+            info = reg.publish(c.model, name, eval_set, metrics=c.reference)
         report = reg.verify(name, info.version)
         return report.ok, f"version {info.version}, {report.files_checked} files verified", report.verdict
-    results.append(_gate("registry publish and verify", "04", "every file matches its sha256", registry))
 
-    def browser() -> tuple[bool, str, str]:
-        done = tfjs.convert(source, work / "tfjs", quantize=policy.tfjs_quantize)
-        parity = tfjs.verify(done.path, scores, x, y, tolerance=policy.tfjs_tolerance)
-        decision = tfjs.gate(parity, budget_bytes=int(policy.tfjs_budget_kb * 1024))
-        size = f"{parity.size_bytes / 1024:.1f} KB, largest prediction difference {parity.max_abs_diff:.1e}"
-        return decision.ok, size, "; ".join(decision.reasons)
-    results.append(_gate(f"TF.js ({policy.tfjs_quantize or 'float32'})", "05",
-                         f"within {policy.tfjs_tolerance:g}, <= {policy.tfjs_budget_kb:g} KB", browser))
+    return _gate("registry publish and verify", "04", "every file matches its sha256", run)
 
-    results.append(GateResult(
-        "recall floor", "00", reference.recall >= policy.min_recall, f"recall {reference.recall:.3f}",
-        f">= {policy.min_recall:.2f}",
-        f"catches {reference.tp} of {reference.positives} positives; train for recall "
-        "(class weights) or lower the threshold"))
-    results.append(latency_gate)
-    results.insert(2, fresh_gate())
-    return ReleaseReport(candidate=model.name, policy=policy, results=tuple(results), metrics=reference)
 
+def _tfjs_gate(c: _Candidate, export: Path | None) -> GateResult:
+    """Gate 5: gate 2's export (or the model) converted, run in TF.js, within tolerance and size."""
+    from course_lib import tfjs
+
+    policy = c.policy
+
+    def run() -> tuple[bool, str, str]:
+        done = tfjs.convert(c.model if export is None else export, c.work / "tfjs",
+                            quantize=policy.tfjs_quantize)
+        parity = tfjs.verify(done.path, c.scores, c.x, c.y, tolerance=policy.tfjs_tolerance)
+        decision = tfjs.check_budget(parity, max_size_bytes=policy.tfjs_max_size_bytes)
+        measured = (f"{_display.size(parity.size_bytes)}, largest prediction difference "
+                    f"{parity.max_abs_diff:.1e}")
+        return decision.ok, measured, "; ".join(decision.reasons)
+
+    return _gate(f"TF.js ({policy.tfjs_quantize or 'float32'})", "05",
+                 f"within {policy.tfjs_tolerance:g}, <= {_display.size(policy.tfjs_max_size_bytes)}", run)
+
+
+def _recall_gate(c: _Candidate) -> GateResult:
+    """Gate 6: recall on the evaluation rows against the floor."""
+    m, floor = c.reference, c.policy.min_recall
+    return GateResult("recall floor", "00", m.recall >= floor, f"recall {m.recall:.3f}", f">= {floor:.2f}",
+                      f"catches {m.tp} of {m.positives} positives; train for recall "
+                      "(class weights) or lower the threshold")
+
+
+def _latency_gate(c: _Candidate, export: Path | None) -> GateResult:
+    """Gate 7: p95 of one-row calls of gate 2's SavedModel signature (else of the model)."""
+    from course_lib import inference, persistence
+
+    budget = c.policy.max_latency_ms
+
+    def run() -> tuple[bool, str, str]:
+        styles = inference.call_styles(c.model, None if export is None else persistence.load(export))
+        fn = styles.get("SavedModel signature") or styles["model(x, training=False)"]
+        report = inference.measure_latency({"serve": fn}, c.x, batch_sizes=(1,), repeats=50, warmup=5)
+        p95_ms = report.row("serve", 1).p95 * 1000
+        shown = _display.milliseconds(p95_ms)
+        return p95_ms <= budget, f"p95 {shown}", f"p95 {shown} is over the budget"
+
+    return _gate("latency (one row)", "03", f"<= {budget:g} ms at p95", run)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from course_lib import data, models
+from course_lib import models
 from course_lib.errors import InvalidInputError
 from course_lib.release import GateResult, ReleasePolicy, ReleaseReport, release_check
 
-
-@pytest.fixture(scope="module")
-def fraud():
-    return data.load_fraud()
+GATES = [".keras round trip", "SavedModel round trip", "fresh process", "registry publish and verify",
+         "TF.js (float32)", "recall floor", "latency (one row)"]
 
 
+# The candidates are this file's own: a sound one and a flawed one, trained as lesson 06 does.
 @pytest.fixture(scope="module")
 def passing(fraud, tmp_path_factory):
     model = models.fraud_model(fraud, log_scale="registered", name="good")
@@ -40,6 +40,14 @@ class TestReleaseCheck:
         assert passing.ok, str(passing)
         assert len(passing.results) == 7
 
+    def test_the_gates_are_reported_in_lesson_order(self, passing, failing):
+        assert [g.name for g in passing.results] == GATES
+        assert [g.name for g in failing.results] == GATES
+
+    def test_the_report_keeps_the_policy_and_the_metrics(self, passing):
+        assert passing.policy == ReleasePolicy(imports=("course_lib.layers",))
+        assert passing.metrics is not None and passing.metrics.recall >= 0.80
+
     def test_a_flawed_candidate_fails_the_gates_it_should(self, failing):
         failed = {g.name for g in failing.failures}
         assert failed == {".keras round trip", "fresh process", "TF.js (float32)", "recall floor"}
@@ -48,6 +56,15 @@ class TestReleaseCheck:
         why = {g.name: g.detail for g in failing.failures}
         assert "Lambda layer" in why[".keras round trip"]
         assert "exceeds the 100.0 KB budget" in why["TF.js (float32)"]
+
+    def test_the_tfjs_gate_shows_its_limit_in_bytes_as_kb(self, failing):
+        gate = next(g for g in failing.results if g.name == "TF.js (float32)")
+        assert gate.limit == "within 0.02, <= 100.0 KB"
+        assert re.fullmatch(r"\d+\.\d KB, largest prediction difference \S+", gate.measured), gate.measured
+
+    def test_the_registry_gate_passes_for_a_flawed_candidate_too(self, failing):
+        gate = next(g for g in failing.results if g.name == "registry publish and verify")
+        assert gate.ok and gate.measured.startswith("version 1,")
 
     def test_the_registry_gate_publishes_a_verified_version(self, passing):
         gate = next(g for g in passing.results if g.name == "registry publish and verify")
@@ -68,13 +85,28 @@ class TestReleasePolicy:
     def test_describes_its_rules(self):
         assert "recall >= 0.80" in str(ReleasePolicy())
 
+    def test_the_tfjs_size_limit_is_in_bytes(self):
+        assert ReleasePolicy().tfjs_max_size_bytes == 100 * 1024
+        assert "<= 100.0 KB" in str(ReleasePolicy())
+        assert "<= 2.0 KB" in str(ReleasePolicy(tfjs_max_size_bytes=2048))
+
     def test_negative_limit_is_refused(self):
         with pytest.raises(InvalidInputError, match="max_latency_ms to be a number of 0 or more"):
             ReleasePolicy(max_latency_ms=-1)
 
+    @pytest.mark.parametrize("value", [True, float("nan"), "50"])
+    def test_a_limit_that_is_not_a_number_is_refused(self, value):
+        with pytest.raises(InvalidInputError, match="expected tolerance to be a number"):
+            ReleasePolicy(tolerance=value)
+
     def test_recall_above_one_is_refused(self):
-        with pytest.raises(InvalidInputError, match="min_recall between 0 and 1"):
+        with pytest.raises(InvalidInputError, match="min_recall to be a number between 0 and 1"):
             ReleasePolicy(min_recall=80)
+
+    @pytest.mark.parametrize("value", [0, 1.5, -1, True])
+    def test_a_size_limit_that_is_not_a_whole_number_of_bytes_is_refused(self, value):
+        with pytest.raises(InvalidInputError, match="tfjs_max_size_bytes to be a whole number of 1"):
+            ReleasePolicy(tfjs_max_size_bytes=value)
 
 
 class TestReleaseReport:
@@ -88,10 +120,35 @@ class TestReleaseReport:
         text = _report(True, False).to_markdown()
         assert "| gate 0 | 00 | PASS |" in text and "| gate 1 | 00 | **FAIL** |" in text
 
+    def test_markdown_says_why_only_for_failed_gates_and_escapes_bars(self):
+        gates = (GateResult("a", "00", True, "x", "y", "fine"),
+                 GateResult("b", "01", False, "1|2", "y", "line one\nline two"))
+        text = ReleaseReport(candidate="m", policy=ReleasePolicy(), results=gates).to_markdown()
+        assert "| a | 00 | PASS | x | y |  |" in text
+        assert "| b | 01 | **FAIL** | 1\\|2 | y | line one line two |" in text
+        assert text.endswith("**m: NOT READY: 1 of 2 gates failed (b)**\n")
+        assert f"Policy: {ReleasePolicy()}" in text
+
+    def test_text_is_the_title_one_table_and_the_verdict(self):
+        lines = str(_report(True, False)).splitlines()
+        assert lines[0] == "release check of m"
+        assert lines[1].split() == ["gate", "lesson", "result", "measured", "limit", "why", "it", "failed"]
+        assert lines[2].split()[3] == "PASS" and lines[3].split()[3:] == ["FAIL", "measured", "limit", "why"]
+        assert lines[-1] == "m: NOT READY: 1 of 2 gates failed (gate 1)" and len(lines) == 5
+        assert repr(_report(True)) == str(_report(True))
+
     def test_write_json(self, tmp_path):
         path = _report(True, False).write(tmp_path / "r.json")
         data_ = json.loads(path.read_text())
         assert data_["ok"] is False and [g["ok"] for g in data_["gates"]] == [True, False]
+        assert data_["policy"]["tfjs_max_size_bytes"] == 100 * 1024
+
+    def test_write_replaces_the_file_and_leaves_no_temporary(self, tmp_path):
+        target = tmp_path / "sub" / "r.md"
+        _report(False).write(target)
+        _report(True).write(target)
+        assert "READY: all 1 gates passed" in target.read_text()
+        assert [p.name for p in target.parent.iterdir()] == ["r.md"]
 
     def test_write_markdown(self, tmp_path):
         assert _report(True).write(tmp_path / "r.md").read_text().startswith("## Release check: m")
@@ -104,6 +161,12 @@ class TestReleaseReport:
         page = _report(False)._repr_html_()
         assert "FAIL" in page and "NOT READY" in page
 
+    def test_html_is_one_escaped_table(self):
+        gates = (GateResult("<b>", "00", False, "m", "l", "a < b"),)
+        page = ReleaseReport(candidate="m", policy=ReleasePolicy(), results=gates)._repr_html_()
+        assert page.count("<table") == 1 and "&lt;b&gt;" in page and "a &lt; b" in page
+        assert "<b>release check of m</b>" in page
+
 
 class TestService:
     def test_a_used_service_is_refused(self, fraud, tmp_path):
@@ -113,11 +176,10 @@ class TestService:
             with pytest.raises(InvalidInputError, match="expected service to be a new"):
                 release_check(object(), fraud, tmp_path, service=used)
 
-    def test_a_given_service_is_used_and_closed(self, fraud, tmp_path):
+    def test_a_given_service_is_used_and_closed(self, fraud, fraud_model, tmp_path):
         from course_lib.persistence import ServingProcess
 
         service = ServingProcess()
-        model = models.fraud_model(fraud, epochs=1, name="given")
-        report = release_check(model, fraud, tmp_path / "r", service=service,
+        report = release_check(fraud_model, fraud, tmp_path / "r", service=service,
                                policy=ReleasePolicy(min_recall=0.0))
         assert report.ok and repr(service).endswith("stopped)")

@@ -1,0 +1,445 @@
+"""``course-lib doctor``: what an instructor's machine or a JupyterHub image needs, checked.
+
+>>> from course_lib.instructor import CheckResult
+>>> print(CheckResult("node", False, "`node` was not found on the PATH", "install Node 20"))
+FAIL  node: `node` was not found on the PATH
+      fix: install Node 20
+
+The checks (:class:`CheckResult` values) are independent: Python, TensorFlow, Keras and
+tensorflowjs (each imported in a subprocess of its own), Node 20 and
+``@tensorflow/tfjs``, JupyterLab and its widgets extension, writable working folders.
+Each check function is pure in the sense that everything it looks at is a parameter,
+so tests can give it a fake PATH or an empty ``node_modules``.
+
+Exit codes: 0 every required check passed; 1 one failed; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_lib import _display
+from course_lib.errors import NotebookNotFoundError
+from course_lib.instructor.validate import default_notebooks_dir, strip_ansi
+from course_lib.tfjs.runtime import TFJS_VERSION, find_node_modules
+
+__all__ = [
+    "DOCTOR_HELP", "MIN_NODE", "SUPPORTED_PYTHON", "TESTED_PYTHON", "WIDGETS_EXTENSION",
+    "CheckResult", "check_import", "check_jupyterlab", "check_node", "check_python", "check_tfjs",
+    "check_widgets_extension", "check_writable", "doctor", "doctor_main", "doctor_parser",
+    "find_node_modules", "parse_labextensions",
+]
+
+#: The Python versions the package supports (pyproject's requires-python), and the tested one.
+SUPPORTED_PYTHON = ((3, 10), (3, 12))
+TESTED_PYTHON = (3, 11)
+#: Node major version the TF.js runtime checks need (package.json "engines").
+MIN_NODE = 20
+#: The JupyterLab extension that renders ipywidgets.
+WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
+_INSTALL_TF = ("pip install -c constraints.txt 'course-lib[tf]' "
+               "(or `make setup` in the course repository)")
+
+
+# slots=True: the ``ok`` field's slot shadows the ``ok`` property of the Report base
+# (a plain dataclass field could not be set through a read-only property).
+@dataclass(frozen=True, repr=False, slots=True)
+class CheckResult(_display.Report):
+    """One environment check: what was looked at, whether it is fine, and the fix when not.
+
+    >>> CheckResult("python", True, "3.11.7").ok
+    True
+    >>> print(CheckResult("nbval", False, "not installed", "pip install nbval", required=False))
+    warn  nbval: not installed
+          fix: pip install nbval
+
+    A failing ``required`` check makes ``course-lib doctor`` exit 1; an optional one
+    only warns.
+    """
+
+    name: str
+    ok: bool = field()  # an explicit field: without it the base's property would be taken as the default
+    detail: str = field()
+    fix: str = ""
+    required: bool = True
+
+    @property
+    def label(self) -> str:
+        """``ok``, ``FAIL`` (required and failing) or ``warn`` (optional and failing)."""
+        return "ok" if self.ok else ("FAIL" if self.required else "warn")
+
+    @property
+    def verdict(self) -> str:
+        """One line: the label, the check's name and what it found."""
+        return f"{self.label:<5} {self.name}: {self.detail}"
+
+    def __str__(self) -> str:
+        return self.verdict + (f"\n      fix: {self.fix}" if not self.ok and self.fix else "")
+
+    def _repr_html_(self) -> str:
+        shown = self.ok if self.ok or self.required else None  # an optional check only warns (grey)
+        fix = f"<p><em>fix:</em> {html.escape(self.fix)}</p>" if not self.ok and self.fix else ""
+        return _display.verdict_html(self.verdict, shown) + fix
+
+
+def check_python(version: Sequence[int] | None = None) -> CheckResult:
+    """Is this Python one the course supports (3.10 to 3.12; the pinned stack is tested on 3.11)?
+
+    >>> check_python((3, 11, 7)).ok, check_python((3, 9, 1)).ok
+    (True, False)
+    """
+    v = tuple(sys.version_info[:3] if version is None else version)
+    shown = ".".join(str(x) for x in v)
+    (lo, hi), tested = SUPPORTED_PYTHON, ".".join(map(str, TESTED_PYTHON))
+    span = f"{lo[0]}.{lo[1]} to {hi[0]}.{hi[1]}"
+    if lo <= v[:2] <= hi:
+        note = "" if v[:2] == TESTED_PYTHON else f"; the pinned stack is tested on {tested}"
+        return CheckResult("python", True, f"{shown} (the course supports {span}{note})")
+    return CheckResult("python", False, f"{shown}; the course needs Python {span}",
+                 f"create the environment with Python {tested}: python{tested} -m venv .venv "
+                 "(or `make setup`, which uses python3.11)")
+
+
+def _pins(extra: str = "lab") -> dict[str, str]:
+    """Version specifiers of course-lib's dependencies (installed metadata).
+
+    >>> _pins("tf").get("tensorflow")  # doctest: +SKIP
+    '==2.19.0'
+    """
+    import importlib.metadata as md
+
+    try:
+        reqs = md.requires("course-lib") or []
+    except md.PackageNotFoundError:
+        return {}
+    out = {}
+    for req in reqs:
+        spec, _, marker = req.partition(";")
+        if marker and f"'{extra}'" not in marker and f'"{extra}"' not in marker:
+            continue
+        m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(\[[^\]]*\])?\s*(.*)", spec)
+        if m:
+            out[m.group(1).lower().replace("_", "-")] = m.group(3).strip()
+    return out
+
+
+def _satisfies(version: str, spec: str) -> bool | None:
+    """Whether ``version`` meets ``spec``; None when it cannot be told (no ``packaging``)."""
+    try:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from packaging.version import InvalidVersion, Version
+    except ImportError:  # pragma: no cover - packaging comes with pip's usual companions
+        return None
+    try:
+        return Version(version) in SpecifierSet(spec)
+    except (InvalidSpecifier, InvalidVersion):
+        return None
+
+
+_IMPORT_SNIPPET = (
+    "import importlib, sys, time; t = time.perf_counter(); m = importlib.import_module(sys.argv[1]); "
+    "print(getattr(m, '__version__', '?')); print(f'{time.perf_counter() - t:.1f}')"
+)
+
+
+def check_import(module: str, *, distribution: str | None = None, spec: str | None = None,
+                 python: str = sys.executable, timeout: float = 120.0, fix: str = _INSTALL_TF,
+                 required: bool = True) -> CheckResult:
+    """Import ``module`` in a fresh, quiet Python process; its version against ``spec``.
+
+    >>> check_import("json").ok
+    True
+    >>> check_import("no_such_module_xyz", fix="pip install it").ok
+    False
+
+    The import runs in a subprocess (``TF_CPP_MIN_LOG_LEVEL=3``) so a crash or a hang
+    in a native library cannot take the doctor down; it is stopped after ``timeout``.
+    """
+    name = distribution or module
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    try:
+        done = subprocess.run([python, "-c", _IMPORT_SNIPPET, module], check=False,
+                              capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return CheckResult(name, False, f"`import {module}` did not finish within {timeout:g} s", fix, required)
+    except OSError as exc:
+        return CheckResult(name, False, f"could not start {python} ({exc})", fix, required)
+    if done.returncode != 0:
+        lines = [x for x in strip_ansi(done.stderr).strip().splitlines() if x.strip()]
+        last = lines[-1] if lines else f"exit code {done.returncode}"
+        return CheckResult(name, False, f"`import {module}` failed: {last}", fix, required)
+    version, seconds = (done.stdout.strip().splitlines() + ["?", "?"])[:2]
+    detail = f"{version}, imported in {seconds} s"
+    if spec:
+        fits = _satisfies(version, spec)
+        if fits is False:
+            return CheckResult(name, False, f"{version} installed; the course needs {name}{spec}", fix, required)
+        detail += f" (course needs {spec})"
+    return CheckResult(name, True, detail, fix, required)
+
+
+def check_node(path: str | None = None, minimum: int = MIN_NODE, timeout: float = 20.0) -> CheckResult:
+    """Is ``node`` on the PATH (``path``: a PATH string; None: this process's), version >= ``minimum``?
+
+    >>> check_node(path="").ok
+    False
+    """
+    fix = (f"install Node {minimum} or later (https://nodejs.org, or your package manager, e.g. "
+           "apt-get install nodejs) and make sure `node` is on the PATH")
+    node = shutil.which("node", path=path)
+    if node is None:
+        return CheckResult("node", False, "`node` was not found on the PATH", fix)
+    try:
+        out = subprocess.run([node, "--version"], check=False, capture_output=True, text=True,
+                             timeout=timeout, stdin=subprocess.DEVNULL).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CheckResult("node", False, f"{node} did not answer `node --version` ({exc})", fix)
+    m = re.match(r"v?(\d+)\.", out)
+    if m is None:
+        return CheckResult("node", False, f"{node} printed {out!r} for --version, not a version", fix)
+    if int(m.group(1)) < minimum:
+        return CheckResult("node", False, f"{out} at {node}; the TF.js checks need Node {minimum} or later", fix)
+    return CheckResult("node", True, f"{out} at {node}")
+
+
+_RESOLVE_TFJS = (
+    "const path = require('path'); const nm = process.argv[1];"
+    "const main = require.resolve(path.join(nm, '@tensorflow', 'tfjs'));"
+    "const pkg = require(path.join(nm, '@tensorflow', 'tfjs', 'package.json'));"
+    "console.log(pkg.version + ' ' + main);"
+)
+
+
+def check_tfjs(node_modules: Path | None, *, path: str | None = None, expected: str | None = None,
+               timeout: float = 30.0) -> CheckResult:
+    """Does Node resolve ``@tensorflow/tfjs`` from ``node_modules`` (as the lessons load it)?
+
+    >>> check_tfjs(None).ok
+    False
+
+    ``path``: the PATH to find ``node`` on (None: this process's). ``expected``: the
+    version the course pins (default: :data:`course_lib.tfjs.runtime.TFJS_VERSION`).
+    """
+    expected = TFJS_VERSION if expected is None else expected
+    fix = ("run `npm ci` in the course repository (make setup does it), or `npm install "
+           f"@tensorflow/tfjs@{expected}` in a folder of your choice and set COURSE_LIB_NODE_MODULES "
+           "to its node_modules")
+    name = "@tensorflow/tfjs"
+    if node_modules is None:
+        return CheckResult(name, False, "no node_modules folder found (COURSE_LIB_NODE_MODULES is not set "
+                     "and there is no repository checkout's node_modules)", fix)
+    if not Path(node_modules).is_dir():
+        return CheckResult(name, False, f"{node_modules} is not a folder", fix)
+    node = shutil.which("node", path=path)
+    if node is None:
+        return CheckResult(name, False, f"cannot check {node_modules}: `node` is not on the PATH",
+                     "install Node first (see the node check), then run this again")
+    try:
+        done = subprocess.run([node, "-e", _RESOLVE_TFJS, str(Path(node_modules).resolve())],
+                              check=False, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CheckResult(name, False, f"node could not be asked about {node_modules} ({exc})", fix)
+    if done.returncode != 0:
+        lines = [x for x in done.stderr.splitlines() if x.strip()]
+        why = next((x.strip() for x in lines if "Cannot find module" in x), lines[-1] if lines else "")
+        return CheckResult(name, False, f"not resolvable from {node_modules}: {why}", fix)
+    version = done.stdout.split()[0] if done.stdout.split() else "?"
+    if version != expected:
+        return CheckResult(name, False, f"{version} in {node_modules}; the course pins {expected}", fix)
+    return CheckResult(name, True, f"{version} in {node_modules}")
+
+
+def check_jupyterlab(spec: str | None = None) -> CheckResult:
+    """Is JupyterLab installed, in the version range the course needs (``spec``, e.g. ``>=4.2,<5``)?
+
+    >>> check_jupyterlab().name
+    'jupyterlab'
+    """
+    import importlib.metadata as md
+
+    fix = "pip install -c constraints.txt 'course-lib[lab]' (JupyterLab, ipykernel, ipywidgets)"
+    try:
+        version = md.version("jupyterlab")
+    except md.PackageNotFoundError:
+        return CheckResult("jupyterlab", False, "not installed", fix)
+    if spec and _satisfies(version, spec) is False:
+        return CheckResult("jupyterlab", False, f"{version} installed; the course needs jupyterlab{spec}", fix)
+    return CheckResult("jupyterlab", True, version + (f" (course needs {spec})" if spec else ""))
+
+
+def parse_labextensions(text: str) -> dict[str, str]:
+    """``jupyter labextension list`` output as {extension: status line after the name}.
+
+    >>> parse_labextensions("  jupyterlab_pygments v0.3.0 enabled OK (python, jupyterlab_pygments)")
+    {'jupyterlab_pygments': 'v0.3.0 enabled OK (python, jupyterlab_pygments)'}
+    """
+    out = {}
+    for raw in strip_ansi(text).splitlines():
+        m = re.match(r"\s+(@?[\w.\-]+(?:/[\w.\-]+)?)\s+(v\S+.*)$", raw)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def check_widgets_extension(jupyter: str | None = None, timeout: float = 60.0) -> CheckResult:
+    """Is the ipywidgets JupyterLab extension installed, enabled and OK (``jupyter labextension list``)?
+
+    >>> check_widgets_extension(jupyter="/nonexistent/jupyter").ok
+    False
+
+    ``jupyter``: the ``jupyter`` command (default: the one next to this Python, else on the PATH).
+    """
+    name, fix = "widgets extension", "pip install -c constraints.txt 'jupyterlab_widgets>=3' ipywidgets"
+    if jupyter is None:
+        beside = Path(sys.executable).with_name("jupyter")
+        jupyter = str(beside) if beside.is_file() else shutil.which("jupyter")
+    if jupyter is None or not Path(jupyter).is_file():
+        return CheckResult(name, False, f"no `jupyter` command ({jupyter or 'not on the PATH'})",
+                     "pip install -c constraints.txt 'course-lib[lab]'")
+    try:
+        done = subprocess.run([jupyter, "labextension", "list"], check=False, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CheckResult(name, False, f"`jupyter labextension list` did not answer ({exc})", fix)
+    found = parse_labextensions(done.stdout + "\n" + done.stderr)
+    if done.returncode != 0 and not found:
+        lines = [x.strip() for x in strip_ansi(done.stderr).splitlines() if x.strip()]
+        return CheckResult(name, False, f"`jupyter labextension list` failed: {lines[-1] if lines else done.returncode}",
+                     "pip install -c constraints.txt 'course-lib[lab]' (JupyterLab and the widgets)")
+    status = found.get(WIDGETS_EXTENSION)
+    if status is None:
+        return CheckResult(name, False, f"{WIDGETS_EXTENSION} is not among JupyterLab's extensions", fix)
+    words = status.split()
+    if "enabled" not in words or "OK" not in words:
+        return CheckResult(name, False, f"{WIDGETS_EXTENSION} {status}",
+                     f"jupyter labextension enable {WIDGETS_EXTENSION}; if it says X, reinstall: {fix}")
+    return CheckResult(name, True, f"{WIDGETS_EXTENSION} {words[0]} enabled")
+
+
+def check_writable(folder: str | os.PathLike[str] | None, name: str) -> CheckResult:
+    """Can a file be created (and removed) in ``folder``?
+
+    >>> check_writable(tempfile.gettempdir(), "temp folder").ok
+    True
+    """
+    if folder is None:
+        return CheckResult(name, False, "no folder found", "pass the folder (e.g. --notebooks-dir PATH)")
+    path = Path(folder)
+    fix = f"make {path} a folder this user can write to (the lessons write files next to the notebooks)"
+    if not path.is_dir():
+        return CheckResult(name, False, f"{path} is not a folder", fix)
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".course-lib-doctor-"):
+            pass
+    except OSError as exc:
+        return CheckResult(name, False, f"cannot create a file in {path} ({exc.strerror or exc})", fix)
+    return CheckResult(name, True, f"{path} is writable")
+
+
+def doctor(notebooks_dir: str | os.PathLike[str] | None = None, node_modules: Path | None = None, *,
+           timeout: float = 120.0) -> list[CheckResult]:
+    """Every check of ``course-lib doctor``, run in parallel, in a stable order.
+
+    >>> [c.name for c in doctor()][:2]  # doctest: +SKIP
+    ['python', 'tensorflow']
+    """
+    pins = _pins("lab")
+    pins_test = _pins("test")
+    nm = find_node_modules() if node_modules is None else node_modules
+    if notebooks_dir is None:
+        try:
+            notebooks_dir = default_notebooks_dir()
+        except NotebookNotFoundError:
+            notebooks_dir = None
+    nbval_fix = "pip install -c constraints.txt 'course-lib[test]' (only `course-lib validate` needs it)"
+    jobs: list[Callable[[], CheckResult]] = [
+        check_python,
+        lambda: check_import("tensorflow", spec=pins.get("tensorflow"), timeout=timeout),
+        lambda: check_import("keras", spec=pins.get("keras"), timeout=timeout),
+        lambda: check_import("tensorflowjs", spec=pins.get("tensorflowjs"), timeout=timeout),
+        lambda: check_node(),
+        lambda: check_tfjs(nm),
+        lambda: check_jupyterlab(pins.get("jupyterlab")),
+        lambda: check_widgets_extension(timeout=timeout),
+        lambda: check_import("ipywidgets", spec=pins.get("ipywidgets"), timeout=timeout,
+                             fix="pip install -c constraints.txt 'course-lib[widgets]'"),
+        lambda: check_import("nbval", spec=pins_test.get("nbval"), timeout=timeout, fix=nbval_fix,
+                             required=False),
+        lambda: check_writable(notebooks_dir, "notebooks folder"),
+        lambda: check_writable(tempfile.gettempdir(), "temp folder"),
+    ]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return [f.result() for f in [pool.submit(job) for job in jobs]]
+
+
+DOCTOR_HELP = "check that this machine can run the course (Python, TensorFlow, Node, JupyterLab...)"
+
+
+def doctor_parser(prog: str = "course-lib doctor") -> argparse.ArgumentParser:
+    """The arguments of ``course-lib doctor``.
+
+    >>> doctor_parser().parse_args([]).timeout
+    120.0
+    """
+    p = argparse.ArgumentParser(
+        prog=prog, description=(
+            "Check what an instructor's machine or a JupyterHub image needs to run the course, and "
+            "say how to fix what is missing. Exits 0 when every required check passes, else 1."))
+    p.add_argument("--notebooks-dir", metavar="DIR",
+                   help="the lessons' folder, checked for writing "
+                        "(default: ./notebooks, ., or the checkout's)")
+    p.add_argument("--node-modules", metavar="DIR",
+                   help="the node_modules holding @tensorflow/tfjs (default: $COURSE_LIB_NODE_MODULES, "
+                        "else the repository checkout's)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="limit for each import or command (default 120)")
+    return p
+
+
+def doctor_main(argv: Sequence[str] | None = None) -> int:
+    """``course-lib doctor``: print every check and the fixes; the exit code.
+
+    0 when every required check passes, 1 when one fails, 2 on bad input.
+
+    >>> doctor_main([])  # doctest: +SKIP
+    ok    python: 3.11.7 (the course supports 3.10 to 3.12)
+    ...
+    0
+    """
+    args = doctor_parser().parse_args(argv)
+    if args.timeout <= 0:
+        print(f"course-lib doctor: expected --timeout to be a positive number of seconds; found "
+              f"{args.timeout:g}. Fix: e.g. --timeout 120", file=sys.stderr)
+        return 2
+    print(f"course-lib doctor: checking the environment of {sys.executable}", flush=True)
+    start = time.perf_counter()
+    checks = doctor(args.notebooks_dir, None if args.node_modules is None else Path(args.node_modules),
+                    timeout=args.timeout)
+    for c in checks:
+        print(c)
+    required = [c for c in checks if c.required]
+    failed = [c for c in required if not c.ok]
+    warned = [c for c in checks if not c.required and not c.ok]
+    took = time.perf_counter() - start
+    if failed:
+        print(f"\n{len(failed)} of {len(required)} required checks failed "
+              f"({', '.join(c.name for c in failed)}): apply the fixes above, then run course-lib "
+              f"doctor again. ({took:.1f} s)")
+        return 1
+    extra = f"; {len(warned)} optional warning{'s' if len(warned) != 1 else ''}" if warned else ""
+    print(f"\nall {len(required)} required checks passed{extra} ({took:.1f} s)")
+    return 0

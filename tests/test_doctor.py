@@ -1,0 +1,302 @@
+"""Tests of course_lib.instructor.doctor: `course-lib doctor` and its environment checks."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib import instructor as I
+from course_lib.instructor import CheckResult
+
+#: The module (``course_lib.instructor.doctor`` as an attribute is the function ``doctor``).
+D = importlib.import_module("course_lib.instructor.doctor")
+ROOT = Path(__file__).resolve().parent.parent
+TFJS_VERSION = "4.22.0"
+
+
+def _executable(path: Path, script: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + script + "\n")
+    path.chmod(0o755)
+    return path
+
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on the PATH")
+
+
+# == doctor: the checks ===================================================================
+
+class TestCheckResult:
+    def test_ok_check_shows_no_fix(self):
+        assert str(CheckResult("node", True, "v20.1.0", "install node")) == "ok    node: v20.1.0"
+
+    def test_failing_required_check_shows_fail_and_fix(self):
+        text = str(CheckResult("node", False, "missing", "install node"))
+        assert text == "FAIL  node: missing\n      fix: install node"
+
+    def test_failing_optional_check_only_warns(self):
+        assert CheckResult("nbval", False, "missing", required=False).label == "warn"
+
+    def test_is_a_report_with_a_verdict_and_html(self):
+        c = CheckResult("node", False, "missing", "install <node>")
+        assert c.verdict == "FAIL  node: missing" and repr(c) == str(c)
+        page = c._repr_html_()
+        assert "FAIL  node: missing" in page and "install &lt;node&gt;" in page and "#b42318" in page
+
+    def test_an_optional_failure_is_grey_in_html(self):
+        page = CheckResult("nbval", False, "missing", "pip install nbval", required=False)._repr_html_()
+        assert "#57606a" in page and "#b42318" not in page
+
+    def test_is_frozen_and_compares_by_value(self):
+        c = CheckResult("python", True, "3.11.7")
+        assert c == CheckResult("python", True, "3.11.7") and c.ok
+        with pytest.raises(AttributeError):
+            c.ok = False  # type: ignore[misc]
+
+
+class TestCheckPython:
+    @pytest.mark.parametrize("version", [(3, 10, 0), (3, 11, 7), (3, 12, 3)])
+    def test_supported_versions_pass(self, version):
+        assert I.check_python(version).ok
+
+    @pytest.mark.parametrize("version", [(3, 9, 18), (3, 13, 0)])
+    def test_other_versions_fail_with_the_fix(self, version):
+        c = I.check_python(version)
+        assert not c.ok and "3.10 to 3.12" in c.detail and "python3.11 -m venv" in c.fix
+
+
+class TestCheckImport:
+    def test_importable_module_passes_with_its_version(self):
+        c = I.check_import("pytest")
+        assert c.ok and c.detail.startswith(pytest.__version__)
+
+    def test_missing_module_fails_with_the_fix(self):
+        c = I.check_import("no_such_module_xyz", fix="pip install it")
+        assert not c.ok and "No module named 'no_such_module_xyz'" in c.detail and c.fix == "pip install it"
+
+    def test_version_outside_the_pin_fails(self):
+        c = I.check_import("pytest", spec="<1")
+        assert not c.ok and c.detail == f"{pytest.__version__} installed; the course needs pytest<1"
+
+    def test_an_import_that_hangs_is_stopped_at_the_timeout(self, tmp_path, monkeypatch):
+        (tmp_path / "slow_module_xyz.py").write_text("import time\ntime.sleep(60)\n")
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+        c = I.check_import("slow_module_xyz", timeout=1)
+        assert not c.ok and c.detail == "`import slow_module_xyz` did not finish within 1 s"
+
+    def test_optional_check_keeps_its_flag(self):
+        assert not I.check_import("no_such_module_xyz", required=False).required
+
+
+class TestCheckNode:
+    def test_no_node_on_the_path_fails_with_the_fix(self, tmp_path):
+        c = I.check_node(path=str(tmp_path))
+        assert not c.ok and "not found on the PATH" in c.detail and "Node 20" in c.fix
+
+    def test_old_node_fails(self, tmp_path):
+        _executable(tmp_path / "node", "echo v18.19.0")
+        c = I.check_node(path=str(tmp_path))
+        assert not c.ok and c.detail.startswith("v18.19.0") and "Node 20 or later" in c.detail
+
+    def test_node_20_passes(self, tmp_path):
+        _executable(tmp_path / "node", "echo v20.1.0")
+        c = I.check_node(path=str(tmp_path))
+        assert c.ok and c.detail == f"v20.1.0 at {tmp_path / 'node'}"
+
+    def test_garbage_version_fails(self, tmp_path):
+        _executable(tmp_path / "node", "echo hello")
+        assert "not a version" in I.check_node(path=str(tmp_path)).detail
+
+
+class TestFindNodeModules:
+    def test_is_the_one_lookup_of_the_tfjs_runtime(self):
+        from course_lib.tfjs import runtime
+
+        assert I.find_node_modules is runtime.find_node_modules is D.find_node_modules
+
+    def test_the_environment_variable_wins(self, tmp_path):
+        env = {"COURSE_LIB_NODE_MODULES": str(tmp_path / "nm")}
+        assert I.find_node_modules(env, checkout=tmp_path) == tmp_path / "nm"
+
+    def test_the_checkout_folder_next(self, tmp_path):
+        assert I.find_node_modules({}, checkout=tmp_path) == tmp_path
+
+    def test_a_node_path_folder_with_tfjs_last(self, tmp_path):
+        nm = tmp_path / "lib"
+        (nm / "@tensorflow" / "tfjs").mkdir(parents=True)
+        (nm / "@tensorflow" / "tfjs" / "package.json").write_text("{}")
+        assert I.find_node_modules({"NODE_PATH": str(nm)}, checkout=tmp_path / "none") == nm
+
+    def test_none_when_nothing_is_known(self, tmp_path):
+        assert I.find_node_modules({}, checkout=tmp_path / "none") is None
+
+
+class TestCheckTfjs:
+    def test_no_folder_fails_with_npm_fix(self):
+        c = I.check_tfjs(None, expected=TFJS_VERSION)
+        assert not c.ok and "npm ci" in c.fix and "COURSE_LIB_NODE_MODULES" in c.fix
+
+    def test_missing_folder_fails(self, tmp_path):
+        assert "is not a folder" in I.check_tfjs(tmp_path / "nope", expected=TFJS_VERSION).detail
+
+    def test_without_node_says_to_install_node_first(self, tmp_path):
+        c = I.check_tfjs(tmp_path, path=str(tmp_path), expected=TFJS_VERSION)
+        assert not c.ok and "`node` is not on the PATH" in c.detail and c.fix.startswith("install Node first")
+
+    @needs_node
+    def test_empty_node_modules_is_not_resolvable(self, tmp_path):
+        c = I.check_tfjs(tmp_path, expected=TFJS_VERSION)
+        assert not c.ok and c.detail.startswith(f"not resolvable from {tmp_path}: ")
+        assert "Cannot find module" in c.detail
+
+    @needs_node
+    def test_other_version_fails(self, tmp_path):
+        pkg = tmp_path / "@tensorflow" / "tfjs"
+        pkg.mkdir(parents=True)
+        manifest = {"name": "@tensorflow/tfjs", "version": "3.0.0", "main": "index.js"}
+        (pkg / "package.json").write_text(json.dumps(manifest))
+        (pkg / "index.js").write_text("module.exports = {};\n")
+        c = I.check_tfjs(tmp_path, expected=TFJS_VERSION)
+        assert not c.ok and c.detail == f"3.0.0 in {tmp_path}; the course pins {TFJS_VERSION}"
+
+    @needs_node
+    def test_the_course_node_modules_passes(self):
+        nm = ROOT / "node_modules"
+        if not (nm / "@tensorflow" / "tfjs").is_dir():
+            pytest.skip("run `npm ci` (make setup) to install @tensorflow/tfjs")
+        c = I.check_tfjs(nm)
+        assert c.ok and c.detail == f"{TFJS_VERSION} in {nm}"
+
+
+class TestCheckJupyterlab:
+    def test_installed_jupyterlab_passes(self):
+        assert I.check_jupyterlab(">=4.2,<5").ok
+
+    def test_version_outside_the_range_fails(self):
+        c = I.check_jupyterlab("<4")
+        assert not c.ok and "the course needs jupyterlab<4" in c.detail
+
+
+LABEXT = """JupyterLab v4.6.6
+/venv/share/jupyter/labextensions
+        jupyterlab_pygments v0.3.0 \x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m (python, jupyterlab_pygments)
+        @jupyter-widgets/jupyterlab-manager v5.0.16 \x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m (python, jupyterlab_widgets)
+"""
+
+
+class TestParseLabextensions:
+    def test_reads_names_and_status_without_colours(self):
+        assert I.parse_labextensions(LABEXT) == {
+            "jupyterlab_pygments": "v0.3.0 enabled OK (python, jupyterlab_pygments)",
+            "@jupyter-widgets/jupyterlab-manager": "v5.0.16 enabled OK (python, jupyterlab_widgets)",
+        }
+
+    def test_headers_are_not_extensions(self):
+        assert I.parse_labextensions("JupyterLab v4.6.6\n/venv/share/jupyter/labextensions\n") == {}
+
+
+class TestCheckWidgetsExtension:
+    def test_enabled_extension_passes(self, tmp_path):
+        jupyter = _executable(tmp_path / "jupyter", f"cat <<'EOF' >&2\n{LABEXT}EOF")
+        c = I.check_widgets_extension(str(jupyter))
+        assert c.ok and c.detail == "@jupyter-widgets/jupyterlab-manager v5.0.16 enabled"
+
+    def test_disabled_extension_fails_with_enable_fix(self, tmp_path):
+        text = LABEXT.replace("\x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m (python, jupyterlab_widgets)",
+                              "disabled OK (python, jupyterlab_widgets)")
+        jupyter = _executable(tmp_path / "jupyter", f"cat <<'EOF'\n{text}EOF")
+        c = I.check_widgets_extension(str(jupyter))
+        assert not c.ok and "disabled" in c.detail and "labextension enable" in c.fix
+
+    def test_absent_extension_fails(self, tmp_path):
+        jupyter = _executable(tmp_path / "jupyter", "echo 'JupyterLab v4.6.6'")
+        c = I.check_widgets_extension(str(jupyter))
+        assert not c.ok and "is not among JupyterLab's extensions" in c.detail
+
+    def test_jupyter_without_jupyterlab_fails_with_the_lab_fix(self, tmp_path):
+        jupyter = _executable(tmp_path / "jupyter",
+                              "echo \"Jupyter command \\`jupyter-labextension\\` not found.\" >&2; exit 1")
+        c = I.check_widgets_extension(str(jupyter))
+        assert not c.ok and c.detail == ("`jupyter labextension list` failed: "
+                                         "Jupyter command `jupyter-labextension` not found.")
+        assert "course-lib[lab]" in c.fix
+
+    def test_no_jupyter_command_fails(self, tmp_path):
+        c = I.check_widgets_extension(str(tmp_path / "jupyter"))
+        assert not c.ok and "no `jupyter` command" in c.detail
+
+
+class TestCheckWritable:
+    def test_writable_folder_passes_and_is_left_clean(self, tmp_path):
+        assert I.check_writable(tmp_path, "work").ok
+        assert list(tmp_path.iterdir()) == []
+
+    def test_missing_folder_fails(self, tmp_path):
+        c = I.check_writable(tmp_path / "missing", "notebooks folder")
+        assert not c.ok and c.name == "notebooks folder" and "is not a folder" in c.detail
+
+    def test_a_file_is_not_a_folder(self, tmp_path):
+        (tmp_path / "f").write_text("x")
+        assert not I.check_writable(tmp_path / "f", "work").ok
+
+    def test_no_folder_at_all_fails_with_the_option_to_pass(self):
+        assert "--notebooks-dir" in I.check_writable(None, "notebooks folder").fix
+
+
+# == doctor: the command ==================================================================
+
+class TestDoctorMain:
+    def _with(self, monkeypatch, checks):
+        monkeypatch.setattr(D, "doctor", lambda *a, **k: checks)
+
+    def test_exit_0_when_every_required_check_passes(self, monkeypatch, capsys):
+        self._with(monkeypatch, [CheckResult("python", True, "3.11.7"),
+                                 CheckResult("nbval", False, "not installed", "pip install nbval", required=False)])
+        assert I.doctor_main([]) == 0
+        out = capsys.readouterr().out
+        assert "warn  nbval: not installed\n      fix: pip install nbval" in out
+        assert "all 1 required checks passed; 1 optional warning" in out
+
+    def test_exit_1_and_the_fix_when_a_required_check_fails(self, monkeypatch, capsys):
+        self._with(monkeypatch, [CheckResult("python", True, "3.11.7"),
+                                 CheckResult("node", False, "`node` was not found on the PATH", "install Node 20")])
+        assert I.doctor_main([]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL  node: `node` was not found on the PATH\n      fix: install Node 20" in out
+        assert "1 of 2 required checks failed (node)" in out
+
+    def test_the_real_environment_passes_every_check(self, capsys):
+        """End to end: TensorFlow, Keras and tensorflowjs really import, Node and TF.js resolve."""
+        code = I.doctor_main(["--notebooks-dir", str(ROOT / "notebooks")])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        names = [line.split(":")[0].split(None, 1)[1] for line in out.splitlines() if line.startswith("ok ")]
+        assert names == ["python", "tensorflow", "keras", "tensorflowjs", "node", "@tensorflow/tfjs",
+                         "jupyterlab", "widgets extension", "ipywidgets", "nbval", "notebooks folder",
+                         "temp folder"]
+
+    def test_non_positive_timeout_exits_2(self, capsys):
+        assert I.doctor_main(["--timeout", "-1"]) == 2
+        assert "--timeout" in capsys.readouterr().err
+
+
+class TestDoctorParser:
+    def test_options(self):
+        args = I.doctor_parser().parse_args(
+            ["--notebooks-dir", "nb", "--node-modules", "nm", "--timeout", "9"])
+        assert (args.notebooks_dir, args.node_modules, args.timeout) == ("nb", "nm", 9.0)
+
+
+def test_importing_the_module_does_not_import_tensorflow():
+    import subprocess
+
+    code = "import course_lib.instructor, sys; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ}).stdout
+    assert out.strip() == "False"
