@@ -163,7 +163,8 @@ def show(figure: Any) -> None:
 class Report:
     """The base of report objects: ``ok``, ``failures``, one ``verdict`` line, text and HTML.
 
-    A subclass defines ``ok`` and ``verdict`` and, where it has rows to show,
+    A subclass defines ``verdict`` and ``failures`` (then ``ok`` is "none failed") or
+    ``ok``, and, where it has rows to show,
     ``table()`` returning ``(headers, rows)``; ``title`` is an optional first line.
     Its text form (``str``/``repr``) is the title, the table and the verdict; its HTML form
     is the same in a notebook. Dataclass subclasses pass ``repr=False`` so these are kept.
@@ -184,8 +185,9 @@ class Report:
     title: str = ""
 
     @property
-    def ok(self) -> bool:  # pragma: no cover (every subclass defines it)
-        raise NotImplementedError
+    def ok(self) -> bool:
+        """True when nothing failed: a subclass defines ``failures``, or ``ok`` itself."""
+        return not self.failures
 
     @property
     def verdict(self) -> str:  # pragma: no cover (every subclass defines it)

@@ -68,3 +68,13 @@ def registry_models(fraud):
     big = models.build_fraud_model(fraud.train.x, hidden=(32,), seed=2)
     models.train(big, fraud.train, epochs=1, class_weight="balanced", seed=2)
     return fraud, small, big
+
+
+@pytest.fixture(scope="session")
+def fraud_saved(fraud_model, tmp_path_factory):
+    """``fraud_model`` saved once in each format: {"keras": SaveResult, "savedmodel": ..., "h5": ...}."""
+    from course_lib import persistence
+
+    root = tmp_path_factory.mktemp("fraud_saved")
+    names = {"keras": "fraud.keras", "savedmodel": "fraud_savedmodel", "h5": "fraud.h5"}
+    return {fmt: persistence.save(fraud_model, root / name) for fmt, name in names.items()}

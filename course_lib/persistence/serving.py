@@ -1,0 +1,223 @@
+"""Predictions from a fresh Python process, as a deployed service makes them.
+
+>>> from course_lib.persistence import ServingProcess
+>>> with ServingProcess() as service:                               # doctest: +SKIP
+...     scores = service.predict("fraud.keras", fraud.test.x)
+>>> predict_in_subprocess("fraud.keras", fraud.test.x).shape       # doctest: +SKIP
+(4001, 1)
+
+The service is ``python -m course_lib.persistence --serve`` (see ``__main__.py``), which
+runs :func:`serve`: it answers JSON requests on its stdin, one JSON reply per line on
+its stdout. It shares nothing with the calling process but the model files and the
+inputs and outputs (``.npy`` files in a private folder; never data on a command line).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib import _checks, _tf
+from course_lib.errors import CourseLibError, InvalidInputError
+from course_lib.persistence.formats import detect_format, load
+
+__all__ = ["ServingProcess", "predict_in_subprocess", "serve"]
+
+#: How the service is started: this package's ``__main__``, in the same interpreter.
+COMMAND = (sys.executable, "-m", "course_lib.persistence", "--serve")
+
+
+class ServingProcess:
+    """A fresh Python interpreter that loads models and predicts on request, as a model server does.
+
+    >>> with ServingProcess() as service:                               # doctest: +SKIP
+    ...     scores = service.predict("fraud.keras", fraud.test.x)
+
+    It starts at once and imports TensorFlow in the background, so its start-up
+    overlaps with your own work. ``imports`` (and :meth:`import_module`) are the
+    modules the service imports, such as the one registering a custom layer
+    (``"course_lib.layers"``). ``timeout`` is in seconds, per request.
+    """
+
+    def __init__(self, imports: Sequence[str] = (), *, safe_mode: bool = True,
+                 timeout: float = 300) -> None:
+        if isinstance(imports, str):
+            raise InvalidInputError(
+                f"expected imports to be a list of module names; found the text {imports!r}. "
+                f"Fix: imports=[{imports!r}]."
+            )
+        self.safe_mode = bool(safe_mode)
+        self.timeout = _checks.number("timeout", timeout, positive=True, unit="seconds",
+                                      example=300)
+        self.imports: list[str] = []
+        self._count = 0
+        self._dir = Path(tempfile.mkdtemp(prefix="serving-"))
+        self._log = open(self._dir / "stderr.log", "w+b")  # noqa: SIM115 (closed in close())
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        self._proc = subprocess.Popen(
+            list(COMMAND), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            text=True, env=env)
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_forward, args=(self._proc.stdout, self._replies),
+                         daemon=True).start()
+        self._finalizer = weakref.finalize(self, _stop_process, self._proc, self._log, self._dir)
+        for name in imports:
+            self.import_module(name)
+
+    def __repr__(self) -> str:
+        state = "running" if self._proc.poll() is None else "stopped"
+        return f"ServingProcess(imports={self.imports}, {state})"
+
+    @property
+    def used(self) -> bool:
+        """True once the service has imported a module or served a prediction."""
+        return bool(self.imports) or self._count > 0
+
+    def __enter__(self) -> ServingProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the interpreter and remove its private folder."""
+        self._finalizer()
+
+    def _ensure_running(self, what: str) -> None:
+        if self._proc.poll() is not None or self._proc.stdin is None or self._proc.stdin.closed:
+            raise CourseLibError(f"expected the serving process to be running to {what}; it has "
+                                 "stopped. Fix: start a new ServingProcess().")
+
+    def _request(self, what: str, **request: Any) -> None:
+        self._ensure_running(what)
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(request) + "\n")
+        self._proc.stdin.flush()
+        while True:
+            try:
+                line = self._replies.get(timeout=self.timeout)
+            except queue.Empty:
+                self.close()
+                raise CourseLibError(
+                    f"expected the serving process to {what} within {self.timeout:g} s; it did "
+                    "not and was stopped. Fix: pass a larger timeout= or fewer rows.") from None
+            if line is None:
+                raise CourseLibError(f"expected the serving process to {what}; it exited. "
+                                     f"{self._stderr_tail()}")
+            reply = json.loads(line)
+            if reply.get("ready"):
+                continue
+            if not reply["ok"]:
+                raise CourseLibError(
+                    f"expected the fresh process to {what}; it failed: {reply['error']}")
+            return
+
+    def _stderr_tail(self) -> str:
+        if self._log.closed:
+            return ""
+        self._log.flush()
+        lines = (self._dir / "stderr.log").read_text(errors="replace").strip().splitlines()
+        return f"Its last words: {lines[-1]}" if lines else ""
+
+    def import_module(self, name: str) -> None:
+        """Import a module in the service (for instance one that registers custom layers)."""
+        name = _checks.text("name", name, example="course_lib.layers")
+        self._request(f"import {name}", op="import", module=name)
+        self.imports.append(name)
+
+    def predict(self, path: str | os.PathLike[str], x: object) -> np.ndarray:
+        """Load the model at ``path`` in the service and return its predictions for ``x``.
+
+        >>> ServingProcess().predict("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
+        (4001, 1)
+        """
+        p = Path(path).resolve()
+        detect_format(p)  # a clear error here rather than one from the service
+        self._ensure_running(f"load {p.name} and predict")
+        self._count += 1
+        src, dst = self._dir / f"x-{self._count}.npy", self._dir / f"scores-{self._count}.npy"
+        np.save(src, np.asarray(x), allow_pickle=False)
+        try:
+            self._request(f"load {p.name} and predict", op="predict", path=str(p), x=str(src),
+                          out=str(dst), safe_mode=self.safe_mode)
+            return np.load(dst, allow_pickle=False)
+        finally:
+            src.unlink(missing_ok=True)
+            dst.unlink(missing_ok=True)
+
+
+def _forward(stream: Any, out: queue.Queue[str | None]) -> None:
+    """Put each line the service prints into ``out``; None when it has exited."""
+    for line in stream:
+        out.put(line)
+    out.put(None)
+
+
+def _stop_process(proc: subprocess.Popen[str], log: Any, folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        if proc.stdin is not None:
+            proc.stdin.close()  # end of requests: the service exits
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: float = 300,
+                          safe_mode: bool = True, imports: Sequence[str] = ()) -> np.ndarray:
+    """Load the model and predict in a new Python interpreter, as a deployed service would.
+
+    One-shot use of :class:`ServingProcess`: nothing is shared with the calling
+    process but the model file and the input. ``imports`` names modules the
+    service imports first, such as the one registering a custom layer
+    (``"course_lib.layers"``).
+
+    >>> predict_in_subprocess("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
+    (4001, 1)
+    """
+    detect_format(Path(path))  # fail before starting an interpreter
+    with ServingProcess(imports, safe_mode=safe_mode, timeout=timeout) as service:
+        return service.predict(path, x)
+
+
+def serve() -> int:
+    """The service's side: answer JSON requests on stdin, one JSON reply per line on stdout.
+
+    Started by :class:`ServingProcess` as ``python -m course_lib.persistence --serve``.
+    """
+    import importlib
+
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever else is printed (by TensorFlow, say) goes to stderr
+    sys.stdout = sys.stderr
+    _tf.keras()  # the slow part, done before the first request arrives
+    replies.write(json.dumps({"ready": True}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["op"] == "import":
+                importlib.import_module(request["module"])
+            else:
+                loaded = load(request["path"], safe_mode=request["safe_mode"])
+                scores = loaded.predict(np.load(request["x"], allow_pickle=False))
+                np.save(request["out"], scores, allow_pickle=False)
+            replies.write(json.dumps({"ok": True}) + "\n")
+        except (CourseLibError, ImportError) as exc:
+            replies.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+    return 0

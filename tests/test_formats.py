@@ -1,0 +1,268 @@
+"""Tests of course_lib.persistence.formats: save and load in each format, bad input, checkpoints."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+
+from course_lib import models, persistence
+from course_lib.errors import InvalidInputError
+from course_lib.persistence import ModelFileError, UnknownLayerError, UnsafeModelError, formats
+
+FORMATS = ["keras", "savedmodel", "h5"]
+
+
+def corrupt(path):
+    """Flip the bits of the byte in the middle of a file."""
+    payload = bytearray(path.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    path.write_bytes(bytes(payload))
+
+
+class TestSave:
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_format_follows_the_path(self, fraud_saved, fmt):
+        assert fraud_saved[fmt].format == fmt and fraud_saved[fmt].path.exists()
+
+    def test_savedmodel_directory_has_its_files(self, fraud_saved):
+        path = fraud_saved["savedmodel"].path
+        assert (path / "saved_model.pb").is_file()
+        assert (path / "variables" / "variables.index").is_file()
+
+    def test_size_is_the_size_on_disk(self, fraud_saved):
+        assert fraud_saved["keras"].size_bytes == fraud_saved["keras"].path.stat().st_size
+
+    def test_h5_carries_the_explained_legacy_warning(self, fraud_saved):
+        assert fraud_saved["h5"].warnings and "legacy" in fraud_saved["h5"].warnings[0]
+        assert fraud_saved["keras"].warnings == ()
+
+    def test_existing_target_is_refused_without_overwrite(self, fraud_model, fraud_saved):
+        with pytest.raises(ModelFileError, match="overwrite=True"):
+            persistence.save(fraud_model, fraud_saved["keras"].path)
+
+    def test_overwrite_replaces(self, fraud_model, tmp_path):
+        persistence.save(fraud_model, tmp_path / "m.keras")
+        assert persistence.save(fraud_model, tmp_path / "m.keras", overwrite=True).path.exists()
+        assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+
+    def test_format_and_extension_must_agree(self, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match="ending in .keras for format='keras'"):
+            persistence.save(fraud_model, tmp_path / "m.h5", format="keras")
+
+    def test_unknown_format_is_refused(self, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match="one of keras, savedmodel, h5; found 'onnx'"):
+            persistence.save(fraud_model, tmp_path / "m", format="onnx")
+
+    def test_non_model_is_refused(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="Keras model .* found dict"):
+            persistence.save({}, tmp_path / "m.keras")
+
+    def test_failed_save_leaves_nothing_behind(self, fraud_model, tmp_path, monkeypatch):
+        def broken(m, tmp, fmt):
+            tmp.write_bytes(b"half a model")
+            raise OSError("disk full")
+
+        monkeypatch.setattr(formats, "_write", broken)
+        with pytest.raises(OSError, match="disk full"):
+            persistence.save(fraud_model, tmp_path / "m.keras")
+        assert list(tmp_path.iterdir()) == []
+
+
+class TestSaveResult:
+    def test_text_names_format_file_and_size_in_kb(self, fraud_saved):
+        saved = fraud_saved["keras"]
+        assert str(saved) == f"saved keras to fraud.keras ({saved.size_bytes / 1024:.1f} KB)"
+
+    def test_a_warning_makes_it_not_ok_and_is_shown(self, fraud_saved):
+        h5 = fraud_saved["h5"]
+        assert fraud_saved["keras"].ok and not h5.ok and h5.failures == h5.warnings
+        assert str(h5).splitlines()[1] == f"warning: {persistence.H5_WARNING}"
+        assert "warning: HDF5" in h5._repr_html_()
+
+    def test_repr_is_the_text(self, fraud_saved):
+        assert repr(fraud_saved["savedmodel"]) == str(fraud_saved["savedmodel"])
+
+
+class TestLoad:
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_predictions_equal_the_original(self, fraud_model, fraud_saved, fraud, fmt):
+        loaded = persistence.load(fraud_saved[fmt].path)
+        expected = fraud_model.predict(fraud.test.x, verbose=0)
+        np.testing.assert_allclose(loaded.predict(fraud.test.x), expected, atol=1e-6)
+
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_format_is_detected(self, fraud_saved, fmt):
+        assert persistence.load(fraud_saved[fmt].path).format == fmt
+
+    def test_savedmodel_is_loaded_with_tensorflow(self, fraud_saved):
+        loaded = persistence.load(fraud_saved["savedmodel"].path)
+        assert "serving_default" in loaded.raw.signatures and loaded.input.shape == (None, 8)
+
+    def test_repr_names_format_path_and_input(self, fraud_saved):
+        loaded = persistence.load(fraud_saved["keras"].path)
+        assert repr(loaded) == (f"LoadedModel(format='keras', path='{fraud_saved['keras'].path}', "
+                                "input=features: float32 (None, 8))")
+
+    def test_keras_model_keeps_its_optimizer_state(self, fraud_model, fraud_saved):
+        raw = persistence.load(fraud_saved["keras"].path).raw
+        steps = int(fraud_model.optimizer.iterations.numpy())
+        assert int(raw.optimizer.iterations.numpy()) == steps > 0
+
+    def test_missing_path(self, tmp_path):
+        with pytest.raises(ModelFileError, match="nothing is there"):
+            persistence.load(tmp_path / "nope.keras")
+
+    def test_directory_without_saved_model_pb(self, tmp_path):
+        (tmp_path / "variables").mkdir()
+        with pytest.raises(ModelFileError, match="containing saved_model.pb"):
+            persistence.load(tmp_path)
+
+    def test_truncated_keras_file(self, fraud_saved, tmp_path):
+        bad = tmp_path / "cut.keras"
+        bad.write_bytes(fraud_saved["keras"].path.read_bytes()[:3000])
+        with pytest.raises(ModelFileError, match="corrupted or truncated"):
+            persistence.load(bad)
+
+    def test_corrupted_keras_file(self, fraud_saved, tmp_path):
+        bad = tmp_path / "bad.keras"
+        bad.write_bytes(fraud_saved["keras"].path.read_bytes())
+        corrupt(bad)
+        assert zipfile.is_zipfile(bad)
+        with pytest.raises(ModelFileError, match="could not load it"):
+            persistence.load(bad)
+
+    def test_corrupted_savedmodel(self, fraud_saved, tmp_path):
+        bad = tmp_path / "bad_savedmodel"
+        shutil.copytree(fraud_saved["savedmodel"].path, bad)
+        (bad / "saved_model.pb").write_bytes(b"not a protobuf")
+        with pytest.raises(ModelFileError, match="could not load it"):
+            persistence.load(bad)
+
+    def test_savedmodel_where_keras_is_expected(self, fraud_saved):
+        with pytest.raises(ModelFileError, match="expected a keras model .* found a savedmodel"):
+            persistence.load(fraud_saved["savedmodel"].path, format="keras")
+
+    def test_keras_where_savedmodel_is_expected(self, fraud_saved):
+        with pytest.raises(ModelFileError, match="expected a savedmodel model .* found a keras"):
+            persistence.load(fraud_saved["keras"].path, format="savedmodel")
+
+    def test_unknown_expected_format(self, fraud_saved):
+        with pytest.raises(InvalidInputError, match="one of keras, savedmodel, h5; found 'onnx'"):
+            persistence.load(fraud_saved["keras"].path, format="onnx")
+
+    def test_unregistered_custom_layer(self, fraud, tmp_path):
+        m = models.build_fraud_model(fraud.train.x, log_scale="unregistered")
+        persistence.save(m, tmp_path / "custom.keras")
+        with pytest.raises(UnknownLayerError,
+                           match="'UnregisteredLogScale'.*register_keras_serializable"):
+            persistence.load(tmp_path / "custom.keras")
+
+    def test_registered_custom_layer_loads(self, fraud, tmp_path):
+        m = models.build_fraud_model(fraud.train.x, log_scale="registered")
+        persistence.save(m, tmp_path / "custom.keras")
+        loaded = persistence.load(tmp_path / "custom.keras")
+        np.testing.assert_allclose(loaded.predict(fraud.test.x[:50]),
+                                   m.predict(fraud.test.x[:50], verbose=0))
+
+    def test_lambda_layer_is_refused_in_safe_mode(self, fraud, tmp_path):
+        m = models.build_fraud_model(fraud.train.x, log_scale="lambda")
+        persistence.save(m, tmp_path / "lambda.keras")
+        with pytest.raises(UnsafeModelError, match="Lambda layer, whose code would run on load"):
+            persistence.load(tmp_path / "lambda.keras")
+
+    def test_lambda_layer_loads_when_safe_mode_is_turned_off(self, fraud, tmp_path):
+        m = models.build_fraud_model(fraud.train.x, log_scale="lambda")
+        persistence.save(m, tmp_path / "lambda.keras")
+        assert persistence.load(tmp_path / "lambda.keras", safe_mode=False).format == "keras"
+
+
+class TestPredictInput:
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel"])
+    def test_wrong_number_of_columns(self, fraud_saved, fraud, fmt):
+        wrong = r"input 'features' of shape \(n, 8\).*found 7 \(shape \(4001, 7\)\)"
+        with pytest.raises(InvalidInputError, match=wrong):
+            persistence.load(fraud_saved[fmt].path).predict(fraud.test.x[:, :7])
+
+    def test_text_input(self, fraud_saved):
+        with pytest.raises(InvalidInputError, match="expected numbers .* dtype <U"):
+            persistence.load(fraud_saved["keras"].path).predict(np.array([["a"] * 8]))
+
+    def test_nan_input(self, fraud_saved, fraud):
+        x = fraud.test.x[:2].copy()
+        x[0, 0] = np.nan
+        with pytest.raises(InvalidInputError, match="NaN"):
+            persistence.load(fraud_saved["savedmodel"].path).predict(x)
+
+    def test_no_rows(self, fraud_saved):
+        with pytest.raises(InvalidInputError, match="at least one row"):
+            persistence.load(fraud_saved["savedmodel"].path).predict(np.zeros((0, 8)))
+
+    def test_integer_input_is_converted(self, fraud_saved, fraud):
+        loaded = persistence.load(fraud_saved["savedmodel"].path)
+        assert loaded.predict(fraud.test.x[:3].astype(np.int64)).shape == (3, 1)
+
+
+class TestDetectFormat:
+    def test_non_model_file(self, tmp_path):
+        bad = tmp_path / "notes.txt"
+        bad.write_text("hello")
+        with pytest.raises(ModelFileError, match="neither a zip archive nor HDF5"):
+            persistence.detect_format(bad)
+
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_from_the_content(self, fraud_saved, fmt):
+        assert persistence.detect_format(fraud_saved[fmt].path) == fmt
+
+
+def test_relative_paths_work(fraud_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    persistence.save(fraud_model, "rel.keras")
+    assert os.path.exists("rel.keras") and persistence.load("rel.keras").format == "keras"
+
+
+class TestWeightsCheckpoint:
+    def test_weights_load_into_a_fresh_model(self, fraud_model, fraud, tmp_path):
+        persistence.save_weights(fraud_model, tmp_path / "m.weights.h5")
+        fresh = models.build_fraud_model(fraud.train.x)
+        persistence.load_weights(fresh, tmp_path / "m.weights.h5")
+        np.testing.assert_allclose(models.predict_scores(fresh, fraud.test.x),
+                                   models.predict_scores(fraud_model, fraud.test.x))
+
+    def test_checkpoint_is_staged(self, fraud_model, tmp_path):
+        result = persistence.save_weights(fraud_model, tmp_path / "m.weights.h5")
+        assert result.format == "weights"
+        assert [p.name for p in tmp_path.iterdir()] == ["m.weights.h5"]
+        assert result.size_bytes == (tmp_path / "m.weights.h5").stat().st_size
+
+    def test_skipped_optimizer_state_is_reported(self, fraud_model, fraud, tmp_path):
+        persistence.save_weights(fraud_model, tmp_path / "m.weights.h5")
+        notes = persistence.load_weights(models.build_fraud_model(fraud.train.x),
+                                         tmp_path / "m.weights.h5")
+        assert len(notes) == 1 and "optimizer state not restored" in notes[0]
+
+    def test_resuming_from_keras_file_continues_exactly(self, fraud, tmp_path):
+        original = models.fraud_model(fraud, epochs=1)  # trained further below: not the fixture
+        persistence.save(original, tmp_path / "m.keras")
+        resumed = persistence.load(tmp_path / "m.keras").raw
+        for m in (original, resumed):
+            models.train(m, fraud.train, epochs=1, seed=1)
+        gap = models.prediction_gap(original, {"resumed": resumed}, fraud.test.x)
+        assert gap == {"resumed": 0.0}
+
+    def test_wrong_extension_is_refused(self, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match=r"ending in .weights.h5; found 'm.h5'"):
+            persistence.save_weights(fraud_model, tmp_path / "m.h5")
+
+    def test_missing_weights_file(self, fraud_model, tmp_path):
+        with pytest.raises(ModelFileError, match="save_weights"):
+            persistence.load_weights(fraud_model, tmp_path / "none.weights.h5")
+
+    def test_weights_of_another_architecture_are_refused(self, fraud_model, fraud, tmp_path):
+        persistence.save_weights(fraud_model, tmp_path / "m.weights.h5")
+        other = models.build_fraud_model(fraud.train.x, hidden=(4, 4))
+        with pytest.raises(ModelFileError, match="build the model exactly as"):
+            persistence.load_weights(other, tmp_path / "m.weights.h5")

@@ -1,0 +1,114 @@
+"""Tests of course_lib.persistence.serving: predictions from a fresh process.
+
+One serving process serves the whole module (each start imports TensorFlow anew);
+``predict_in_subprocess``, one-shot by design, starts its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib import persistence
+from course_lib.errors import CourseLibError, InvalidInputError
+from course_lib.persistence import ModelFileError, serving
+
+
+def corrupt(path):
+    payload = bytearray(path.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    path.write_bytes(bytes(payload))
+
+
+@pytest.fixture(scope="module")
+def service():
+    with persistence.ServingProcess() as running:
+        yield running
+
+
+class TestPredictInSubprocess:
+    def test_fresh_process_gives_the_same_predictions(self, fraud_model, fraud_saved, fraud,
+                                                      monkeypatch):
+        seen = {}
+        real_popen = serving.subprocess.Popen
+
+        def spy(cmd, **kw):
+            seen["cmd"] = cmd
+            return real_popen(cmd, **kw)
+
+        monkeypatch.setattr(serving.subprocess, "Popen", spy)
+        scores = persistence.predict_in_subprocess(fraud_saved["keras"].path, fraud.test.x)
+        np.testing.assert_allclose(scores, fraud_model.predict(fraud.test.x, verbose=0), atol=1e-6)
+        # the input travels through files, not argv
+        assert seen["cmd"][1:] == ["-m", "course_lib.persistence", "--serve"]
+
+    def test_child_error_is_reported_clearly(self, fraud_saved):
+        with pytest.raises(CourseLibError,
+                           match="fresh process .* InvalidInputError: expected input"):
+            persistence.predict_in_subprocess(fraud_saved["keras"].path, np.zeros((2, 3)))
+
+    def test_missing_model_fails_before_starting_a_process(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(serving.subprocess, "Popen", None)  # any start would fail
+        with pytest.raises(ModelFileError, match="nothing is there"):
+            persistence.predict_in_subprocess(tmp_path / "nope.keras", np.zeros((1, 8)))
+
+
+class TestServingProcess:
+    def test_a_savedmodel_in_the_fresh_process_gives_the_same_predictions(
+            self, service, fraud_model, fraud_saved, fraud):
+        scores = service.predict(fraud_saved["savedmodel"].path, fraud.test.x)
+        np.testing.assert_allclose(scores, fraud_model.predict(fraud.test.x, verbose=0), atol=1e-6)
+
+    def test_serves_several_models(self, service, fraud_saved, fraud_model, fraud):
+        for fmt in ("keras", "savedmodel", "h5"):
+            np.testing.assert_allclose(service.predict(fraud_saved[fmt].path, fraud.test.x[:20]),
+                                       fraud_model.predict(fraud.test.x[:20], verbose=0), atol=1e-6)
+
+    def test_a_failed_load_does_not_stop_the_service(self, service, fraud_saved, fraud, tmp_path):
+        bad = tmp_path / "bad.keras"
+        bad.write_bytes(fraud_saved["keras"].path.read_bytes())
+        corrupt(bad)
+        with pytest.raises(CourseLibError, match="fresh process to load bad.keras"):
+            service.predict(bad, fraud.test.x[:2])
+        assert service.predict(fraud_saved["keras"].path, fraud.test.x[:2]).shape == (2, 1)
+
+    def test_wrong_input_is_reported_and_the_service_goes_on(self, service, fraud_saved, fraud):
+        with pytest.raises(CourseLibError, match="InvalidInputError: expected input 'features'"):
+            service.predict(fraud_saved["keras"].path, np.zeros((2, 3)))
+        assert service.predict(fraud_saved["h5"].path, fraud.test.x[:1]).shape == (1, 1)
+
+    def test_unknown_module_is_reported(self, service):
+        with pytest.raises(CourseLibError, match="No module named 'no_such_module_xyz'"):
+            service.import_module("no_such_module_xyz")
+        assert "no_such_module_xyz" not in service.imports
+
+    def test_custom_layer_needs_the_import_in_the_service(self, service, fraud, tmp_path):
+        from course_lib import models
+
+        m = models.build_fraud_model(fraud.train.x, log_scale="registered")
+        persistence.save(m, tmp_path / "custom.keras")
+        with pytest.raises(CourseLibError, match="'LogScale', which is not registered"):
+            service.predict(tmp_path / "custom.keras", fraud.test.x[:2])
+        service.import_module("course_lib.layers")
+        assert service.imports == ["course_lib.layers"] and service.used
+        assert service.predict(tmp_path / "custom.keras", fraud.test.x[:2]).shape == (2, 1)
+
+    def test_repr_says_it_runs(self, service):
+        assert repr(service).endswith(", running)")
+
+    def test_a_closed_service_refuses_requests(self, fraud_saved, fraud):
+        service = persistence.ServingProcess()
+        assert not service.used
+        service.close()
+        assert repr(service) == "ServingProcess(imports=[], stopped)"
+        with pytest.raises(CourseLibError, match="it has stopped"):
+            service.predict(fraud_saved["keras"].path, fraud.test.x[:2])
+
+    @pytest.mark.parametrize("kwargs, message", [
+        ({"timeout": 0}, "timeout to be a number above 0 seconds"),
+        ({"imports": "course_lib.layers"}, "list of module names"),
+    ])
+    def test_bad_arguments_are_refused_before_starting(self, monkeypatch, kwargs, message):
+        monkeypatch.setattr(serving.subprocess, "Popen", None)  # any start would fail
+        with pytest.raises(InvalidInputError, match=message):
+            persistence.ServingProcess(**kwargs)
