@@ -26,10 +26,6 @@ CHECK_BUDGET_S = 5.0
 RUNS = 3
 
 
-def _median(fn, runs: int = RUNS) -> float:
-    return median_seconds(fn, runs)
-
-
 def main() -> None:
     fraud = data.load_fraud()
     model = models.build_fraud_model(fraud.train.x, hidden=(256, 128))
@@ -43,8 +39,8 @@ def main() -> None:
         for q in tfjs.QUANTIZATIONS:
             label = q or "float32"
             folders[label] = root / label
-            seconds = _median(lambda q=q, label=label: tfjs.convert(
-                model, root / label, quantize=q, overwrite=True))
+            seconds = median_seconds(lambda q=q, label=label: tfjs.convert(
+                model, root / label, quantize=q, overwrite=True), RUNS)
             done = tfjs.convert(model, root / label, quantize=q, overwrite=True)
             print(f"  {label:<8} {seconds:6.2f} s  ({done.size_bytes / 1024:.1f} KB)")
         print(f"predict, float32 model (median of {RUNS}):")
@@ -52,11 +48,12 @@ def main() -> None:
             runs = [tfjs.run(folders["float32"], x) for _ in range(RUNS)]
             wall = statistics.median(r.wall_seconds for r in runs)
             alone = statistics.median(r.predict_seconds for r in runs)
-            keras = _median(lambda x=x: model.predict(x, batch_size=4096, verbose=0))
+            keras = median_seconds(lambda x=x: model.predict(x, batch_size=4096, verbose=0), RUNS)
             print(f"  {n:>6,} rows: TF.js in Node {wall:5.2f} s with Node's start, "
                   f"{alone * 1000:7.1f} ms predicting; Keras in Python {keras * 1000:7.1f} ms")
-        check = _median(lambda: tfjs.verify(folders["float32"], model, rows[1_000][:1_000],
-                                            fraud.train.y[np.arange(1_000) % len(fraud.train)]))
+        labels = fraud.train.y[np.arange(1_000) % len(fraud.train)]
+        check = median_seconds(lambda: tfjs.verify(folders["float32"], model, rows[1_000], labels),
+                               RUNS)
         state = "within budget" if check <= CHECK_BUDGET_S else "OVER BUDGET"
         print(f"TF.js check of 1,000 predictions (tfjs.verify: Keras, Node, metrics): "
               f"{check:.2f} s (budget {CHECK_BUDGET_S:g} s): {state}")

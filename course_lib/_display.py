@@ -26,6 +26,7 @@ __all__ = [
     "percent",
     "plural", "show", "size", "text_table", "verdict_html",
 ]
+__all__ += ["ComparisonReport"]
 
 GREEN, RED, GREY = "#1a7f37", "#b42318", "#57606a"
 CELL = 'style="padding:2px 10px;text-align:right"'
@@ -240,3 +241,40 @@ class Report:
             parts.append(html_table(*table))
         parts.append(verdict_html(self.verdict, self.ok))
         return "".join(parts)
+
+
+class ComparisonReport(Report):
+    """A report judged by its ``comparison`` (a :class:`course_lib.metrics.Comparison`).
+
+    ``ok``, ``failures``, ``verdict`` and ``table()`` are the comparison's; the subclass
+    has a ``comparison`` field and adds its own ``title`` (what was compared, sizes, times).
+
+    >>> from course_lib.metrics import Metrics, compare
+    >>> class Converted(ComparisonReport):
+    ...     title = "float16 weights"
+    ...     comparison = compare(Metrics.from_counts(tp=9, fp=1, fn=1, tn=9),
+    ...                          Metrics.from_counts(tp=9, fp=1, fn=1, tn=9))
+    >>> Converted().ok, Converted().verdict
+    (True, 'OK: every metric within 0.01 of before')
+    """
+
+    comparison: Any
+
+    @property
+    def ok(self) -> bool:
+        """Every metric within its tolerance."""
+        return bool(self.comparison.ok)
+
+    @property
+    def failures(self) -> tuple[Any, ...]:
+        """The metrics that moved more than their tolerance."""
+        return tuple(self.comparison.failures)
+
+    @property
+    def verdict(self) -> str:
+        """The comparison's verdict."""
+        return str(self.comparison.verdict)
+
+    def table(self) -> tuple[Sequence[str], Sequence[Sequence[object]]] | None:
+        """Each metric before and after, its change, and whether it is within tolerance."""
+        return self.comparison.table()

@@ -120,3 +120,11 @@ def keras() -> ModuleType:
     """The ``keras`` (Keras 3) module, imported without TensorFlow's start-up noise."""
     tf()
     return _import_quietly("keras", "tf")
+
+
+def tensorflowjs() -> ModuleType:
+    """The ``tensorflowjs`` converter, imported without noise (it also imports JAX and TF-DF)."""
+    # TF-DF greets every importer: on stderr in a terminal, as an HTML block in a notebook.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+    tf()
+    return _import_quietly("tensorflowjs", "tf")

@@ -2,25 +2,36 @@
 
 >>> from course_lib import teaching
 >>> sorted(teaching.__all__)
-['Standardizer', 'fit_standardizer', 'flip_byte', 'tree']
+['LayersLoad', 'Standardizer', 'fit_standardizer', 'flip_byte', 'load_layers_model', 'save_layers_model', 'tree']
 
 They damage a file on purpose (:func:`flip_byte`), print a folder (:func:`tree`) and keep
 scaling outside a model (:class:`Standardizer`, the lesson 01 pitfall). Your own project
-will rarely need them; the lessons use them to show a failure for real.
+will rarely need them; the lessons use them to show a failure for real:
+:func:`save_layers_model` writes a Keras 3 model as a TF.js *layers* model, which
+:func:`load_layers_model` shows TF.js 4.22 refusing (lesson 05's version-mismatch pitfall).
 """
 
 from __future__ import annotations
 
+import html
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from course_lib import _checks
-from course_lib.errors import InvalidInputError
+from course_lib import _checks, _display, _fs, _tf
+from course_lib.errors import ConversionError, InvalidInputError, ModelFileError
 
-__all__ = ["Standardizer", "fit_standardizer", "flip_byte", "tree"]
+if TYPE_CHECKING:
+    from course_lib.tfjs.conversion import Conversion
+
+__all__ = [
+    "LayersLoad", "Standardizer", "fit_standardizer", "flip_byte", "load_layers_model",
+    "save_layers_model", "tree",
+]
 
 
 def flip_byte(path: str | os.PathLike[str], offset: int | None = None) -> int:
@@ -113,3 +124,116 @@ def fit_standardizer(train_x: np.ndarray) -> Standardizer:
     x = _checks.features(train_x, "train_x")
     std = x.std(axis=0)
     return Standardizer(mean=x.mean(axis=0), std=np.where(std > 0, std, 1.0).astype(np.float32))
+
+
+# -- the TF.js layers-model pitfall (lesson 05) -------------------------------------------------
+
+def save_layers_model(model: Any, out_dir: str | os.PathLike[str], *,
+                      overwrite: bool = False) -> Conversion:
+    """Write a Keras model as a TF.js *layers* model (``converters.save_keras_model``).
+
+    With Keras 3 this succeeds but TF.js cannot load the result: see
+    :func:`load_layers_model`. Use :func:`course_lib.tfjs.convert` (a graph model) instead.
+
+    >>> save_layers_model(model, "web/fraud_layers").format         # doctest: +SKIP
+    'layers-model'
+    """
+    from course_lib.tfjs.conversion import Conversion, caught_output
+
+    keras = _tf.keras()
+    if not isinstance(model, keras.Model):
+        raise InvalidInputError(
+            f"expected a keras.Model; found {type(model).__name__}. Fix: pass the trained model."
+        )
+    target = Path(out_dir)
+    tfjs = _tf.tensorflowjs()
+    start = time.perf_counter()
+    with _fs.staged(target, overwrite=overwrite, error=ConversionError) as tmp:
+        with caught_output() as log:
+            tfjs.converters.save_keras_model(model, str(tmp))
+        seconds = time.perf_counter() - start
+    return Conversion.read(target, None, seconds, log, tfjs.__version__)
+
+
+@dataclass(frozen=True, repr=False)
+class LayersLoad(_display.Report):
+    """The outcome of asking TF.js to load a layers model: ``ok``, or TF.js's error and why.
+
+    >>> refused = LayersLoad(Path("web/fraud_layers"), False, "An InputLayer should be passed",
+    ...                      "4.22.0", "3.15.1", "Why: a version mismatch.")
+    >>> print(refused)
+    FAIL: TF.js 4.22.0 could not load the layers model in web/fraud_layers (written by Keras 3.15.1):
+      An InputLayer should be passed
+    Why: a version mismatch.
+    """
+
+    path: Path
+    loaded: bool
+    error: str
+    tfjs_version: str
+    keras_version: str
+    diagnosis: str
+
+    @property
+    def ok(self) -> bool:
+        """TF.js loaded the model."""
+        return self.loaded
+
+    @property
+    def verdict(self) -> str:
+        if self.ok:
+            return (f"OK: TF.js {self.tfjs_version} loaded the layers model in "
+                    f"{self.path.as_posix()}")
+        return (f"FAIL: TF.js {self.tfjs_version} could not load the layers model in "
+                f"{self.path.as_posix()} (written by Keras {self.keras_version})")
+
+    def __str__(self) -> str:
+        if self.ok:
+            return self.verdict
+        lines = [f"{self.verdict}:", f"  {self.error}"]
+        return "\n".join(lines + [self.diagnosis] if self.diagnosis else lines)
+
+    def _repr_html_(self) -> str:
+        if self.ok:
+            return _display.verdict_html(self.verdict, True)
+        return (_display.verdict_html(self.verdict, False)
+                + f"<pre>{html.escape(self.error)}</pre><p>{html.escape(self.diagnosis)}</p>")
+
+
+def _diagnose(meta: dict[str, Any]) -> tuple[str, str]:
+    topology = meta.get("modelTopology") or {}
+    version = str(topology.get("keras_version", "unknown"))
+    layers = ((topology.get("model_config") or {}).get("config") or {}).get("layers") or []
+    inputs = [layer.get("config", {}) for layer in layers
+              if layer.get("class_name") == "InputLayer"]
+    if inputs and "batch_shape" in inputs[0] and "batch_input_shape" not in inputs[0]:
+        return version, (
+            f"Why: Keras {version} stores the input shape of an InputLayer as 'batch_shape'; "
+            f"TF.js's layers API reads the Keras 2 name 'batch_input_shape'. A version mismatch "
+            "between the library that wrote the file and the one that reads it.")
+    return version, ""
+
+
+def load_layers_model(model_dir: str | os.PathLike[str], *, timeout: float = 120) -> LayersLoad:
+    """Ask TF.js (``tf.loadLayersModel`` in Node) to load a layers model: the outcome, no traceback.
+
+    >>> print(load_layers_model("web/fraud_layers"))                 # doctest: +SKIP
+    FAIL: TF.js 4.22.0 could not load the layers model in web/fraud_layers (written by Keras 3.15.1):
+      An InputLayer should be passed either a `batchInputShape` or an `inputShape`.
+    ...
+    """
+    from course_lib.tfjs.conversion import read_model_json
+    from course_lib.tfjs.runtime import call_node
+
+    path = Path(model_dir)
+    meta = read_model_json(path)
+    if meta.get("format") != "layers-model":
+        raise ModelFileError(
+            f"expected a TF.js layers model in {path}; found format {meta.get('format')!r}. "
+            "Fix: for a graph model use tfjs.predict(...)."
+        )
+    answer = call_node({"action": "load_layers", "model_dir": str(path.resolve())}, timeout)
+    version, why = _diagnose(meta)
+    return LayersLoad(path=path, loaded=bool(answer["ok"]), error=answer.get("error", ""),
+                      tfjs_version=answer.get("tfjs_version", ""), keras_version=version,
+                      diagnosis=why if not answer["ok"] else "")

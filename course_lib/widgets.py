@@ -338,23 +338,25 @@ class QuantizationChooser(W.VBox):
     >>> chooser = QuantizationChooser([Parity.from_metrics("float32", 140_000, source, source),
     ...                                Parity.from_metrics("uint8", 40_000, source, worse)])
     >>> chooser
-    QuantizationChooser(weights='float32', budget_kb=100)
-    >>> chooser.gate.fits, chooser.gate.metrics_ok
+    QuantizationChooser(weights='float32', max_size_bytes=102400)
+    >>> chooser.budget_result.fits, chooser.budget_result.metrics_ok
     (False, True)
     >>> chooser.choice.value = "uint8"
-    >>> chooser.gate.fits, chooser.gate.metrics_ok
+    >>> chooser.budget_result.fits, chooser.budget_result.metrics_ok
     (True, False)
 
-    The verdict is :func:`course_lib.tfjs.gate` of the measured result (a
+    The verdict is :func:`course_lib.tfjs.check_budget` of the measured result (a
     :class:`course_lib.tfjs.Parity`, e.g. from ``compare_quantizations``) at the
-    slider's budget: the model must fit the budget *and* keep every metric within
-    the tolerance (the seed's 2 points) when run in TF.js.
+    slider's maximum size (in KB on the slider, ``max_size_bytes`` in bytes): the model
+    must fit it *and* keep every metric within the tolerance (the seed's 2 points) when
+    run in TF.js.
     """
 
-    def __init__(self, results: Any, budget_kb: int = 100, weights: str | None = None) -> None:
+    def __init__(self, results: Any, max_size_bytes: int = 100 * 1024,
+                 weights: str | None = None) -> None:
         from course_lib import tfjs
 
-        self._gate = tfjs.gate
+        self._check_budget = tfjs.check_budget
         rows = list(results.results if isinstance(results, tfjs.QuantizationReport) else results)
         if not rows or not all(isinstance(r, tfjs.Parity) for r in rows):
             raise InvalidInputError(
@@ -364,17 +366,18 @@ class QuantizationChooser(W.VBox):
             )
         self.results = {r.label: r for r in rows}
         top = max(100, int(np.ceil(max(r.size_bytes for r in rows) / 1024 * 1.5 / 10) * 10))
-        if isinstance(budget_kb, bool) or not isinstance(budget_kb, (int, np.integer)) \
-                or not 5 <= budget_kb <= top:
+        if isinstance(max_size_bytes, bool) or not isinstance(max_size_bytes, (int, np.integer)) \
+                or max_size_bytes % 1024 or not 5 <= max_size_bytes // 1024 <= top:
             raise InvalidInputError(
-                f"expected budget_kb to be a whole number of KB from 5 to {top}; found {budget_kb!r}. "
-                "Fix: e.g. budget_kb=100."
+                f"expected max_size_bytes to be a whole number of KB (a multiple of 1024 bytes) "
+                f"from 5 * 1024 to {top} * 1024; found {max_size_bytes!r}. "
+                "Fix: e.g. max_size_bytes=100 * 1024."
             )
         if weights is not None and weights not in self.results:
             raise InvalidInputError(f"expected weights among {list(self.results)}; found {weights!r}.")
         self.choice = W.ToggleButtons(options=list(self.results), value=weights or rows[0].label,
                                       description="weights")
-        self.budget = W.IntSlider(value=int(budget_kb), min=5, max=top, step=5,
+        self.budget = W.IntSlider(value=int(max_size_bytes) // 1024, min=5, max=top, step=5,
                                   description="budget (KB)", layout=W.Layout(width="480px"))
         self.result = W.HTML()
         self.summary = W.HTML()
@@ -383,16 +386,22 @@ class QuantizationChooser(W.VBox):
         super().__init__(children=(self.choice, self.budget, self.result, self.summary))
         self._update()
 
+    @property
+    def max_size_bytes(self) -> int:
+        """The slider's maximum download size, in bytes."""
+        return int(self.budget.value) * 1024
+
     def _update(self, _change: Any = None) -> None:
-        budget = self.budget.value * 1024
-        self.gate = self._gate(self.results[self.choice.value], budget_bytes=budget)
-        self.result.value = self.gate._repr_html_()
-        passing = [label for label, r in self.results.items() if self._gate(r, budget).ok]
+        limit = self.max_size_bytes
+        self.budget_result = self._check_budget(self.results[self.choice.value], limit)
+        self.result.value = self.budget_result._repr_html_()
+        passing = [label for label, r in self.results.items() if self._check_budget(r, limit).ok]
         self.summary.value = (f"<p>At {self.budget.value} KB, the settings that pass both checks: "
                               f"{html.escape(', '.join(passing)) if passing else 'none'}.</p>")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(weights={self.choice.value!r}, budget_kb={self.budget.value})"
+        return (f"{type(self).__name__}(weights={self.choice.value!r}, "
+                f"max_size_bytes={self.max_size_bytes})")
 
 
 __all__ += ["QuantizationChooser"]

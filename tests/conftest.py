@@ -71,6 +71,24 @@ def registry_models(fraud):
 
 
 @pytest.fixture(scope="session")
+def small_tfjs(small_model, tmp_path_factory):
+    """``small_model`` exported as a SavedModel and converted to a float32 TF.js graph model.
+
+    A namespace: ``.savedmodel`` (the SavedModel folder), ``.f32`` and ``.u8`` (tfjs
+    Conversions: float32 from the model, uint8 from the SavedModel). Tests that write
+    conversions of their own use their own tmp folders.
+    """
+    from types import SimpleNamespace
+
+    from course_lib import persistence, tfjs
+
+    work = tmp_path_factory.mktemp("small_tfjs")
+    savedmodel = persistence.save(small_model, work / "savedmodel").path
+    return SimpleNamespace(savedmodel=savedmodel, f32=tfjs.convert(small_model, work / "f32"),
+                           u8=tfjs.convert(savedmodel, work / "u8", quantize="uint8"))
+
+
+@pytest.fixture(scope="session")
 def fraud_saved(fraud_model, tmp_path_factory):
     """``fraud_model`` saved once in each format: {"keras": SaveResult, "savedmodel": ..., "h5": ...}."""
     from course_lib import persistence

@@ -353,31 +353,32 @@ class TestQuantizationChooser:
                 Parity.from_metrics("float16", 70_000, s, s),
                 Parity.from_metrics("uint8", 40_000, s, self.WORSE)]
 
-    def test_shows_the_gate_of_the_chosen_setting(self):
-        from course_lib.tfjs import gate
+    def test_shows_the_budget_result_of_the_chosen_setting(self):
+        from course_lib.tfjs import check_budget
         from course_lib.widgets import QuantizationChooser
 
         chooser = QuantizationChooser(self.results(), weights="float16")
-        assert chooser.result.value == gate(self.results()[1], 100 * 1024)._repr_html_()
+        assert chooser.result.value == check_budget(self.results()[1], 100 * 1024)._repr_html_()
+        assert chooser.budget_result == check_budget(self.results()[1], 100 * 1024)
 
     def test_raising_the_budget_lets_float32_pass(self):
         from course_lib.widgets import QuantizationChooser
 
         chooser = QuantizationChooser(self.results())
-        assert not chooser.gate.ok
+        assert not chooser.budget_result.ok
         chooser.budget.value = 150
-        assert chooser.gate.ok
+        assert chooser.budget_result.ok and chooser.max_size_bytes == 150 * 1024
 
     def test_small_model_with_moved_metrics_fails(self):
         from course_lib.widgets import QuantizationChooser
 
         chooser = QuantizationChooser(self.results(), weights="uint8")
-        assert (chooser.gate.fits, chooser.gate.metrics_ok) == (True, False)
+        assert (chooser.budget_result.fits, chooser.budget_result.metrics_ok) == (True, False)
 
     def test_summary_lists_the_settings_that_pass(self):
         from course_lib.widgets import QuantizationChooser
 
-        chooser = QuantizationChooser(self.results(), budget_kb=100)
+        chooser = QuantizationChooser(self.results(), max_size_bytes=100 * 1024)
         assert "pass both checks: float16." in chooser.summary.value
 
     def test_accepts_a_report(self):
@@ -385,7 +386,7 @@ class TestQuantizationChooser:
         from course_lib.widgets import QuantizationChooser
 
         report = QuantizationReport(results=tuple(self.results()), conversions=(),
-                                    budget_bytes=100 * 1024, reference_seconds=None)
+                                    max_size_bytes=100 * 1024, reference_seconds=None)
         assert QuantizationChooser(report).choice.options == ("float32", "float16", "uint8")
 
     def test_other_input_is_refused(self):
@@ -394,12 +395,14 @@ class TestQuantizationChooser:
         with pytest.raises(InvalidInputError, match="QuantizationReport or a list of Parity"):
             QuantizationChooser([self.SOURCE])
 
-    @pytest.mark.parametrize("budget", [0, 4, 10_000, 50.5, True])
+    @pytest.mark.parametrize("budget", [0, 4 * 1024, 10_000 * 1024, 50.5 * 1024, True, 100_000])
     def test_budget_outside_the_slider_is_refused(self, budget):
         from course_lib.widgets import QuantizationChooser
 
-        with pytest.raises(InvalidInputError, match="budget_kb to be a whole number of KB from 5 to"):
-            QuantizationChooser(self.results(), budget_kb=budget)
+        with pytest.raises(InvalidInputError,
+                           match=r"max_size_bytes to be a whole number of KB \(a multiple of 1024 "
+                                 r"bytes\) from 5 \* 1024 to"):
+            QuantizationChooser(self.results(), max_size_bytes=budget)
 
     def test_unknown_setting_is_refused(self):
         from course_lib.widgets import QuantizationChooser
@@ -410,8 +413,8 @@ class TestQuantizationChooser:
     def test_repr_is_short_and_stable(self):
         from course_lib.widgets import QuantizationChooser
 
-        assert repr(QuantizationChooser(self.results(), budget_kb=80, weights="uint8")) == \
-            "QuantizationChooser(weights='uint8', budget_kb=80)"
+        assert repr(QuantizationChooser(self.results(), max_size_bytes=80 * 1024, weights="uint8")) == \
+            "QuantizationChooser(weights='uint8', max_size_bytes=81920)"
 
 
 class TestDeploymentCostExplorer:

@@ -1,0 +1,424 @@
+"""Conversion to a TF.js graph model with the ``tensorflowjs`` converter, and what it wrote.
+
+>>> from course_lib.tfjs import conversion
+>>> conversion.QUANTIZATIONS
+(None, 'float16', 'uint8')
+>>> conversion.slug("uint8, dense only")
+'uint8_dense_only'
+
+:func:`convert` runs the converter (in this process, its log lines caught) from a
+SavedModel to a TF.js **graph model**: the path that works with Keras 3. A
+``keras.Model`` is first exported with :func:`course_lib.persistence.save`. Weights
+can be stored as float32 (the default), float16 or uint8. The result is written to
+a temporary sibling and renamed into place (:func:`course_lib._fs.staged`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from course_lib import _checks, _display, _fs, _tf
+from course_lib.errors import ConversionError, InvalidInputError, ModelFileError
+from course_lib.persistence import FileInfo
+
+__all__ = [
+    "CONVERTER_NOISE", "LAYERS_PITFALL", "QUANTIZATIONS", "Conversion", "WeightInfo",
+    "caught_output", "check_quantize", "convert", "exported", "model_files", "read_model_json",
+    "slug",
+]
+
+#: Weight types :func:`convert` accepts: None keeps float32.
+QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint8")
+
+_SUPPORTED_OPS = (
+    "https://github.com/tensorflow/tfjs/blob/master/tfjs-converter/docs/supported_ops.md"
+)
+#: Why a Keras 3 model written as a TF.js layers model is no way to the browser.
+LAYERS_PITFALL = (
+    "A Keras 3 model written as a TF.js *layers* model (tensorflowjs_converter "
+    "--input_format=keras_keras, or converters.save_keras_model) is written without error, "
+    "but TF.js 4.22's tf.loadLayersModel refuses it (\"An InputLayer should be passed either "
+    "a batchInputShape or an inputShape\"): Keras 3 changed the layer config that TF.js reads."
+)
+
+#: Log lines of TF's graph optimiser (grappler) and the converter that say nothing to a learner.
+CONVERTER_NOISE = re.compile(
+    _tf.KNOWN_NOISE.pattern
+    + r"|Number of eligible GPUs|single_machine\.cc|Starting new session"
+    + r"|failed to lookup keras version from the file|this is likely a weight only file"
+    + r"|You are saving your model as an HDF5 file"
+)
+
+
+@contextlib.contextmanager
+def caught_output() -> Iterator[list[str]]:
+    """Catch everything the converter prints into a list of lines, dropping known noise.
+
+    TF's C++ logs go straight to file descriptors 1 and 2; Python prints, absl and
+    ``tensorflow`` logger records and warnings are caught at the Python level.
+
+    >>> with caught_output() as lines:
+    ...     print("converted")
+    >>> lines
+    ['converted']
+    """
+    lines: list[str] = []
+    raw: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    records: list[logging.LogRecord] = []
+    text = io.StringIO()
+    caught_warnings: list[warnings.WarningMessage] = []
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            for fd in (1, 2):
+                os.dup2(sink.fileno(), fd)
+            with _tf.logs_collected() as logged, contextlib.redirect_stdout(text), \
+                    contextlib.redirect_stderr(text), warnings.catch_warnings(record=True) as recorded:
+                warnings.simplefilter("always")
+                caught_warnings, records = recorded, logged
+                yield lines
+        finally:
+            raw += [f"{r.levelname}: {r.getMessage()}" for r in records]
+            for fd, dup in saved.items():
+                os.dup2(dup, fd)
+                os.close(dup)
+            sink.seek(0)
+            raw += sink.read().decode(errors="replace").splitlines()
+            raw += text.getvalue().splitlines()
+            raw += [f"{w.category.__name__}: {w.message}" for w in caught_warnings]
+            kept = (x.strip() for x in raw if x.strip() and not CONVERTER_NOISE.search(x))
+            lines += list(dict.fromkeys(kept))  # each distinct line once, in order
+
+
+# -- what a conversion wrote ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WeightInfo:
+    """One weight tensor of a TF.js model: how it is stored and, if quantized, its step size.
+
+    >>> WeightInfo("dense/kernel", (8, 256), "uint8", step=0.002, low=-0.3).size
+    2048
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    stored_as: str
+    step: float | None = None
+    low: float | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of values."""
+        return int(math.prod(self.shape))
+
+
+@dataclass(frozen=True, repr=False)
+class Conversion(_display.Report):
+    """What :func:`convert` (or :func:`course_lib.teaching.save_layers_model`) wrote.
+
+    ``size_bytes`` is what a browser downloads (model.json and the weight shards),
+    ``weight_bytes`` the shards alone.
+
+    >>> done = convert(model, "web/fraud", quantize="float16")     # doctest: +SKIP
+    >>> done.format, done.label, done.ok                           # doctest: +SKIP
+    ('graph-model', 'float16', True)
+    """
+
+    path: Path
+    format: str
+    quantize: str | None
+    files: tuple[FileInfo, ...]
+    weights: tuple[WeightInfo, ...]
+    converter_version: str
+    seconds: float
+    log: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, path: Path, quantize: str | None = None, seconds: float = 0.0,
+             log: Sequence[str] = (), converter_version: str = "") -> Conversion:
+        """The converted model in ``path``, described from its model.json and its files."""
+        meta = read_model_json(path)
+        return cls(path=path, format=meta.get("format", "graph-model"), quantize=quantize,
+                   files=model_files(path), weights=_weights(meta.get("weightsManifest", [])),
+                   converter_version=converter_version, seconds=seconds, log=tuple(log))
+
+    @property
+    def label(self) -> str:
+        """float32, float16 or uint8 (the weights' storage type)."""
+        return self.quantize or "float32"
+
+    @property
+    def stored_as(self) -> str:
+        """The weight types found in the files: ``float32``, ``uint8``, ``uint8 (partly)``..."""
+        kinds = sorted({w.stored_as for w in self.weights} - {"float32"})
+        if not kinds:
+            return "float32"
+        partly = any(w.stored_as == "float32" for w in self.weights)
+        return "+".join(kinds) + (" (partly)" if partly else "")
+
+    @property
+    def size_bytes(self) -> int:
+        """model.json plus every weight shard."""
+        return sum(f.size_bytes for f in self.files)
+
+    @property
+    def weight_bytes(self) -> int:
+        """The weight shards only."""
+        return sum(f.size_bytes for f in self.files if f.path.endswith(".bin"))
+
+    @property
+    def ok(self) -> bool:
+        """A model.json and its weights were written."""
+        return any(f.path == "model.json" for f in self.files)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        by = f" by tensorflowjs {self.converter_version}" if self.converter_version else ""
+        return (f"{self.format} ({self.label} weights) in {self.path.as_posix()}: "
+                f"{_display.size(self.size_bytes)} in total, weights "
+                f"{_display.size(self.weight_bytes)}, converted in "
+                f"{_display.duration(self.seconds)}{by}")
+
+    @property
+    def verdict(self) -> str:
+        if not self.ok:
+            return f"FAIL: no model.json in {self.path.as_posix()}"
+        shards = _display.plural(sum(f.path.endswith(".bin") for f in self.files), "weight shard")
+        return (f"OK: a browser downloads {_display.size(self.size_bytes)} "
+                f"(model.json and {shards})")
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """Each file written: its size and what it holds."""
+        return (["file", "size", "what it holds"],
+                [[f.path, _display.size(f.size_bytes), f.role] for f in self.files])
+
+    def weights_table(self) -> str:
+        """Each weight tensor: shape, storage type and, for uint8, the step between stored values.
+
+        >>> print(conversion.weights_table())   # doctest: +SKIP
+        weight                                   shape       stored as        step
+        ...
+        """
+        rows = []
+        for w in self.weights:
+            name = w.name if len(w.name) <= 44 else "..." + w.name[-41:]
+            if w.size == 1 and w.low is not None:  # one value: stored exactly as the minimum
+                step, span = "exact", f"{w.low:.3g}"
+            elif w.step is not None and w.low is not None:
+                levels = 255 if w.stored_as == "uint8" else 65535
+                step, span = f"{w.step:.3g}", f"{w.low:.3g} .. {w.low + w.step * levels:.3g}"
+            else:
+                step, span = ("exact", "") if w.stored_as == "float32" else ("3 digits", "")
+            rows.append([name, str(list(w.shape)), w.stored_as, step, span])
+        return _display.text_table(["weight", "shape", "stored as", "step", "values from .. to"],
+                                   rows)
+
+
+def model_files(root: Path) -> tuple[FileInfo, ...]:
+    """Every file of a TF.js model folder, with its size and what it holds."""
+    def role(name: str) -> str:
+        if name == "model.json":
+            return "the model's structure and the list of its weights"
+        return "weights (one shard)" if name.endswith(".bin") else ""
+    return tuple(FileInfo(rel, (root / rel).stat().st_size, role(Path(rel).name))
+                 for rel in _fs.walk(root)[0])
+
+
+def _weights(manifest: Sequence[Mapping[str, Any]]) -> tuple[WeightInfo, ...]:
+    out = []
+    for group in manifest:
+        for w in group["weights"]:
+            q = w.get("quantization") or {}
+            out.append(WeightInfo(name=w["name"], shape=tuple(int(s) for s in w["shape"]),
+                                  stored_as=q.get("dtype", w["dtype"]),
+                                  step=q.get("scale"), low=q.get("min")))
+    return tuple(out)
+
+
+def read_model_json(path: Path) -> dict[str, Any]:
+    """The model.json of a TF.js model folder, or a :class:`ModelFileError` that says what to do.
+
+    >>> read_model_json(Path("no/such/folder"))
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.ModelFileError: expected a TF.js model folder with model.json; no/such/folder does not exist. Fix: convert a model first (tfjs.convert(model, path)) and pass the folder it wrote.
+    """
+    file = path / "model.json"
+    if not file.is_file():
+        found = sorted(p.name for p in path.iterdir())[:6] if path.is_dir() else None
+        where = f"{path} holds {found or 'nothing'}" if path.is_dir() else f"{path} does not exist"
+        raise ModelFileError(
+            f"expected a TF.js model folder with model.json; {where}. Fix: convert a model "
+            "first (tfjs.convert(model, path)) and pass the folder it wrote."
+        )
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(
+            f"expected {file} to be TF.js's JSON model description; it is not readable JSON "
+            f"({exc}). Fix: convert the model again."
+        ) from exc
+
+
+def slug(text: str) -> str:
+    """A folder name for a setting's label: lower case, words joined by ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "model"
+
+
+# -- checks of the arguments and the source ----------------------------------------------------
+
+def check_quantize(quantize: object) -> str | None:
+    """``quantize`` if it is one of :data:`QUANTIZATIONS`, else a clear error.
+
+    >>> check_quantize("float16")
+    'float16'
+    """
+    if quantize is None or (isinstance(quantize, str) and quantize in QUANTIZATIONS):
+        return quantize  # type: ignore[return-value]
+    hint = " (float32 is the default: pass quantize=None)" if quantize == "float32" else ""
+    raise InvalidInputError(
+        f"expected quantize to be None, 'float16' or 'uint8'; found {quantize!r}{hint}. "
+        "Fix: None keeps float32 weights, 'float16' halves them, 'uint8' quarters them."
+    )
+
+
+def _check_patterns(weights: object) -> tuple[str, ...]:
+    patterns = tuple(weights) if isinstance(weights, (list, tuple)) else (weights,)
+    if not patterns:
+        raise InvalidInputError(
+            "expected weights to be a name pattern or a list of them, such as '*' or "
+            "['*/dense_*']; found an empty list. Fix: use '*' for every weight."
+        )
+    return tuple(_checks.text("weights", p, example="*/dense_*") for p in patterns)
+
+
+def _saved_model_dir(source: Path) -> Path:
+    if not source.exists():
+        raise ConversionError(
+            f"expected a SavedModel directory at {source}; nothing is there. Fix: check the path "
+            "(relative paths start from the notebook's folder), or export the model first with "
+            "persistence.save(model, 'fraud_savedmodel'), or pass the keras.Model itself."
+        )
+    if source.is_file():
+        kind = {".keras": "a .keras file", ".h5": "an HDF5 file", ".hdf5": "an HDF5 file"}.get(
+            source.suffix.lower(), "a file")
+        raise ConversionError(
+            f"expected a SavedModel directory; {source} is {kind}. Converting a Keras file gives a "
+            f"TF.js layers model, and {LAYERS_PITFALL} Fix: load it and pass the model "
+            "(convert(persistence.load(path).raw, out_dir)), or export a SavedModel and pass "
+            "its directory: convert() writes a graph model, which TF.js loads."
+        )
+    if not (source / "saved_model.pb").is_file():
+        found = sorted(p.name for p in source.iterdir())[:6]
+        raise ConversionError(
+            f"expected a SavedModel directory containing saved_model.pb; {source} holds "
+            f"{found or 'nothing'}. Fix: pass the directory model.export() or "
+            "persistence.save(model, 'dir') wrote (not its parent), or the keras.Model itself."
+        )
+    return source
+
+
+def _conversion_error(exc: Exception, source: Path) -> ConversionError:
+    text = str(exc).strip()
+    if "Unsupported Ops" in text:
+        ops = ", ".join(sorted(x.strip() for x in text.splitlines()[-1].split(",") if x.strip()))
+        return ConversionError(
+            f"expected every TensorFlow op in {source.name} to exist in TF.js; these do not: "
+            f"{ops}. TF.js would fail at load time, so the converter refused. Fix: rewrite that "
+            f"part of the model with supported ops (list: {_SUPPORTED_OPS}), or compute it "
+            "outside the model."
+        )
+    if "Signature" in text and "does not exist" in text:
+        return ConversionError(
+            f"expected a 'serving_default' signature in {source}; the converter said: "
+            f"{text.splitlines()[0]} Fix: export with model.export(dir) or "
+            "persistence.save(model, dir)."
+        )
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return ConversionError(
+        f"expected the tensorflowjs converter to convert {source}; it failed with "
+        f"{type(exc).__name__}: {first} Fix: check that the directory is a complete SavedModel "
+        "(export it again), then retry."
+    )
+
+
+@contextlib.contextmanager
+def exported(source: Any, near: Path) -> Iterator[Path]:
+    """The SavedModel directory of ``source``: the path itself, or a temporary export of a model.
+
+    The export goes to a hidden folder inside ``near`` and is deleted after the block.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        yield _saved_model_dir(Path(source))
+        return
+    keras = _tf.keras()
+    if not isinstance(source, keras.Model):
+        raise InvalidInputError(
+            f"expected a keras.Model or the path of a SavedModel directory; found "
+            f"{type(source).__name__}. Fix: pass the trained model, or the folder "
+            "persistence.save(model, 'fraud_savedmodel') wrote."
+        )
+    from course_lib import persistence
+
+    near.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=near) as export:
+        yield persistence.save(source, Path(export) / "savedmodel").path
+
+
+# -- the conversion -------------------------------------------------------------------------
+
+def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None = None, *,
+            weights: str | Sequence[str] = "*", overwrite: bool = False) -> Conversion:
+    """Convert a Keras model or a SavedModel directory to a TF.js graph model in ``out_dir``.
+
+    ``quantize`` stores the weights as float16 or uint8 (None keeps float32);
+    ``weights`` limits it to the weights whose names match these patterns
+    (``fnmatch``, e.g. ``"*/dense_*"``). The model is written to a temporary
+    sibling and renamed into place.
+
+    >>> done = convert(model, "web/fraud_uint8", quantize="uint8")   # doctest: +SKIP
+    >>> done.format, done.label                                      # doctest: +SKIP
+    ('graph-model', 'uint8')
+    """
+    q = check_quantize(quantize)
+    patterns = _check_patterns(weights)
+    target = Path(out_dir)
+    start = time.perf_counter()
+    with exported(source, target.parent) as src, \
+            _fs.staged(target, overwrite=overwrite, error=ConversionError) as tmp:
+        tfjs = _tf.tensorflowjs()
+        from tensorflowjs.converters import tf_saved_model_conversion_v2 as v2
+
+        dtype_map = {q: list(patterns)} if q else None
+        with caught_output() as log:
+            try:
+                v2.convert_tf_saved_model(str(src), str(tmp), quantization_dtype_map=dtype_map)
+            except Exception as exc:  # any converter failure becomes a ConversionError
+                raise _conversion_error(exc, src) from exc
+        done = Conversion.read(tmp, q, log=log, converter_version=tfjs.__version__)
+        if q and not any(w.stored_as == q for w in done.weights):
+            names = ", ".join(w.name for w in done.weights[:4])
+            raise ConversionError(
+                f"expected weights={list(patterns)} to match some weight names to store as {q}; "
+                f"none matched, so nothing would be quantized. The weights are named: {names}... "
+                "Fix: use '*' for every weight, or a pattern such as '*/dense_*'."
+            )
+    return dataclasses.replace(done, path=target, files=model_files(target),
+                               seconds=time.perf_counter() - start)

@@ -1,0 +1,215 @@
+"""Tests of course_lib.tfjs.conversion: the real tensorflowjs converter and what it wrote."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from course_lib import _tf, persistence, tfjs
+from course_lib.errors import CourseLibError, InvalidInputError, ModelFileError
+from course_lib.tfjs import ConversionError, TfjsRuntimeError, conversion
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("tfjs_conversion")
+
+
+@pytest.fixture(scope="module")
+def saved_model(small_tfjs):
+    return small_tfjs.savedmodel
+
+
+@pytest.fixture(scope="module")
+def f32(small_tfjs):
+    return small_tfjs.f32
+
+
+@pytest.fixture(scope="module")
+def u8(small_tfjs):
+    return small_tfjs.u8
+
+
+@pytest.fixture(scope="module")
+def unsupported_op_model(work):
+    tf = _tf.tf()
+
+    class LogGamma(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="features")])
+        def serve(self, features):
+            return {"out": tf.math.lgamma(features)}
+
+    module = LogGamma()
+    path = work / "lgamma_savedmodel"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    return path
+
+
+class TestConvert:
+    def test_keras_model_becomes_a_graph_model_with_its_files(self, f32):
+        assert f32.format == "graph-model" and f32.label == "float32"
+        assert {f.path for f in f32.files} == {"model.json", "group1-shard1of1.bin"}
+
+    def test_sizes_add_up_from_the_files_on_disk(self, f32):
+        on_disk = {p.name: p.stat().st_size for p in f32.path.iterdir()}
+        assert f32.size_bytes == sum(on_disk.values())
+        assert f32.weight_bytes == on_disk["group1-shard1of1.bin"]
+
+    def test_converter_version_is_the_installed_tensorflowjs(self, f32):
+        import tensorflowjs
+
+        assert f32.converter_version == tensorflowjs.__version__
+
+    def test_saved_model_directory_is_accepted(self, u8, saved_model):
+        assert u8.format == "graph-model"
+
+    def test_uint8_stores_every_weight_as_uint8_with_a_step(self, u8):
+        assert {w.stored_as for w in u8.weights} == {"uint8"}
+        assert all(w.step is not None for w in u8.weights)
+        assert u8.stored_as == "uint8"
+
+    def test_quantized_weights_are_smaller(self, f32, u8):
+        assert u8.weight_bytes < f32.weight_bytes
+
+    def test_float16_halves_the_weight_values(self, saved_model, f32, work):
+        f16 = tfjs.convert(saved_model, work / "f16", quantize="float16")
+        assert f16.weight_bytes * 2 == f32.weight_bytes
+
+    def test_weight_patterns_limit_quantization(self, saved_model, work):
+        done = tfjs.convert(saved_model, work / "u8_dense", quantize="uint8", weights="*/dense_*")
+        stored = {w.name: w.stored_as for w in done.weights}
+        quantized = {name for name, kind in stored.items() if kind == "uint8"}
+        assert quantized == {name for name in stored if "/dense_" in name}
+        assert "float32" in stored.values()  # the scaling layer's constants
+        assert done.stored_as == "uint8 (partly)"
+
+    def test_converting_prints_nothing(self, saved_model, work, capfd):
+        tfjs.convert(saved_model, work / "quiet", quantize="float16")
+        out, err = capfd.readouterr()
+        assert (out, err) == ("", "")
+
+    def test_existing_folder_is_kept_without_overwrite(self, saved_model, f32):
+        with pytest.raises(ConversionError, match="not to exist yet.*overwrite=True"):
+            tfjs.convert(saved_model, f32.path)
+
+    def test_overwrite_replaces_the_folder(self, saved_model, work):
+        target = work / "again"
+        tfjs.convert(saved_model, target)
+        done = tfjs.convert(saved_model, target, quantize="uint8", overwrite=True)
+        assert done.label == "uint8" and not list(work.glob(".again.*"))
+
+
+class TestConvertErrors:
+    def test_missing_source_path(self, work):
+        with pytest.raises(ConversionError, match="SavedModel directory at .*nothing is there"):
+            tfjs.convert(work / "no_such_model", work / "out_missing")
+
+    def test_directory_without_saved_model_pb(self, work):
+        folder = work / "not_a_savedmodel"
+        folder.mkdir()
+        (folder / "notes.txt").write_text("hello")
+        with pytest.raises(ConversionError, match=r"containing saved_model.pb.*\['notes.txt'\]"):
+            tfjs.convert(folder, work / "out_not_sm")
+
+    def test_keras_file_explains_the_layers_model_pitfall(self, small_model, work):
+        path = persistence.save(small_model, work / "small.keras").path
+        with pytest.raises(ConversionError, match="is a .keras file.*InputLayer.*persistence.load"):
+            tfjs.convert(path, work / "out_keras")
+
+    @pytest.mark.parametrize("bad", ["int4", "float32", 8])
+    def test_unknown_quantize_value(self, saved_model, work, bad):
+        with pytest.raises(InvalidInputError, match=r"quantize to be None, 'float16' or 'uint8'"):
+            tfjs.convert(saved_model, work / "out_q", quantize=bad)
+
+    def test_float32_word_gets_a_hint(self, saved_model, work):
+        with pytest.raises(InvalidInputError, match="pass quantize=None"):
+            tfjs.convert(saved_model, work / "out_q", quantize="float32")
+
+    @pytest.mark.parametrize("bad", [[], "", ["*/dense_*", ""], 5])
+    def test_weight_patterns_must_be_texts(self, saved_model, work, bad):
+        with pytest.raises(InvalidInputError, match="weights"):
+            tfjs.convert(saved_model, work / "out_w", quantize="uint8", weights=bad)
+        assert not (work / "out_w").exists()
+
+    def test_unsupported_op_is_named(self, unsupported_op_model, work):
+        with pytest.raises(ConversionError, match="these do not: Lgamma.*supported_ops"):
+            tfjs.convert(unsupported_op_model, work / "out_lgamma")
+
+    def test_failed_conversion_leaves_nothing_behind(self, unsupported_op_model, work):
+        with pytest.raises(ConversionError):
+            tfjs.convert(unsupported_op_model, work / "out_lgamma2")
+        assert not (work / "out_lgamma2").exists() and not list(work.glob(".out_lgamma2*"))
+
+    def test_pattern_that_matches_nothing(self, saved_model, work):
+        with pytest.raises(ConversionError, match="none matched"):
+            tfjs.convert(saved_model, work / "out_pat", quantize="uint8", weights="*/nothing*")
+        assert not (work / "out_pat").exists()
+
+    def test_object_that_is_no_model(self, work):
+        with pytest.raises(InvalidInputError, match="keras.Model or the path .* found dict"):
+            tfjs.convert({"weights": []}, work / "out_obj")
+
+
+class TestConversionReport:
+    def test_ok_and_verdict(self, f32):
+        assert f32.ok and f32.verdict.startswith("OK: a browser downloads")
+        assert "1 weight shard" in f32.verdict
+
+    def test_text_has_the_title_and_one_row_per_file(self, f32):
+        text = str(f32)
+        assert text.splitlines()[0].startswith("graph-model (float32 weights) in ")
+        assert "tensorflowjs" in text and "group1-shard1of1.bin" in text and "model.json" in text
+        assert repr(f32) == text
+
+    def test_html_table(self, f32):
+        page = f32._repr_html_()
+        assert "<table" in page and "what it holds" in page and "group1-shard1of1.bin" in page
+
+    def test_weights_table_lists_every_weight(self, u8):
+        table = u8.weights_table()
+        assert table.splitlines()[0].startswith("weight") and "stored as" in table
+        assert len(table.splitlines()) == 1 + len(u8.weights) and "uint8" in table
+
+    def test_read_describes_a_folder(self, f32):
+        again = conversion.Conversion.read(f32.path)
+        assert (again.format, again.size_bytes, again.weights) == (f32.format, f32.size_bytes,
+                                                                   f32.weights)
+
+
+class TestReadModelJson:
+    def test_missing_folder(self, tmp_path):
+        with pytest.raises(ModelFileError, match="model.json.*does not exist.*tfjs.convert"):
+            conversion.read_model_json(tmp_path / "nowhere")
+
+    def test_folder_without_model_json_lists_what_it_holds(self, tmp_path):
+        (tmp_path / "notes.txt").write_text("x")
+        with pytest.raises(ModelFileError, match=r"holds \['notes.txt'\]"):
+            conversion.read_model_json(tmp_path)
+
+    def test_broken_json(self, tmp_path):
+        (tmp_path / "model.json").write_text("{not json")
+        with pytest.raises(ModelFileError, match="not readable JSON.*convert the model again"):
+            conversion.read_model_json(tmp_path)
+
+
+def test_caught_output_drops_known_noise():
+    with conversion.caught_output() as lines:
+        print("Number of eligible GPUs (core count >= 8, compute capability >= 0.0): 0")
+        print("kept line")
+    assert lines == ["kept line"]
+
+
+def test_slug_of_a_label():
+    assert conversion.slug("uint8, dense only") == "uint8_dense_only"
+    assert conversion.slug("!!!") == "model"
+
+
+def test_errors_are_course_lib_errors():
+    assert issubclass(ConversionError, CourseLibError)
+    assert issubclass(TfjsRuntimeError, CourseLibError)
+
+
+def test_model_json_signature_names_the_input(f32):
+    meta = json.loads((f32.path / "model.json").read_text())
+    assert list(meta["signature"]["inputs"]) == ["features"]

@@ -1,0 +1,106 @@
+"""Tests of course_lib.tfjs.quantization: several weight types, each measured in TF.js."""
+
+from __future__ import annotations
+
+import pytest
+
+from course_lib import tfjs
+from course_lib.errors import InvalidInputError
+from course_lib.metrics import Metrics
+
+SOURCE = Metrics.from_counts(tp=45, fp=3, fn=5, tn=47)
+
+
+@pytest.fixture(scope="module")
+def report(small_model, small_split, tmp_path_factory):
+    dense_only = tfjs.Quantization("uint8", ("*/dense_*",), "uint8, dense only")
+    return tfjs.compare_quantizations(small_model, small_split.x, small_split.y,
+                                      tmp_path_factory.mktemp("cmp"),
+                                      [None, "uint8", dense_only], max_size_bytes=1024)
+
+
+class TestQuantization:
+    def test_name_is_the_label_or_the_weight_type(self):
+        assert tfjs.Quantization("uint8", label="uint8, dense only").name == "uint8, dense only"
+        assert tfjs.Quantization("float16").name == "float16"
+        assert tfjs.Quantization(None).name == "float32"
+
+
+class TestCompareQuantizations:
+    def test_one_measured_result_per_setting(self, report):
+        assert report.labels == ["float32", "uint8", "uint8, dense only"]
+        assert all(r.node is not None and r.node.rows == 400 for r in report.results)
+
+    def test_each_setting_in_its_own_folder(self, report):
+        assert [c.path.name for c in report.conversions] == ["float32", "uint8", "uint8_dense_only"]
+
+    def test_float32_keeps_parity_and_python_is_timed(self, report):
+        assert report.result("float32").ok and report.reference_seconds is not None
+
+    def test_budget_results_use_the_budget(self, report):
+        assert [g.fits for g in report.budget_results()] == \
+            [r.size_bytes <= 1024 for r in report.results]
+        assert all(g.fits for g in report.budget_results(max_size_bytes=10**9))
+
+    def test_table_and_timing_texts(self, report):
+        assert "largest diff" in str(report) and "uint8, dense only" in report._repr_html_()
+        assert "Python (TensorFlow, this process): 400 rows" in report.timing()
+
+    def test_verdict_names_the_passing_settings(self, report):
+        passing = [g.label for g in report.budget_results() if g.ok]
+        assert report.ok == bool(passing)
+        assert str(report).splitlines()[-1] == report.verdict
+        assert report.verdict.startswith("PASS: " if passing else "FAIL: no setting")
+        assert len(report.failures) == len(report.results) - len(passing)
+
+    def test_plot_has_two_panels_and_returns_the_report(self, report):
+        assert report.plot() is report
+        assert len(report.figure_.axes) == 2 and report.ax_ is report.axes_[0]
+
+    def test_plot_into_given_axes(self, report):
+        from course_lib import plots
+
+        fig = plots.new_figure(10, 4)
+        left, right = fig.subplots(1, 2)
+        assert report.plot(ax=(left, right)) is report and report.figure_ is fig
+        assert right.get_yscale() == "log" and left.get_title().startswith("metrics")
+
+    def test_plot_into_one_axes_draws_the_metrics_panel(self, report):
+        from course_lib import plots
+
+        ax = plots.new_figure(5, 4).add_subplot()
+        assert report.plot(ax) is report and report.ax_ is ax and len(ax.figure.axes) == 1
+        assert ax.get_ylabel() == "metric measured in TF.js"
+
+    def test_timing_of_unmeasured_results(self):
+        report = tfjs.QuantizationReport((tfjs.Parity.from_metrics("float16", 1, SOURCE, SOURCE),),
+                                         (), 1, None)
+        assert report.timing() == "no timings: these results were not measured in TF.js"
+
+    def test_unknown_setting_name(self, report):
+        with pytest.raises(InvalidInputError, match="expected one of"):
+            report.result("int4")
+
+    def test_repeated_settings_need_labels(self, small_model, small_split, tmp_path):
+        with pytest.raises(InvalidInputError, match="each with its own name"):
+            tfjs.compare_quantizations(small_model, small_split.x, small_split.y, tmp_path,
+                                       ["uint8", "uint8"])
+
+    @pytest.mark.parametrize("budget", [0, 1.5, True])
+    def test_budget_must_be_positive_bytes(self, small_model, small_split, tmp_path, budget):
+        with pytest.raises(InvalidInputError, match="max_size_bytes to be a whole number"):
+            tfjs.compare_quantizations(small_model, small_split.x, small_split.y, tmp_path,
+                                       max_size_bytes=budget)
+
+
+class TestReportFromFigures:
+    def test_one_passing_setting(self):
+        r = tfjs.QuantizationReport((tfjs.Parity.from_metrics("float16", 70_000, SOURCE, SOURCE),),
+                                    (), 100 * 1024, None)
+        assert r.ok and r.verdict == "PASS: float16 keeps every metric and fits 100.0 KB"
+
+    def test_none_passing(self):
+        r = tfjs.QuantizationReport((tfjs.Parity.from_metrics("float32", 200_000, SOURCE, SOURCE),),
+                                    (), 100 * 1024, None)
+        assert not r.ok and r.verdict == "FAIL: no setting keeps every metric and fits 100.0 KB"
+        assert r.failures[0].label == "float32"
