@@ -45,7 +45,7 @@ CONSUMERS: Mapping[str, str] = {
 
 
 @dataclass(frozen=True, repr=False)
-class RoundTripResult(_display.Report):
+class RoundTripResult(_display.ComparisonReport):
     """Metrics before saving and after loading, the largest prediction difference, the verdict.
 
     >>> rt = roundtrip(model, fraud.test.x, fraud.test.y)       # doctest: +SKIP
@@ -68,25 +68,11 @@ class RoundTripResult(_display.Report):
     load_seconds: float
 
     @property
-    def failures(self) -> tuple[Any, ...]:
-        """The metrics that moved more than the tolerance (``ok`` when there is none)."""
-        return self.comparison.failures
-
-    @property
-    def verdict(self) -> str:
-        """The comparison's verdict."""
-        return self.comparison.verdict
-
-    @property
     def title(self) -> str:  # type: ignore[override]
         return (f"{self.format}: {_display.size(self.size_bytes)}, saved in "
                 f"{_display.duration(self.save_seconds)}, loaded in "
                 f"{_display.duration(self.load_seconds)}, largest prediction difference "
                 f"{self.max_abs_diff:.2e}")
-
-    def table(self) -> tuple[Sequence[str], Sequence[Sequence[object]]]:
-        """Each metric before saving and after loading (the comparison's table)."""
-        return self.comparison.table()
 
 
 def roundtrip(model: Any, x: np.ndarray, y: np.ndarray, format: str = "keras", *,
