@@ -28,6 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from course_lib import data, models, persistence  # noqa: E402
 from course_lib import registry as R  # noqa: E402
+from course_lib.metrics import Metrics  # noqa: E402
+from course_lib.registry.publish import keras_scores, latency_record  # noqa: E402
+from course_lib.registry.storage import manifest_bytes  # noqa: E402
 from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 
 RUNS = 7
@@ -45,7 +48,7 @@ def bench_publish(work: Path) -> R.ModelRegistry:
     models.train(model, fraud.train, epochs=2, class_weight="balanced")
     test = R.EvalSet("fraud test", fraud.test.x, fraud.test.y)
     reg = R.ModelRegistry(work / "registry")
-    metrics = R.Metrics.from_predictions(test.y, R._keras_scores(model, test.x))
+    metrics = Metrics.from_predictions(test.y, keras_scores(model, test.x))
     reg.publish(model, "warmup", test, metrics=metrics, latency_ms=1.0)  # traces the export once
 
     n = [0]
@@ -56,13 +59,13 @@ def bench_publish(work: Path) -> R.ModelRegistry:
 
     save = _median(save_only)
     publish = _median(lambda: reg.publish(model, "fraud", test, metrics=metrics, latency_ms=1.0))
-    evaluate = _median(lambda: R.Metrics.from_predictions(test.y, R._keras_scores(model, test.x)))
+    evaluate = _median(lambda: Metrics.from_predictions(test.y, keras_scores(model, test.x)))
     latency = _median(
-        lambda: R._latency(lambda b: model(b, training=False), test.x[:1], "bench"), runs=3
+        lambda: latency_record(lambda b: model(b, training=False), test.x[:1], "bench"), runs=3
     )
     size = reg.get("fraud", 1).size_bytes
     overhead = publish - save
-    print(f"publish overhead (model of {R._kb(size)}, median of {RUNS}):")
+    print(f"publish overhead (model of {size:,} bytes, median of {RUNS}):")
     print(f"  persistence.save alone        {save * 1000:8.1f} ms")
     print(f"  registry.publish              {publish * 1000:8.1f} ms  (metrics and latency given)")
     print(
@@ -90,7 +93,7 @@ def make_thousand(reg: R.ModelRegistry) -> None:
     for v in range(1, VERSIONS + 1):
         d = target / str(v)
         shutil.copytree(src, d)
-        (d / R.MANIFEST_NAME).write_bytes(R._manifest_bytes({**body, "name": "many", "version": v}))
+        (d / R.MANIFEST_NAME).write_bytes(manifest_bytes({**body, "name": "many", "version": v}))
 
 
 def bench_listing(reg: R.ModelRegistry) -> None:

@@ -160,3 +160,43 @@ class TestRegistryRollback:
     def test_nothing_to_roll_back_exits_1(self, registry_root, capsys):
         assert main(["registry", "rollback", registry_root, "fraud"]) == 1
         assert "roll back to" in capsys.readouterr().err
+
+
+class TestRegistryParser:
+    def test_top_level_help_lists_the_registry_verb(self, capsys):
+        with pytest.raises(SystemExit) as done:
+            main(["--help"])
+        out = capsys.readouterr().out
+        assert done.value.code == 0 and "inspect and manage a model registry folder" in out
+
+    def test_registry_help_lists_the_actions(self, capsys):
+        with pytest.raises(SystemExit) as done:
+            main(["registry", "--help"])
+        out = capsys.readouterr().out
+        assert done.value.code == 0 and out.startswith("usage: course-lib registry")
+        assert all(a in out for a in ("list", "show", "verify", "compare", "promote", "rollback"))
+
+    def test_missing_action_exits_2(self, capsys):
+        with pytest.raises(SystemExit) as done:
+            main(["registry"])
+        assert done.value.code == 2 and "ACTION" in capsys.readouterr().err
+
+    def test_empty_registry_lists_no_models(self, tmp_path, capsys):
+        from course_lib.registry import ModelRegistry
+
+        ModelRegistry(tmp_path / "reg")
+        assert main(["registry", "list", str(tmp_path / "reg")]) == 0
+        assert capsys.readouterr().out.strip() == f"{tmp_path / 'reg'}: no models yet"
+
+    def test_compare_of_different_data_exits_1(self, registry_root, capsys):
+        import numpy as np
+
+        from course_lib.metrics import Metrics
+        from course_lib.registry import EvalSet, ModelRegistry
+
+        reg = ModelRegistry(registry_root)
+        other = EvalSet("other", np.random.default_rng(1).normal(size=(200, 8)), [0, 1] * 100)
+        reg.publish_saved_model(reg.path("fraud", 1), "fraud", other, latency_ms=1.0,
+                                metrics=Metrics.from_counts(tp=80, fp=20, fn=15, tn=85))
+        assert main(["registry", "compare", registry_root, "fraud", "1", "3"]) == 1
+        assert "evaluated on the same data" in capsys.readouterr().err

@@ -158,3 +158,44 @@ class TestCostCurve:
 
 
 # -- deployment costs of registry versions (lesson 04) ------------------------------------------
+
+from course_lib.costs import break_even_miss_cost, deployment_costs  # noqa: E402
+
+SEED_V1 = Metrics.from_counts(tp=80, fp=20, fn=15, tn=85)  # the seed's two versions
+SEED_V2 = Metrics.from_counts(tp=85, fp=15, fn=10, tn=90)
+WORSE_RECALL = Metrics.from_counts(tp=50, fp=2, fn=45, tn=103)  # higher precision, lower recall
+MORE_ACCURATE = Metrics.from_counts(tp=80, fp=1, fn=15, tn=104)  # fewer mistakes, lower recall
+
+
+class TestDeploymentCosts:
+    def test_cheapest_version_at_given_costs(self):
+        t = deployment_costs({"v1": SEED_V1, "v2": SEED_V2, "v3": MORE_ACCURATE}, 1, 1)
+        assert t.best == ("v3",)  # equal costs: fewest mistakes = highest accuracy
+        assert deployment_costs({"v2": SEED_V2, "v3": MORE_ACCURATE}, 100, 1).best == ("v2",)
+
+    def test_tie_is_reported(self):
+        t = deployment_costs({"a": SEED_V1, "b": SEED_V1}, 3, 1)
+        assert t.best == ("a", "b") and "tie" in t.verdict
+
+    def test_metrics_on_different_rows_refused(self):
+        with pytest.raises(InvalidInputError, match="same rows"):
+            deployment_costs({"a": SEED_V1, "b": Metrics.from_counts(tp=1, fp=1, fn=1, tn=1)}, 1, 1)
+
+    def test_negative_cost_refused(self):
+        with pytest.raises(InvalidInputError, match="miss_cost to be a cost of 0 or more"):
+            deployment_costs({"a": SEED_V1}, -1, 1)
+
+    def test_the_registry_re_exports_it(self):
+        from course_lib import registry
+
+        assert registry.deployment_costs is deployment_costs
+
+
+class TestBreakEvenMissCost:
+    def test_costs_are_equal_there(self):
+        cost = break_even_miss_cost(SEED_V2, WORSE_RECALL)
+        at = deployment_costs({"v2": SEED_V2, "v3": WORSE_RECALL}, cost, 1)
+        assert at.rows[0].total == pytest.approx(at.rows[1].total)
+
+    def test_none_when_both_miss_as_many(self):
+        assert break_even_miss_cost(SEED_V1, SEED_V1) is None

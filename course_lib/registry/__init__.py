@@ -1,4 +1,4 @@
-"""Numbered model versions on disk in TF Serving's layout, with manifests, gates and rollback.
+"""Numbered model versions on disk in TF Serving's layout, with manifests, promotion and rollback.
 
 >>> import tempfile
 >>> from course_lib.registry import ModelRegistry
@@ -50,7 +50,8 @@ differs; :meth:`~ModelRegistry.load`, :meth:`~ModelRegistry.promote`,
 :func:`validate_name`, :func:`validate_version`, :func:`validate_alias`); no resolved
 path leaves the registry root.
 
-Errors (all :class:`~course_lib.errors.CourseLibError`)::
+Errors (all :class:`~course_lib.errors.CourseLibError`, declared in :mod:`course_lib.errors`
+and re-exported here)::
 
     RegistryError
     ├── InvalidNameError          a name, version or alias outside the allow-list
@@ -59,7 +60,7 @@ Errors (all :class:`~course_lib.errors.CourseLibError`)::
     └── RefusedError              the check ran and said no (the CLI exits with 1)
         ├── IntegrityError            a file differs from the manifest
         ├── IncomparableVersionsError versions evaluated on different data
-        ├── PromotionRefusedError     the gate refused (``.decision`` lists every failed rule)
+        ├── PromotionRefusedError     the policy refused (``.result`` lists every failed rule)
         ├── AliasInUseError           deleting a version an alias points to
         └── RollbackRefusedError      nothing to roll back to, or the target fails verification
 """
@@ -67,22 +68,19 @@ Errors (all :class:`~course_lib.errors.CourseLibError`)::
 from __future__ import annotations
 
 # The package's modules, one concern each (a module imports only those above it):
-#   errors      the RegistryError hierarchy
 #   names       file names of the layout; allow-lists of names, versions and aliases
-#   formatting  text and HTML table helpers
-#   storage     fsync, atomic writes, hashing, manifest bytes, locks, crash points (test hook)
+#   storage     manifest bytes and checksum, locks, crash points (test hook); the rest is _fs
 #   manifest    EvalSet, fingerprint, VersionInfo, VersionStatus, VersionTable
-#   reports     VerifyReport, VersionComparison
-#   gate        Gate, RuleResult, GateDecision, AliasChange
-#   costs       CostRow, CostTable, deployment_costs, break_even_miss_cost
+#   reports     VerifyReport (and check_files), VersionComparison
+#   policy      PromotionPolicy, RuleResult, PromotionResult, AliasChange
 #   serving     ServingPlan, TF Serving's model config, ModelRegistry's serving methods
 #   publish     ModelRegistry's publishing methods (staging, hashing, manifest, rename)
+#   aliases     ModelRegistry's alias, promotion and rollback methods
 #   core        ModelRegistry
-#   teaching    flip_byte, tree
+#   commands    the ``course-lib registry ...`` command line
+# The teaching helpers (flip_byte, tree) come from course_lib.teaching, the costs from costs.
 from course_lib.costs import CostRow, CostTable, break_even_miss_cost, deployment_costs
-from course_lib.metrics import Metrics  # noqa: F401 (course_lib.registry.Metrics, as before)
-from course_lib.registry.core import ModelRegistry
-from course_lib.registry.errors import (
+from course_lib.errors import (
     AliasInUseError,
     IncomparableVersionsError,
     IntegrityError,
@@ -94,8 +92,8 @@ from course_lib.registry.errors import (
     RollbackRefusedError,
     VersionNotFoundError,
 )
-from course_lib.registry.formatting import _html_table, _kb, _ms, _text_table  # noqa: F401
-from course_lib.registry.gate import AliasChange, Gate, GateDecision, RuleResult
+from course_lib.metrics import Metrics  # noqa: F401 (course_lib.registry.Metrics, as before)
+from course_lib.registry.core import ModelRegistry
 from course_lib.registry.manifest import (
     EvalSet,
     VersionInfo,
@@ -113,10 +111,9 @@ from course_lib.registry.names import (  # noqa: F401 (the other names: as befor
     validate_name,
     validate_version,
 )
-from course_lib.registry.publish import _keras_scores, _latency  # noqa: F401 (benchmarks)
+from course_lib.registry.policy import AliasChange, PromotionPolicy, PromotionResult, RuleResult
 from course_lib.registry.reports import FileProblem, VerifyReport, VersionComparison
 from course_lib.registry.serving import ServingPlan
-from course_lib.registry.storage import _manifest_bytes  # noqa: F401 (benchmarks)
 from course_lib.teaching import flip_byte, tree
 
 __all__ = [
@@ -127,14 +124,14 @@ __all__ = [
     "CostTable",
     "EvalSet",
     "FileProblem",
-    "Gate",
-    "GateDecision",
     "IncomparableVersionsError",
     "IntegrityError",
     "InvalidNameError",
     "InvalidVersionError",
     "ModelRegistry",
+    "PromotionPolicy",
     "PromotionRefusedError",
+    "PromotionResult",
     "RefusedError",
     "RegistryError",
     "RollbackRefusedError",

@@ -1,6 +1,13 @@
 """The registry itself: :class:`ModelRegistry` (paths, listing, reading, verifying, loading,
-comparing, aliases, promotion, rollback, deleting; publishing and serving are mixed in
-from :mod:`~course_lib.registry.publish` and :mod:`~course_lib.registry.serving`)."""
+comparing, deleting; publishing, aliases and promotion, and serving are mixed in from
+:mod:`~course_lib.registry.publish`, :mod:`~course_lib.registry.aliases` and
+:mod:`~course_lib.registry.serving`).
+
+>>> import tempfile
+>>> reg = ModelRegistry(tempfile.mkdtemp())
+>>> reg.names(), reg.versions("fraud"), reg.table("fraud").verdict
+([], [], 'fraud: no versions yet')
+"""
 
 from __future__ import annotations
 
@@ -9,67 +16,50 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from course_lib.errors import InvalidInputError
-from course_lib.metrics import METRIC_NAMES, MetricDelta, Metrics
-from course_lib.registry.errors import (
+from course_lib import _fs
+from course_lib.errors import (
     AliasInUseError,
     IncomparableVersionsError,
+    InvalidInputError,
     InvalidNameError,
     InvalidVersionError,
-    PromotionRefusedError,
-    RefusedError,
     RegistryError,
-    RollbackRefusedError,
     VersionNotFoundError,
 )
-from course_lib.registry.gate import AliasChange, Gate, GateDecision, RuleResult, _fraction
+from course_lib.metrics import METRIC_NAMES, MetricDelta, Metrics
+from course_lib.registry.aliases import AliasMethods
 from course_lib.registry.manifest import (
     EvalSet,
     VersionInfo,
     VersionStatus,
     VersionTable,
-    _info_from_manifest,
-    _status,
+    info_from_manifest,
+    status,
 )
 from course_lib.registry.names import (
-    ALIASES_NAME,
+    ALIAS_RE,
+    KERAS_FILE,
     MANIFEST_NAME,
     MARKER_NAME,
-    _ALIAS_RE,
-    _KERAS_FILE,
-    _NAME_RE,
-    _SAVED_MODEL,
-    _VERSION_RE,
-    validate_alias,
+    NAME_RE,
+    VERSION_RE,
     validate_name,
     validate_version,
 )
-from course_lib.registry.publish import _Publishing, _check_eval_set
-from course_lib.registry.reports import FileProblem, VerifyReport, VersionComparison
-from course_lib.registry.serving import _Serving
-from course_lib.registry.storage import (
-    _atomic_write,
-    _canonical,
-    _checksum_ok,
-    _crash_point,
-    _fsync_dir,
-    _hash_file,
-    _locked,
-    _manifest_bytes,
-    _now,
-    _walk,
-)
+from course_lib.registry.policy import fraction
+from course_lib.registry.publish import PublishingMethods, check_eval_set
+from course_lib.registry.reports import VerifyReport, VersionComparison, check_files
+from course_lib.registry.serving import ServingMethods
+from course_lib.registry.storage import checksum_ok, locked
 
 if TYPE_CHECKING:  # annotations only
     from course_lib.persistence import LoadedModel
 
 
-class ModelRegistry(_Publishing, _Serving):
+class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
     """Numbered model versions under ``root/NAME/VERSION/``, TF Serving's layout.
 
     >>> import tempfile
@@ -176,14 +166,14 @@ class ModelRegistry(_Publishing, _Serving):
         return sorted(
             e.name
             for e in os.scandir(self.root)
-            if _NAME_RE.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+            if NAME_RE.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
         )
 
     def _numbered(self, name: str) -> list[os.DirEntry[str]]:
         d = self._model_dir(name)
         if not d.is_dir():
             return []
-        return [e for e in os.scandir(d) if _VERSION_RE.fullmatch(e.name)]
+        return [e for e in os.scandir(d) if VERSION_RE.fullmatch(e.name)]
 
     def scan(self, name: str) -> tuple[VersionStatus, ...]:
         """Every numbered folder of a model and whether it is a complete version (no hashing).
@@ -195,7 +185,7 @@ class ModelRegistry(_Publishing, _Serving):
         ()
         """
         out = [
-            _status(int(e.name), e.path, e.is_symlink(), e.is_dir()) for e in self._numbered(name)
+            status(int(e.name), e.path, e.is_symlink(), e.is_dir()) for e in self._numbered(name)
         ]
         return tuple(sorted(out, key=lambda s: s.version))
 
@@ -213,7 +203,7 @@ class ModelRegistry(_Publishing, _Serving):
         >>> ModelRegistry(__import__("tempfile").mkdtemp()).resolve("fraud", "3")
         3
         """
-        if isinstance(ref, str) and _ALIAS_RE.fullmatch(ref):  # aliases start with a letter
+        if isinstance(ref, str) and ALIAS_RE.fullmatch(ref):  # aliases start with a letter
             if ref == "latest":
                 versions = self.versions(name)
                 if not versions:
@@ -245,11 +235,11 @@ class ModelRegistry(_Publishing, _Serving):
 
     def _read_manifest(self, name: str, version: int) -> tuple[Path, dict[str, Any]]:
         d = self._version_dir(name, version)
-        status = _status(version, str(d), d.is_symlink(), d.is_dir())
-        if not status.valid:
+        folder = status(version, str(d), d.is_symlink(), d.is_dir())
+        if not folder.valid:
             raise InvalidVersionError(
                 f"expected {name} version {version} to be a complete registry version; it is not: "
-                f"{status.reason}. Fix: delete the folder {d} or publish the model again."
+                f"{folder.reason}. Fix: delete the folder {d} or publish the model again."
             )
         raw = (d / MANIFEST_NAME).read_bytes()
         try:
@@ -261,7 +251,7 @@ class ModelRegistry(_Publishing, _Serving):
                 f"({exc}). "
                 f"Fix: course-lib registry verify {self.root} {name} {version} shows what changed."
             ) from None
-        if not _checksum_ok(data):  # cheap: the manifest's own checksum, no model file is read
+        if not checksum_ok(data):  # cheap: the manifest's own checksum, no model file is read
             raise InvalidVersionError(
                 f"expected {name} version {version}'s {MANIFEST_NAME} to match its own checksum; it "
                 "does not: it was edited after publishing, so its metrics cannot be trusted. Fix: "
@@ -279,7 +269,7 @@ class ModelRegistry(_Publishing, _Serving):
         version = self.resolve(name, ref)
         d, data = self._read_manifest(name, version)
         aliases = tuple(k for k, v in self.aliases(name).items() if v == version)
-        return _info_from_manifest(data, d, aliases)
+        return info_from_manifest(data, d, aliases)
 
     def table(self, name: str) -> VersionTable:
         """All versions of a model side by side: aliases, evaluation set, metrics, size, latency.
@@ -301,7 +291,7 @@ class ModelRegistry(_Publishing, _Serving):
                 )
                 continue
             rows.append(
-                _info_from_manifest(data, d, tuple(k for k, v in aliases.items() if v == s.version))
+                info_from_manifest(data, d, tuple(k for k, v in aliases.items() if v == s.version))
             )
         return VersionTable(validate_name(name), tuple(rows), tuple(invalid))
 
@@ -330,74 +320,7 @@ class ModelRegistry(_Publishing, _Serving):
         True
         """
         version = self.resolve(name, ref)
-        d = self._version_dir(name, version)
-        problems: list[FileProblem] = []
-        if d.is_symlink() or not d.is_dir():
-            return VerifyReport(name, version, d, 0, (FileProblem(str(version), "not a folder"),))
-        if not (d / _SAVED_MODEL).is_file():
-            problems.append(
-                FileProblem(
-                    _SAVED_MODEL, "missing: TF Serving needs it directly in the version folder"
-                )
-            )
-        mpath = d / MANIFEST_NAME
-        if not mpath.is_file():
-            problems.append(FileProblem(MANIFEST_NAME, "missing: not a complete registry version"))
-            return VerifyReport(name, version, d, 0, tuple(problems))
-        raw = mpath.read_bytes()
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            intact = isinstance(data, dict) and _manifest_bytes(data) == raw
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            data, intact = None, False
-        if not intact or not isinstance(data, dict):
-            problems.append(
-                FileProblem(
-                    MANIFEST_NAME, "changed: its content no longer matches its own checksum"
-                )
-            )
-            return VerifyReport(name, version, d, 0, tuple(problems))
-        if data.get("name") != name or data.get("version") != version:
-            problems.append(
-                FileProblem(
-                    MANIFEST_NAME,
-                    (
-                        f"describes {data.get('name')!r} version {data.get('version')}, but sits "
-                        "in "
-                        f"{name}/{version}: the folder was copied or renamed"
-                    ),
-                )
-            )
-        expected: Mapping[str, Mapping[str, Any]] = data.get("files", {})
-        files, _dirs, links = _walk(d)
-        problems += [
-            FileProblem(rel, "a symbolic link: the registry never writes links") for rel in links
-        ]
-        present = set(files) - {MANIFEST_NAME}
-        for rel in sorted(set(expected) - present):
-            if rel != _SAVED_MODEL or (d / _SAVED_MODEL).exists():
-                problems.append(FileProblem(rel, "missing (listed in the manifest)"))
-        for rel in sorted(present - set(expected)):
-            problems.append(
-                FileProblem(rel, "unexpected: not in the manifest (added after publishing)")
-            )
-        checked = 0
-        for rel in sorted(present & set(expected)):
-            rec, p = expected[rel], d / rel
-            checked += 1
-            if p.stat().st_size != rec.get("size"):
-                problems.append(
-                    FileProblem(
-                        rel,
-                        f"size changed ({p.stat().st_size:,} bytes; the manifest says "
-                        f"{rec.get('size'):,})",
-                    )
-                )
-            elif _hash_file(p)[0] != rec.get("sha256"):
-                problems.append(
-                    FileProblem(rel, "content changed (its sha256 differs from the manifest)")
-                )
-        return VerifyReport(name, version, d, checked + 1, tuple(problems))
+        return check_files(name, version, self._version_dir(name, version))
 
     def verify_all(self, name: str) -> tuple[VerifyReport, ...]:
         """:meth:`verify` for every numbered folder of a model (invalid ones included).
@@ -425,13 +348,13 @@ class ModelRegistry(_Publishing, _Serving):
         if format == "savedmodel":
             return persistence.load(d, "savedmodel")
         if format == "keras":
-            if not (d / _KERAS_FILE).is_file():
+            if not (d / KERAS_FILE).is_file():
                 raise VersionNotFoundError(
                     f"expected a .keras file in {name} version {version}; it has only the "
                     "SavedModel. "
                     "Fix: load it as format='savedmodel', or publish with keras_file=True."
                 )
-            return persistence.load(d / _KERAS_FILE, "keras", safe_mode=True)
+            return persistence.load(d / KERAS_FILE, "keras", safe_mode=True)
         raise InvalidInputError(f"expected format 'savedmodel' or 'keras'; found {format!r}.")
 
     def evaluate(
@@ -442,7 +365,7 @@ class ModelRegistry(_Publishing, _Serving):
         >>> reg.evaluate("fraud", 2, EvalSet("fraud test", x_test, y_test)).recall  # doctest: +SKIP
         0.87
         """
-        _check_eval_set(eval_set)
+        check_eval_set(eval_set)
         info = self.get(name, ref)
         loaded = self.load(name, info.version)
         t = info.threshold if threshold is None else threshold
@@ -468,7 +391,7 @@ class ModelRegistry(_Publishing, _Serving):
         >>> reg.compare("fraud", 1, 2).verdict          # doctest: +SKIP
         'GOOD: version 2 is improved or stable on every metric compared with version 1 ...'
         """
-        tol = _fraction("tolerance", tolerance)
+        tol = fraction("tolerance", tolerance, example=0.01)
         va, vb = self.get(name, a), self.get(name, b)
         same = va.eval_fingerprint == vb.eval_fingerprint
         if not same and not allow_different_data:
@@ -492,213 +415,6 @@ class ModelRegistry(_Publishing, _Serving):
         )
         return VersionComparison(va, vb, rows, tol or 0.0, same)
 
-    # -- aliases ------------------------------------------------------------------------------
-
-    def _read_aliases(self, name: str) -> dict[str, Any]:
-        p = self._model_dir(name) / ALIASES_NAME
-        if not p.is_file():
-            return {"aliases": {}, "history": {}}
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-            aliases = {validate_alias(k): validate_version(v) for k, v in data["aliases"].items()}
-            history = {
-                validate_alias(k): [validate_version(v) for v in vs]
-                for k, vs in data["history"].items()
-            }
-        except (
-            UnicodeDecodeError,
-            json.JSONDecodeError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            InvalidNameError,
-        ) as exc:
-            raise RegistryError(
-                f"expected {p} to hold the aliases as JSON; it cannot be read ({exc}). "
-                "Fix: restore it from a backup, or delete it and set the aliases again."
-            ) from None
-        return {"aliases": aliases, "history": history}
-
-    def _write_aliases(self, name: str, state: Mapping[str, Any]) -> None:
-        body = {
-            "aliases": dict(sorted(state["aliases"].items())),
-            "history": dict(sorted(state["history"].items())),
-            "updated": _now(),
-        }
-        _atomic_write(
-            self._model_dir(name) / ALIASES_NAME,
-            _canonical(body),
-            crash_point="aliases-temp-written",
-        )
-        _crash_point("aliases-replaced")
-
-    def aliases(self, name: str) -> dict[str, int]:
-        """``{"production": 2, "candidate": 3}``: the aliases of a model.
-
-        >>> ModelRegistry(__import__("tempfile").mkdtemp()).aliases("fraud")
-        {}
-        """
-        return dict(self._read_aliases(name)["aliases"])
-
-    def _move_alias(self, name: str, alias: str, version: int, state: dict[str, Any]) -> int | None:
-        old = state["aliases"].get(alias)
-        state["aliases"][alias] = version
-        history = state["history"].setdefault(alias, [])
-        if not history or history[-1] != version:
-            history.append(version)
-        self._write_aliases(name, state)
-        return old
-
-    def set_alias(self, name: str, alias: str, ref: int | str) -> AliasChange:
-        """Point an alias at a version (verified first), atomically. No gate: see :meth:`promote`.
-
-        >>> reg.set_alias("fraud", "candidate", 3)      # doctest: +SKIP
-        fraud: candidate moved from nothing to version 3
-        """
-        alias = validate_alias(alias)
-        version = self.resolve(name, ref)
-        self.verify(name, version).raise_if_failed(f"pointing {alias!r} at it")
-        with _locked(self._model_dir(name)):
-            state = self._read_aliases(name)
-            old = self._move_alias(name, alias, version, state)
-        return AliasChange(name, alias, old, version)
-
-    def remove_alias(self, name: str, alias: str) -> AliasChange:
-        """Remove an alias (its history is kept).
-
-        >>> reg.remove_alias("fraud", "candidate")       # doctest: +SKIP
-        fraud: candidate moved from version 3 to nothing
-        """
-        alias = validate_alias(alias)
-        with _locked(self._model_dir(name)):
-            state = self._read_aliases(name)
-            if alias not in state["aliases"]:
-                raise VersionNotFoundError(
-                    f"expected {alias!r} to be an alias of {name!r}; it is not."
-                )
-            old = state["aliases"].pop(alias)
-            self._write_aliases(name, state)
-        return AliasChange(name, alias, old, None)
-
-    def check_gate(
-        self, name: str, ref: int | str, gate: Gate | None = None, alias: str = "production"
-    ) -> GateDecision:
-        """Apply a gate to a version without moving anything (a dry run of :meth:`promote`).
-
-        >>> print(reg.check_gate("fraud", 3, Gate(min_recall=0.8)))   # doctest: +SKIP
-        fraud version 3 -> production: REFUSED (...)
-        """
-        alias = validate_alias(alias)
-        if gate is not None and not isinstance(gate, Gate):
-            raise InvalidInputError(
-                f"expected a Gate or None; found {type(gate).__name__}. "
-                "Fix: gate=Gate(min_recall=0.8, max_drop=0.01)."
-            )
-        version = self.resolve(name, ref)
-        report = self.verify(name, version)
-        results = [RuleResult("files verify", report.ok, report.verdict.split(": ", 1)[1])]
-        current_version = self.aliases(name).get(alias)
-        manifest_intact = not any(p.path == MANIFEST_NAME for p in report.problems)
-        if (
-            gate is not None
-            and manifest_intact
-            and (self._model_dir(name) / str(version) / _SAVED_MODEL).is_file()
-        ):
-            # The manifest still checks out, so its metrics are what was published: apply
-            # every rule, so that a refusal lists all of them, not only the integrity one.
-            candidate = self.get(name, version)
-            current, unreadable = None, ""
-            if current_version is not None:
-                try:
-                    current = self.get(name, current_version)
-                except RegistryError as exc:
-                    unreadable = (
-                        f"cannot read the current version {current_version} to compare with: {exc}"
-                    )
-            for r in gate.check(candidate, current):
-                drop_rule = r.rule.startswith("no metric drops")
-                results.append(
-                    RuleResult(r.rule, False, unreadable) if unreadable and drop_rule else r
-                )
-        return GateDecision(name, version, alias, current_version, tuple(results))
-
-    def promote(
-        self, name: str, ref: int | str, gate: Gate | None = None, alias: str = "production"
-    ) -> GateDecision:
-        """Move ``alias`` (production) to a version that verifies and passes every rule of ``gate``.
-
-        A refusal raises :class:`PromotionRefusedError` whose message and ``.decision``
-        list every failed rule; the alias does not move. The alias's history is kept
-        for :meth:`rollback`.
-
-        >>> reg.promote("fraud", 2, gate=Gate(min_recall=0.8, max_drop=0.01))  # doctest: +SKIP
-        """
-        decision = self.check_gate(name, ref, gate, alias)
-        if not decision.ok:
-            raise PromotionRefusedError(
-                f"expected {name} version {decision.version} to pass every rule to become {alias}; "
-                f"{len(decision.failures)} failed: "
-                + "; ".join(f"{r.rule} ({r.detail})" for r in decision.failures)
-                + f". {alias.capitalize()} stays at "
-                + (f"version {decision.previous}" if decision.previous else "nothing")
-                + ". Fix: for a rule on metrics, size or latency, publish an improved version; "
-                "if the "
-                "files failed to verify, restore them from a trusted copy.",
-                decision,
-            )
-        with _locked(self._model_dir(name)):
-            state = self._read_aliases(name)
-            if state["aliases"].get(alias) != decision.previous:
-                raise RefusedError(
-                    f"expected {alias} to still point at version {decision.previous} while "
-                    "promoting; "
-                    f"another process moved it to {state['aliases'].get(alias)}. Fix: check again "
-                    "and retry."
-                )
-            self._move_alias(name, alias, decision.version, state)
-        return replace(decision, applied=True)
-
-    def rollback(self, name: str, alias: str = "production") -> AliasChange:
-        """Move ``alias`` back to the version it pointed to before the current one.
-
-        The target must still exist and verify. Rolling back again goes one step further back.
-
-        >>> reg.rollback("fraud")                         # doctest: +SKIP
-        fraud: production moved from version 2 to version 1
-        """
-        alias = validate_alias(alias)
-        with _locked(self._model_dir(name)):
-            state = self._read_aliases(name)
-            history = state["history"].get(alias, [])
-            current = state["aliases"].get(alias)
-            if current is None or len(history) < 2:
-                raise RollbackRefusedError(
-                    f"expected an earlier {alias} version of {name!r} to roll back to; there is "
-                    "none "
-                    f"(history: {history or 'empty'}). Fix: promote a version instead."
-                )
-            target = history[-2]
-            if target not in self.versions(name):
-                raise RollbackRefusedError(
-                    f"expected version {target} (the previous {alias}) to exist; it was deleted. "
-                    f"Fix: promote another version explicitly."
-                )
-            report = self.verify(name, target)
-            if not report.ok:
-                raise RollbackRefusedError(
-                    f"expected version {target} (the previous {alias}) to verify before rolling "
-                    "back to it; "
-                    f"it does not: {'; '.join(str(p) for p in report.problems)}. "
-                    f"{alias.capitalize()} stays "
-                    f"at version {current}. Fix: restore version {target} from a trusted copy, or "
-                    "promote "
-                    "another version."
-                )
-            state["aliases"][alias] = target
-            state["history"][alias] = history[:-1]
-            self._write_aliases(name, state)
-        return AliasChange(name, alias, current, target)
-
     # -- deleting -----------------------------------------------------------------------------
 
     def delete(self, name: str, version: int | str) -> None:
@@ -709,7 +425,7 @@ class ModelRegistry(_Publishing, _Serving):
         v = validate_version(version)
         d = self._version_dir(name, v)
         model_dir = self._model_dir(name)
-        with _locked(model_dir):
+        with locked(model_dir):
             using = sorted(k for k, x in self._read_aliases(name)["aliases"].items() if x == v)
             if using:
                 raise AliasInUseError(
@@ -721,7 +437,7 @@ class ModelRegistry(_Publishing, _Serving):
             (model_dir / f".deleted-{v}").touch()
             trash = model_dir / f".trash-{v}-{secrets.token_hex(4)}"
             os.rename(d, trash)
-            _fsync_dir(model_dir)
+            _fs.fsync_dir(model_dir)
         shutil.rmtree(trash, ignore_errors=True)
 
     def clean_staging(self, name: str, older_than: float = 3600.0) -> int:

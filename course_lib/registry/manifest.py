@@ -1,5 +1,10 @@
 """What a manifest records: the evaluation set (:class:`EvalSet`), a version (:class:`VersionInfo`),
-the cheap validity check of a numbered folder (:class:`VersionStatus`) and the version table."""
+the cheap validity check of a numbered folder (:class:`VersionStatus`) and the version table.
+
+>>> s = EvalSet("toy", [[0.0, 1.0], [1.0, 0.0]], [0, 1])
+>>> s.rows, s.positives, s.fingerprint == fingerprint([[0, 1], [1, 0]], [0, 1])
+(2, 1, True)
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import _checks, _display
 from course_lib.errors import InvalidInputError
-from course_lib.metrics import METRIC_NAMES, Metrics, as_labels
-from course_lib.registry.formatting import _RED, _html_table, _kb, _ms, _plural, _text_table
-from course_lib.registry.names import MANIFEST_NAME, SCHEMA, _KERAS_FILE, _SAVED_MODEL
+from course_lib.metrics import METRIC_NAMES, Metrics
+from course_lib.registry.names import KERAS_FILE, MANIFEST_NAME, SAVED_MODEL, SCHEMA
 
 
 def fingerprint(x: object, y: object) -> str:
@@ -45,7 +50,7 @@ class EvalSet:
     EvalSet('toy', rows=2, positives=1, fingerprint='05aa6d16f701')
 
     The fingerprint travels into every manifest: versions evaluated on different rows
-    are refused by :meth:`ModelRegistry.compare` and by the gate's drop rule.
+    are refused by :meth:`ModelRegistry.compare` and by the promotion policy's drop rule.
     """
 
     def __init__(self, name: str, x: object, y: object) -> None:
@@ -55,23 +60,8 @@ class EvalSet:
                 'Fix: name it after its rows, e.g. EvalSet("fraud test", fraud.test.x, '
                 'fraud.test.y).'
             )
-        try:
-            xs = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"expected x to be a 2-D array of numbers; could not read it ({exc})."
-            ) from exc
-        if xs.ndim != 2 or xs.shape[0] == 0:
-            raise InvalidInputError(
-                f"expected x as a 2-D array (rows x features) with at least one row; found shape "
-                f"{xs.shape}. Fix: pass e.g. fraud.test.x."
-            )
-        if not np.isfinite(xs).all():
-            raise InvalidInputError(
-                "expected finite features in x; found NaN or infinity. "
-                "Fix: fill or drop missing values first."
-            )
-        labels = as_labels(y)  # metrics' own checks and messages for 0/1 labels
+        xs = _checks.features(x, "x")
+        labels = _checks.labels(y, "y")
         if len(labels) != xs.shape[0]:
             raise InvalidInputError(
                 f"expected one label per row: x has {xs.shape[0]} rows but y has {len(labels)} "
@@ -103,13 +93,21 @@ class EvalSet:
 # -- what a version holds -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VersionInfo:
+@dataclass(frozen=True, repr=False)
+class VersionInfo(_display.Report):
     """One published version as its manifest describes it (plus its current aliases).
+
+    >>> v = VersionInfo("fraud", 1, Path("r/fraud/1"), "", "toy test", "ab" * 32, 200, 0.5,
+    ...                 Metrics.from_counts(tp=80, fp=20, fn=15, tn=85), 50_000, 1.0, {}, {})
+    >>> v.verdict
+    'fraud version 1'
+    >>> print(str(v).splitlines()[3])
+      size 48.8 KB (SavedModel, 0 files), latency 1.00 ms per call on 1 row
 
     Metrics are those of the named evaluation set (``eval_name``, ``eval_fingerprint``)
     at ``threshold``; ``size_bytes`` is the SavedModel's size (without the manifest and
     the optional ``.keras`` file); ``latency_ms`` the median time of one call on one row.
+    It is only made from a manifest that matches its own checksum, so ``ok`` is True.
     """
 
     name: str
@@ -131,17 +129,26 @@ class VersionInfo:
     latency: Mapping[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
 
+    #: True: a VersionInfo is only made from a manifest whose checksum matched.
+    ok = True
+
+    @property
+    def verdict(self) -> str:
+        """``"fraud version 2 (production)"``: the version and its aliases."""
+        aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
+        return f"{self.name} version {self.version}{aliases}"
+
     @property
     def label(self) -> str:
         """``"version N"``."""
         return f"version {self.version}"
 
-    def _summary_lines(self) -> list[str]:
+    def summary_lines(self) -> list[str]:
+        """The verdict line, then evaluation, metrics, size and latency, notes and tags."""
         m = self.metrics
         tags = ", ".join(f"{k}={v}" for k, v in self.tags.items())
         lines = [
-            f"{self.name} version {self.version}"
-            + (f" ({', '.join(self.aliases)})" if self.aliases else ""),
+            self.verdict,
             (
                 f"  evaluated on {self.eval_name!r}: {self.eval_rows:,} rows, fingerprint "
                 f"{self.eval_fingerprint[:12]}, threshold {self.threshold:.2f}"
@@ -150,9 +157,9 @@ class VersionInfo:
             + "  ".join(f"{k} {m.get(k):.3f}" for k in METRIC_NAMES)
             + f"  (TP {m.tp}, FP {m.fp}, FN {m.fn}, TN {m.tn})",
             (
-                f"  size {_kb(self.size_bytes)} (SavedModel, "
-                f"{_plural(len(self.model_files), 'file')}), "
-                f"latency {_ms(self.latency_ms)} per call on 1 row"
+                f"  size {_display.size(self.size_bytes)} (SavedModel, "
+                f"{_display.plural(len(self.model_files), 'file')}), "
+                f"latency {_display.milliseconds(self.latency_ms)} per call on 1 row"
             ),
         ]
         if self.notes:
@@ -164,16 +171,13 @@ class VersionInfo:
     @property
     def model_files(self) -> tuple[str, ...]:
         """The SavedModel's files (the manifest's file list without the optional .keras file)."""
-        return tuple(f for f in self.files if f != _KERAS_FILE)
+        return tuple(f for f in self.files if f != KERAS_FILE)
 
     def __str__(self) -> str:
-        return "\n".join(self._summary_lines())
-
-    def __repr__(self) -> str:
-        return f"VersionInfo({self.name!r}, version={self.version})"
+        return "\n".join(self.summary_lines())
 
     def _repr_html_(self) -> str:
-        lines = self._summary_lines()
+        lines = self.summary_lines()
         return (
             f"<p><b>{html.escape(lines[0])}</b></p><ul>"
             + "".join(f"<li>{html.escape(x.strip())}</li>" for x in lines[1:])
@@ -182,7 +186,7 @@ class VersionInfo:
 
     def details(self) -> str:
         """Everything in the manifest (for ``course-lib registry show``): time, libraries, files."""
-        lines = self._summary_lines()
+        lines = self.summary_lines()
         lines.insert(1, f"  created {self.created}, at {self.path}")
         lines.append("  written by " + ", ".join(f"{k} {v}" for k, v in self.libraries.items()))
         if self.latency:
@@ -204,22 +208,27 @@ class VersionInfo:
         >>> print(v.describe_files())
         file            size  sha256
         saved_model.pb     3  0123456789abcdef...
+        >>> print(v.describe_files(exact=False).splitlines()[1])
+        saved_model.pb  0.0 KB
         """
         if not exact:
-            rows = [[rel, _kb(rec["size"])] for rel, rec in self.files.items()]
-            return _text_table(("file", "size"), rows) + (
+            # KB even below 1 KB: fingerprint.pb (~60 bytes) moves by a few bytes between exports
+            rows = [[rel, _display.size(rec["size"]) if rec["size"] >= 1024
+                     else f"{rec['size'] / 1024:.1f} KB"] for rel, rec in self.files.items()]
+            return _display.text_table(("file", "size"), rows) + (
                 f"\n(the manifest holds each file's exact size in bytes and its sha256: "
                 f"course-lib registry show ROOT {self.name} {self.version})"
             )
         rows = [
             [rel, f"{rec['size']:,}", rec["sha256"][:16] + "..."] for rel, rec in self.files.items()
         ]
-        return _text_table(("file", "size", "sha256"), rows)
+        return _display.text_table(("file", "size", "sha256"), rows)
 
 
-def _info_from_manifest(
+def info_from_manifest(
     data: Mapping[str, Any], path: Path, aliases: tuple[str, ...]
 ) -> VersionInfo:
+    """The :class:`VersionInfo` of a parsed manifest found at ``path``."""
     ev, m = data["evaluation"], data["evaluation"]["metrics"]
     metrics = Metrics.from_counts(tp=m["tp"], fp=m["fp"], fn=m["fn"], tn=m["tn"])
     metrics = replace(metrics, threshold=float(ev["threshold"]))
@@ -248,22 +257,32 @@ def _info_from_manifest(
 
 @dataclass(frozen=True)
 class VersionStatus:
-    """A numbered folder and whether it is a complete registry version (cheap check, no hashing)."""
+    """A numbered folder and whether it is a complete registry version (cheap check, no hashing).
+
+    >>> VersionStatus(3, False, "no saved_model.pb").valid
+    False
+    """
 
     version: int
     valid: bool
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class VersionTable:
-    """The versions of one model side by side (what ``course-lib registry list`` prints)."""
+@dataclass(frozen=True, repr=False)
+class VersionTable(_display.Report):
+    """The versions of one model side by side (what ``course-lib registry list`` prints).
+
+    >>> print(VersionTable("fraud", (), (VersionStatus(1, False, "no saved_model.pb"),)))
+    fraud: no valid version; INVALID: 1 (no saved_model.pb)
+
+    ``ok`` is False when a numbered folder is not a complete version (``invalid``).
+    """
 
     name: str
     rows: tuple[VersionInfo, ...]
     invalid: tuple[VersionStatus, ...] = ()
 
-    _HEAD = (
+    HEAD = (
         "version",
         "aliases",
         "evaluated on",
@@ -276,7 +295,35 @@ class VersionTable:
         "notes",
     )
 
-    def _cells(self, v: VersionInfo) -> list[str]:
+    @property
+    def failures(self) -> tuple[VersionStatus, ...]:
+        """The numbered folders that are not complete versions (``invalid``)."""
+        return self.invalid
+
+    @property
+    def ok(self) -> bool:
+        """True when every numbered folder is a complete version."""
+        return not self.failures
+
+    @property
+    def verdict(self) -> str:
+        """How many versions, and the invalid folders with their reason."""
+        if not self.rows and not self.invalid:
+            return f"{self.name}: no versions yet"
+        head = (f"{self.name}: {_display.plural(len(self.rows), 'version')}" if self.rows
+                else f"{self.name}: no valid version")
+        bad = "; ".join(f"{s.version} ({s.reason})" for s in self.invalid)
+        return head + (f"; INVALID: {bad}" if bad else "")
+
+    def table(self) -> tuple[tuple[str, ...], list[list[str]]] | None:
+        """One row per valid version: aliases, evaluation set, metrics, size, latency, notes."""
+        if not self.rows:
+            return None
+        return self.HEAD, [self.cells(v) for v in self.rows]
+
+    @staticmethod
+    def cells(v: VersionInfo) -> list[str]:
+        """The table's cells of one version."""
         m = v.metrics
         return [
             str(v.version),
@@ -286,40 +333,25 @@ class VersionTable:
             f"{m.precision:.3f}",
             f"{m.recall:.3f}",
             f"{m.f1:.3f}",
-            _kb(v.size_bytes),
-            _ms(v.latency_ms),
+            _display.size(v.size_bytes),
+            _display.milliseconds(v.latency_ms),
             v.notes or "-",
         ]
 
-    def __str__(self) -> str:
-        if not self.rows and not self.invalid:
-            return f"{self.name}: no versions yet"
-        text = _text_table(self._HEAD, [self._cells(v) for v in self.rows])
-        text += "".join(f"\n{s.version}  INVALID: {s.reason}" for s in self.invalid)
-        return text
 
-    def __repr__(self) -> str:
-        return f"VersionTable({self.name!r}, versions={[v.version for v in self.rows]})"
+def status(version: int, path: str, is_link: bool, is_dir: bool) -> VersionStatus:
+    """Whether a numbered folder is a complete version: two stat calls, nothing read.
 
-    def _repr_html_(self) -> str:
-        rows = [[html.escape(c) for c in self._cells(v)] for v in self.rows]
-        rows += [
-            [str(s.version), f"<b style='color:{_RED}'>INVALID</b>", html.escape(s.reason)]
-            + [""] * (len(self._HEAD) - 3)
-            for s in self.invalid
-        ]
-        return f"<p><b>{html.escape(self.name)}</b></p>" + _html_table(self._HEAD, rows)
-
-
-def _status(version: int, path: str, is_link: bool, is_dir: bool) -> VersionStatus:
-    """Whether a numbered folder is a complete version: two stat calls, nothing read."""
+    >>> status(1, "no/such/folder", False, True).reason
+    'no saved_model.pb: not a SavedModel TF Serving can load'
+    """
     if is_link:
         return VersionStatus(version, False, "a symbolic link, not a folder the registry wrote")
     if not is_dir:
         return VersionStatus(version, False, "a file, not a version folder")
-    if not os.path.exists(os.path.join(path, _SAVED_MODEL)):
+    if not os.path.exists(os.path.join(path, SAVED_MODEL)):
         return VersionStatus(
-            version, False, f"no {_SAVED_MODEL}: not a SavedModel TF Serving can load"
+            version, False, f"no {SAVED_MODEL}: not a SavedModel TF Serving can load"
         )
     if not os.path.exists(os.path.join(path, MANIFEST_NAME)):
         return VersionStatus(version, False, f"no {MANIFEST_NAME}: not published by the registry")

@@ -1,4 +1,12 @@
-"""File names of the layout, and the allow-lists for model names, versions and aliases."""
+"""File names of the layout, and the allow-lists for model names, versions and aliases.
+
+>>> from course_lib.registry.names import validate_name, validate_version, validate_alias
+>>> validate_name("fraud"), validate_version("12"), validate_alias("production")
+('fraud', 12, 'production')
+
+A name, version or alias becomes part of a path, so each is checked against a pattern of
+allowed characters before anything touches the disk.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ import re
 
 import numpy as np
 
-from course_lib.registry.errors import InvalidNameError
+from course_lib.errors import InvalidNameError
 
 
 #: The manifest's file name inside each version folder.
@@ -15,13 +23,15 @@ ALIASES_NAME = "aliases.json"
 MARKER_NAME = ".course_registry"
 CONFIG_NAME = "models.config"
 SCHEMA = "course-lib-registry/1"
-_SAVED_MODEL = "saved_model.pb"
-_KERAS_FILE = "model.keras"
+#: What TF Serving loads, directly in the version folder; the optional Keras file beside it.
+SAVED_MODEL = "saved_model.pb"
+KERAS_FILE = "model.keras"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_VERSION_RE = re.compile(r"[1-9][0-9]{0,17}")
-_ALIAS_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_TOMBSTONE_RE = re.compile(r"\.deleted-([1-9][0-9]{0,17})")
+#: The allow-lists (a tombstone marks a deleted number, never given out again).
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+VERSION_RE = re.compile(r"[1-9][0-9]{0,17}")
+ALIAS_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+TOMBSTONE_RE = re.compile(r"\.deleted-([1-9][0-9]{0,17})")
 
 
 def validate_name(name: object) -> str:
@@ -32,9 +42,9 @@ def validate_name(name: object) -> str:
     >>> validate_name("../x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    course_lib.registry.InvalidNameError: expected a model name ... found '../x'. ...
+    course_lib.errors.InvalidNameError: expected a model name ... found '../x'. ...
     """
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidNameError(
             "expected a model name of 1 to 64 letters, digits, '_' or '-' starting with a letter "
             f"or digit (e.g. 'fraud'); found {name!r}. A name becomes a folder under the registry "
@@ -54,12 +64,12 @@ def validate_version(version: object) -> int:
     >>> validate_version("01")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    course_lib.registry.InvalidNameError: expected a version number: ... found '01'. ...
+    course_lib.errors.InvalidNameError: expected a version number: ... found '01'. ...
     """
     if isinstance(version, (int, np.integer)) and not isinstance(version, bool):
         if 1 <= int(version) < 10**18:
             return int(version)
-    elif isinstance(version, str) and _VERSION_RE.fullmatch(version):
+    elif isinstance(version, str) and VERSION_RE.fullmatch(version):
         return int(version)
     raise InvalidNameError(
         "expected a version number: a whole number of 1 or more written with digits only, no "
@@ -75,7 +85,7 @@ def validate_alias(alias: object) -> str:
     >>> validate_alias("production")
     'production'
     """
-    if not isinstance(alias, str) or not _ALIAS_RE.fullmatch(alias) or alias == "latest":
+    if not isinstance(alias, str) or not ALIAS_RE.fullmatch(alias) or alias == "latest":
         raise InvalidNameError(
             "expected an alias of 1 to 32 lowercase letters, digits, '_' or '-' starting with a "
             f"letter, other than the reserved 'latest' (e.g. 'production', 'candidate'); found "

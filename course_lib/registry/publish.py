@@ -1,47 +1,49 @@
 """Publishing: stage a version in a hidden folder, hash and fsync it, write the manifest,
-rename it into the next free number (mixed into :class:`~course_lib.registry.ModelRegistry`)."""
+rename it into the next free number (mixed into :class:`~course_lib.registry.ModelRegistry`).
+
+>>> given_latency(1.5)
+{'median_ms': 1.5, 'how': 'given by the publisher'}
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from course_lib.errors import InvalidInputError
+from course_lib import _checks, _fs
+from course_lib.errors import InvalidInputError, RegistryError
 from course_lib.metrics import Metrics
-from course_lib.registry.errors import RegistryError
-from course_lib.registry.gate import _positive
-from course_lib.registry.manifest import EvalSet, VersionInfo, _info_from_manifest
+from course_lib.registry.manifest import EvalSet, VersionInfo, info_from_manifest
 from course_lib.registry.names import (
+    KERAS_FILE,
     MANIFEST_NAME,
+    SAVED_MODEL,
     SCHEMA,
-    _KERAS_FILE,
-    _SAVED_MODEL,
-    _TOMBSTONE_RE,
-    _VERSION_RE,
+    TOMBSTONE_RE,
+    VERSION_RE,
     validate_name,
 )
-from course_lib.registry.storage import (
-    _atomic_write,
-    _crash_point,
-    _fsync_dir,
-    _hash_file,
-    _library_versions,
-    _manifest_bytes,
-    _now,
-    _walk,
-)
+from course_lib.registry.storage import crash_point, library_versions, manifest_bytes, now
 
 
-class _Publishing:
+class PublishingMethods:
     """The publishing methods of :class:`~course_lib.registry.ModelRegistry` (a mixin).
+
+    >>> import tempfile
+    >>> from course_lib.registry import ModelRegistry
+    >>> ModelRegistry(tempfile.mkdtemp()).publish("model", "fraud", None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected an EvalSet (...); found NoneType. Fix: ...
 
     They use its ``_model_dir`` (the model's folder, checked to stay inside the root).
     """
@@ -49,14 +51,21 @@ class _Publishing:
     def _next_version(self, model_dir: Path) -> int:
         top = 0
         for e in os.scandir(model_dir):
-            if _VERSION_RE.fullmatch(e.name):
+            if VERSION_RE.fullmatch(e.name):
                 top = max(top, int(e.name))
-            elif m := _TOMBSTONE_RE.fullmatch(e.name):
+            elif m := TOMBSTONE_RE.fullmatch(e.name):
                 top = max(top, int(m.group(1)))
         return top + 1
 
-    def _staging(self, model_dir: Path) -> Path:
-        return model_dir / f".staging-{os.getpid()}-{secrets.token_hex(6)}"
+    @contextlib.contextmanager
+    def _staging(self, model_dir: Path) -> Iterator[Path]:
+        """A hidden staging folder path in ``model_dir``; whatever is left of it is removed."""
+        staging = model_dir / f".staging-{os.getpid()}-{secrets.token_hex(6)}"
+        try:
+            yield staging
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
 
     def publish(
         self,
@@ -86,7 +95,7 @@ class _Publishing:
         from course_lib import _tf, persistence
 
         name = validate_name(name)
-        _check_eval_set(eval_set)
+        check_eval_set(eval_set)
         keras = _tf.keras()
         if not isinstance(model, keras.Model):
             raise InvalidInputError(
@@ -96,30 +105,22 @@ class _Publishing:
             )
         if metrics is None:
             metrics = Metrics.from_predictions(
-                eval_set.y, _keras_scores(model, eval_set.x), threshold
+                eval_set.y, keras_scores(model, eval_set.x), threshold
             )
-        if latency_ms is None:
-            one = eval_set.x[:1]
-            latency = _latency(
-                lambda batch: np.asarray(model(batch, training=False)),
-                one,
-                "keras model(x, training=False), in process",
-            )
-        else:
-            latency = _given_latency(latency_ms)
+        latency = given_latency(latency_ms) if latency_ms is not None else latency_record(
+            lambda batch: np.asarray(model(batch, training=False)),
+            eval_set.x[:1],
+            "keras model(x, training=False), in process",
+        )
         model_dir = self._model_dir(name, create=True)
-        staging = self._staging(model_dir)
-        try:
+        with self._staging(model_dir) as staging:
             persistence.save(model, staging, "savedmodel")
-            _crash_point("saved")
+            crash_point("saved")
             if keras_file:
-                persistence.save(model, staging / _KERAS_FILE, "keras")
+                persistence.save(model, staging / KERAS_FILE, "keras")
             return self._commit(
                 name, model_dir, staging, eval_set, metrics, latency, notes, tags, keras_file
             )
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
 
     def publish_saved_model(
         self,
@@ -141,54 +142,42 @@ class _Publishing:
         >>> reg.publish_saved_model("export/fraud", "fraud", test_set)   # doctest: +SKIP
         """
         name = validate_name(name)
-        _check_eval_set(eval_set)
+        check_eval_set(eval_set)
         src = Path(path)
-        if not (src / _SAVED_MODEL).is_file():
+        if not (src / SAVED_MODEL).is_file():
             raise InvalidInputError(
-                f"expected a SavedModel folder (with {_SAVED_MODEL}) at {src}; "
+                f"expected a SavedModel folder (with {SAVED_MODEL}) at {src}; "
                 f"{'it has none' if src.is_dir() else 'there is no folder there'}. Fix: pass the "
                 "folder "
                 "model.export() wrote."
             )
         model_dir = self._model_dir(name, create=True)
-        staging = self._staging(model_dir)
-        try:
+        with self._staging(model_dir) as staging:
             staging.mkdir()
-            _crash_point("staging-created")
+            crash_point("staging-created")
             first = [True]
 
             def copy(s: str, d: str) -> object:
                 out = shutil.copy2(s, d)
                 if first[0]:
                     first[0] = False
-                    _crash_point("copying")
+                    crash_point("copying")
                 return out
 
             shutil.copytree(src, staging, copy_function=copy, dirs_exist_ok=True)
-            _crash_point("saved")
+            crash_point("saved")
             if metrics is None or latency_ms is None:
                 from course_lib import persistence
 
-                loaded = persistence.load(staging, "savedmodel")
-                if metrics is None:
-                    metrics = Metrics.from_predictions(
-                        eval_set.y, loaded.predict(eval_set.x), threshold
-                    )
-                latency = (
-                    _given_latency(latency_ms)
-                    if latency_ms is not None
-                    else _latency(
-                        loaded.predict, eval_set.x[:1], "SavedModel serving_default, in process"
-                    )
-                )
-            else:
-                latency = _given_latency(latency_ms)
+                predict = persistence.load(staging, "savedmodel").predict
+            if metrics is None:
+                metrics = Metrics.from_predictions(eval_set.y, predict(eval_set.x), threshold)
+            latency = given_latency(latency_ms) if latency_ms is not None else latency_record(
+                predict, eval_set.x[:1], "SavedModel serving_default, in process"
+            )
             return self._commit(
                 name, model_dir, staging, eval_set, metrics, latency, notes, tags, False
             )
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(
         self,
@@ -219,17 +208,17 @@ class _Publishing:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
             raise InvalidInputError(f"expected tags as text keys and values; found {tags!r}.")
         files: dict[str, dict[str, Any]] = {}
-        for rel in _walk(staging)[0]:
-            digest, size = _hash_file(staging / rel, sync=True)
+        for rel in _fs.walk(staging)[0]:
+            digest, size = _fs.sha256(staging / rel, sync=True)
             files[rel] = {"sha256": digest, "size": size}
-        for rel in ["", *_walk(staging)[1]]:
-            _fsync_dir(staging / rel)
-        _crash_point("hashed")
+        for rel in ["", *_fs.walk(staging)[1]]:
+            _fs.fsync_dir(staging / rel)
+        crash_point("hashed")
         threshold = metrics.threshold if metrics.threshold is not None else 0.5
         body: dict[str, Any] = {
             "schema": SCHEMA,
             "name": name,
-            "created": _now(),
+            "created": now(),
             "evaluation": {
                 "name": eval_set.name,
                 "fingerprint": eval_set.fingerprint,
@@ -238,19 +227,19 @@ class _Publishing:
                 "threshold": threshold,
                 "metrics": metrics.as_dict(),
             },
-            "size_bytes": sum(r["size"] for k, r in files.items() if k != _KERAS_FILE),
-            "keras_file": _KERAS_FILE if keras_file else None,
+            "size_bytes": sum(r["size"] for k, r in files.items() if k != KERAS_FILE),
+            "keras_file": KERAS_FILE if keras_file else None,
             "latency": dict(latency),
             "files": files,
-            "libraries": _library_versions(),
+            "libraries": library_versions(),
             "notes": notes,
             "tags": tags,
         }
         for _attempt in range(10_000):
             version = self._next_version(model_dir)
             body["version"] = version
-            _atomic_write(staging / MANIFEST_NAME, _manifest_bytes(body))
-            _crash_point("manifest")
+            _fs.write_atomic(staging / MANIFEST_NAME, manifest_bytes(body))
+            crash_point("manifest")
             target = model_dir / str(version)
             if target.exists() or (model_dir / f".deleted-{version}").exists():
                 continue  # another publisher took it: try the next number
@@ -260,32 +249,50 @@ class _Publishing:
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or isinstance(exc, FileExistsError):
                     continue
                 raise
-            _crash_point("renamed")
-            _fsync_dir(model_dir)
+            crash_point("renamed")
+            _fs.fsync_dir(model_dir)
             data = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
-            return _info_from_manifest(data, target, ())
+            return info_from_manifest(data, target, ())
         raise RegistryError(
             f"expected to find a free version number for {name!r}; gave up after 10,000 tries."
         )
 
 
-def _check_eval_set(eval_set: object) -> None:
+def check_eval_set(eval_set: object) -> EvalSet:
+    """``eval_set`` if it is an :class:`EvalSet`; a clear error otherwise.
+
+    >>> check_eval_set(EvalSet("toy", [[0.0]], [1])).rows
+    1
+    """
     if not isinstance(eval_set, EvalSet):
         raise InvalidInputError(
             "expected an EvalSet (named rows with a fingerprint); found "
             f"{type(eval_set).__name__}. "
             'Fix: EvalSet("fraud test", fraud.test.x, fraud.test.y).'
         )
+    return eval_set
 
 
-def _keras_scores(model: Any, x: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """Scores of a Keras model by direct calls (no tf.function retracing for each new model)."""
+def keras_scores(model: Any, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Scores of a Keras model by direct calls (no tf.function retracing for each new model).
+
+    >>> keras_scores(model, fraud.test.x)[:3]           # doctest: +SKIP
+    array([0.01, 0.02, 0.01], dtype=float32)
+    """
     parts = [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)]
     out = np.concatenate(parts)
     return out.reshape(out.shape[0], -1)[:, -1]
 
 
-def _latency(fn: Callable[[np.ndarray], Any], one_row: np.ndarray, how: str) -> dict[str, Any]:
+def latency_record(
+    fn: Callable[[np.ndarray], Any], one_row: np.ndarray, how: str
+) -> dict[str, Any]:
+    """The manifest's latency: median and p95 of 30 calls of ``fn`` on one row (3 warm-ups).
+
+    >>> record = latency_record(lambda batch: batch * 2, np.zeros((1, 8)), "doubling")
+    >>> record["calls"], record["batch_rows"], record["how"]
+    (30, 1, 'doubling')
+    """
     from course_lib.inference import measure_latency
 
     row = measure_latency(fn, one_row, batch_sizes=(1,), repeats=30, warmup=3).rows[0]
@@ -298,6 +305,12 @@ def _latency(fn: Callable[[np.ndarray], Any], one_row: np.ndarray, how: str) -> 
     }
 
 
-def _given_latency(latency_ms: object) -> dict[str, Any]:
-    value = _positive("latency_ms", latency_ms, "milliseconds")
+def given_latency(latency_ms: object) -> dict[str, Any]:
+    """The manifest's latency when the publisher gives it (``latency_ms``, above 0).
+
+    >>> given_latency(2)["median_ms"]
+    2.0
+    """
+    value = _checks.number("latency_ms", latency_ms, positive=True, unit="milliseconds",
+                           example=1.0)
     return {"median_ms": value, "how": "given by the publisher"}

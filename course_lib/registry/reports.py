@@ -1,25 +1,37 @@
-"""Results of checking versions: :class:`VerifyReport` (integrity) and :class:`VersionComparison`."""
+"""Results of checking versions: :class:`VerifyReport` (integrity) and :class:`VersionComparison`.
+
+>>> report = VerifyReport("fraud", 2, Path("reg/fraud/2"), 5, ())
+>>> report.ok, report.verdict
+(True, 'fraud version 2: OK (5 files match the sha256 and size in the manifest)')
+
+:func:`check_files` compares a version folder with its manifest, file by file; it is what
+:meth:`ModelRegistry.verify <course_lib.registry.ModelRegistry.verify>` runs.
+"""
 
 from __future__ import annotations
 
-import html
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+from course_lib import _display, _fs
+from course_lib.errors import IntegrityError, InvalidInputError
 from course_lib.metrics import MetricDelta
-from course_lib.registry.errors import IntegrityError
-from course_lib.registry.formatting import _GREEN, _RED, _html_table, _kb, _ms, _plural, _text_table
 from course_lib.registry.manifest import VersionInfo
-
-if TYPE_CHECKING:  # annotations only
-    from matplotlib.figure import Figure
+from course_lib.registry.names import MANIFEST_NAME, SAVED_MODEL
+from course_lib.registry.storage import manifest_bytes
 
 
 @dataclass(frozen=True)
 class FileProblem:
-    """One file of a version that does not match the manifest."""
+    """One file of a version that does not match the manifest.
+
+    >>> str(FileProblem("saved_model.pb", "missing"))
+    'saved_model.pb: missing'
+    """
 
     path: str
     problem: str
@@ -28,12 +40,12 @@ class FileProblem:
         return f"{self.path}: {self.problem}"
 
 
-@dataclass(frozen=True)
-class VerifyReport:
+@dataclass(frozen=True, repr=False)
+class VerifyReport(_display.Report):
     """The result of :meth:`ModelRegistry.verify`: ok, or the files that differ.
 
-    >>> VerifyReport("fraud", 2, Path("reg/fraud/2"), 5, ()).ok
-    True
+    >>> print(VerifyReport("fraud", 2, Path("reg/fraud/2"), 5, (FileProblem("a.pb", "missing"),)))
+    fraud version 2: FAILED: a.pb: missing
     """
 
     name: str
@@ -48,26 +60,22 @@ class VerifyReport:
         return not self.problems
 
     @property
+    def failures(self) -> tuple[FileProblem, ...]:
+        """The files that differ from the manifest (same as ``problems``)."""
+        return self.problems
+
+    @property
     def verdict(self) -> str:
         """One line: OK, or FAILED with the files named."""
         if self.ok:
             return (
-                f"{self.name} version {self.version}: OK ({_plural(self.files_checked, 'file')} "
+                f"{self.name} version {self.version}: OK "
+                f"({_display.plural(self.files_checked, 'file')} "
                 "match the sha256 and size in the manifest)"
             )
         return f"{self.name} version {self.version}: FAILED: " + "; ".join(
             str(p) for p in self.problems
         )
-
-    def __str__(self) -> str:
-        return self.verdict
-
-    def __repr__(self) -> str:
-        return self.verdict
-
-    def _repr_html_(self) -> str:
-        color = _GREEN if self.ok else _RED
-        return f'<p style="color:{color}"><b>{html.escape(self.verdict)}</b></p>'
 
     def raise_if_failed(self, doing: str) -> VerifyReport:
         """Raise :class:`IntegrityError` (naming the files) unless the version verified."""
@@ -83,15 +91,97 @@ class VerifyReport:
         return self
 
 
+def _read_manifest(
+    name: str, version: int, d: Path
+) -> tuple[dict[str, Any] | None, FileProblem | None]:
+    """The parsed manifest of folder ``d`` (None when it cannot be trusted) and its problem."""
+    mpath = d / MANIFEST_NAME
+    if not mpath.is_file():
+        return None, FileProblem(MANIFEST_NAME, "missing: not a complete registry version")
+    raw = mpath.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        intact = isinstance(data, dict) and manifest_bytes(data) == raw
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        intact = False
+    if not intact:
+        return None, FileProblem(
+            MANIFEST_NAME, "changed: its content no longer matches its own checksum"
+        )
+    if data.get("name") != name or data.get("version") != version:
+        return data, FileProblem(
+            MANIFEST_NAME,
+            f"describes {data.get('name')!r} version {data.get('version')}, but sits in "
+            f"{name}/{version}: the folder was copied or renamed",
+        )
+    return data, None
+
+
+def check_files(name: str, version: int, d: Path) -> VerifyReport:
+    """Compare the folder ``d`` of ``name`` version ``version`` with its manifest, file by file.
+
+    >>> import tempfile
+    >>> check_files("fraud", 1, Path(tempfile.mkdtemp())).verdict  # doctest: +ELLIPSIS
+    'fraud version 1: FAILED: saved_model.pb: missing: ...; course_manifest.json: missing: ...'
+
+    Every file's size, then its sha256, is checked; files missing from the folder or not
+    in the manifest, and symbolic links (never followed), are named.
+    """
+    if d.is_symlink() or not d.is_dir():
+        return VerifyReport(name, version, d, 0, (FileProblem(str(version), "not a folder"),))
+    problems: list[FileProblem] = []
+    if not (d / SAVED_MODEL).is_file():
+        problems.append(
+            FileProblem(SAVED_MODEL, "missing: TF Serving needs it directly in the version folder")
+        )
+    data, problem = _read_manifest(name, version, d)
+    problems += [problem] if problem is not None else []
+    if data is None:  # nothing in it can be trusted: no file list to compare with
+        return VerifyReport(name, version, d, 0, tuple(problems))
+    expected: Mapping[str, Mapping[str, Any]] = data.get("files", {})
+    files, _dirs, links = _fs.walk(d)
+    problems += [
+        FileProblem(rel, "a symbolic link: the registry never writes links") for rel in links
+    ]
+    present = set(files) - {MANIFEST_NAME}
+    for rel in sorted(set(expected) - present):
+        if rel != SAVED_MODEL or (d / SAVED_MODEL).exists():
+            problems.append(FileProblem(rel, "missing (listed in the manifest)"))
+    for rel in sorted(present - set(expected)):
+        problems.append(
+            FileProblem(rel, "unexpected: not in the manifest (added after publishing)")
+        )
+    checked = 0
+    for rel in sorted(present & set(expected)):
+        rec, p = expected[rel], d / rel
+        checked += 1
+        if p.stat().st_size != rec.get("size"):
+            problems.append(
+                FileProblem(
+                    rel,
+                    f"size changed ({p.stat().st_size:,} bytes; the manifest says "
+                    f"{rec.get('size'):,})",
+                )
+            )
+        elif _fs.sha256(p)[0] != rec.get("sha256"):
+            problems.append(
+                FileProblem(rel, "content changed (its sha256 differs from the manifest)")
+            )
+    return VerifyReport(name, version, d, checked + 1, tuple(problems))
+
+
 # -- comparing -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VersionComparison:
+@dataclass(frozen=True, repr=False)
+class VersionComparison(_display.Report):
     """Two versions of one model on the same evaluation set: metrics, deltas, size, latency.
+
+    >>> reg.compare("fraud", 1, 2).plot();          # doctest: +SKIP
 
     The verdict follows the seed's rule: a good new version is improved or stable
     (within ``tolerance``) on every metric; much larger size without gains is flagged.
+    ``ok`` is True for GOOD. :meth:`plot` draws the two confusion matrices.
     """
 
     a: VersionInfo
@@ -99,6 +189,16 @@ class VersionComparison:
     rows: tuple[MetricDelta, ...]
     tolerance: float
     same_data: bool
+
+    @property
+    def ok(self) -> bool:
+        """True when both share their evaluation data and no metric dropped (GOOD)."""
+        return self.same_data and not self.regressions
+
+    @property
+    def failures(self) -> tuple[MetricDelta, ...]:
+        """The metrics that dropped by more than the tolerance (same as ``regressions``)."""
+        return self.regressions
 
     @property
     def regressions(self) -> tuple[MetricDelta, ...]:
@@ -130,7 +230,13 @@ class VersionComparison:
             f"(no drop over {self.tolerance:g}){size}"
         )
 
-    def _table_rows(self) -> list[list[str]]:
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """The model and the data both versions were evaluated on."""
+        return f"{self.a.name}: {self.data_line()}"
+
+    def table(self) -> tuple[tuple[str, ...], list[list[str]]]:
+        """Each metric, the four counts, size and latency of a and b, and the change."""
         ma, mb = self.a.metrics, self.b.metrics
         rows = [[r.name, f"{r.before:.3f}", f"{r.after:.3f}", f"{r.delta:+.3f}"] for r in self.rows]
         rows += [
@@ -143,20 +249,26 @@ class VersionComparison:
             for k in ("tp", "fp", "fn", "tn")
         ]
         rows.append(
-            ["size", _kb(self.a.size_bytes), _kb(self.b.size_bytes), f"{self.size_ratio:.2f}x"]
+            [
+                "size",
+                _display.size(self.a.size_bytes),
+                _display.size(self.b.size_bytes),
+                f"{self.size_ratio:.2f}x",
+            ]
         )
         la, lb = self.a.latency_ms, self.b.latency_ms
         rows.append(
             [
                 "latency (1 row)",
-                _ms(la),
-                _ms(lb),
+                _display.milliseconds(la),
+                _display.milliseconds(lb),
                 "-" if la is None or lb is None else f"{lb - la:+.2f} ms",
             ]
         )
-        return rows
+        return ("", self.a.label, self.b.label, "change"), rows
 
-    def _data_line(self) -> str:
+    def data_line(self) -> str:
+        """Which rows the two versions were evaluated on (flagged when they differ)."""
         if self.same_data:
             return (
                 f"both evaluated on {self.a.eval_name!r} ({self.a.eval_rows:,} rows, fingerprint "
@@ -168,35 +280,26 @@ class VersionComparison:
             f"{self.b.label} on {self.b.eval_name!r} ({self.b.eval_fingerprint[:12]})"
         )
 
-    def __str__(self) -> str:
-        head = ("", self.a.label, self.b.label, "change")
-        return "\n".join(
-            [
-                f"{self.a.name}: {self._data_line()}",
-                _text_table(head, self._table_rows()),
-                self.verdict,
-            ]
-        )
+    def plot(self, ax: Any = None) -> VersionComparison:
+        """Draw the two confusion matrices side by side into ``ax``; returns the comparison.
 
-    def __repr__(self) -> str:
-        a, b = self.a, self.b
-        return f"VersionComparison({a.name!r}, {a.version}, {b.version}): {self.verdict}"
+        Each matrix is an inset of ``ax`` (a new figure without it), titled with the
+        version's size and latency; ``ax_`` and ``figure_`` are kept. In a lesson end the
+        cell with ``.plot();``.
+        """
+        from course_lib.plots import plot_confusion_matrix
 
-    def _repr_html_(self) -> str:
-        head = ("", self.a.label, self.b.label, "change")
-        color = _GREEN if self.verdict.startswith("GOOD") else _RED
-        return (
-            f"<p>{html.escape(self._data_line())}</p>"
-            + _html_table(head, [[html.escape(c) for c in r] for r in self._table_rows()])
-            + f'<p style="color:{color};font-weight:bold">{html.escape(self.verdict)}</p>'
-        )
-
-    def plot(self) -> Figure:
-        """The two confusion matrices side by side, sizes and latencies in the titles."""
-        from course_lib.plots import plot_confusion_matrices
-
-        named = {
-            f"{v.label}: {_kb(v.size_bytes)}, {_ms(v.latency_ms)}": v.metrics
-            for v in (self.a, self.b)
-        }
-        return plot_confusion_matrices(named, suptitle=f"{self.a.name}: {self._data_line()}")
+        if ax is not None and not hasattr(ax, "inset_axes"):
+            raise InvalidInputError(
+                f"expected ax to be a matplotlib Axes; found {type(ax).__name__}. "
+                "Fix: pass ax=fig.add_subplot(), or leave it out for a new figure."
+            )
+        made = ax is None
+        ax = self._axes(ax, 8.0, 4.2)
+        ax.set_axis_off()
+        ax.set_title(f"{self.a.name}: {self.data_line()}", fontsize="medium")
+        for i, v in enumerate((self.a, self.b)):
+            inset = ax.inset_axes((0.56 * i, 0.0, 0.44, 0.78))
+            size, latency = _display.size(v.size_bytes), _display.milliseconds(v.latency_ms)
+            plot_confusion_matrix(v.metrics, ax=inset, title=f"{v.label}: {size}, {latency}")
+        return self._shown(made)

@@ -1,20 +1,33 @@
 """Serving with TF Serving: the :class:`ServingPlan`, the model config text, and the
-registry's serving methods (mixed into :class:`~course_lib.registry.ModelRegistry`)."""
+registry's serving methods (mixed into :class:`~course_lib.registry.ModelRegistry`).
+
+>>> print(serving_config([("fraud", "/models/fraud", {"production": 2})]).splitlines()[1:4])
+['  config {', '    name: "fraud"', '    base_path: "/models/fraud"']
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_lib.registry.errors import VersionNotFoundError
+from course_lib import _display, _fs
+from course_lib.errors import VersionNotFoundError
 from course_lib.registry.names import CONFIG_NAME, validate_alias, validate_name
-from course_lib.registry.storage import _atomic_write
 
 
-@dataclass(frozen=True)
-class ServingPlan:
-    """How TF Serving would serve one model folder, and how to pin the production version."""
+@dataclass(frozen=True, repr=False)
+class ServingPlan(_display.Report):
+    """How TF Serving would serve one model folder, and how to pin the production version.
+
+    >>> plan = ServingPlan("fraud", "/srv/registry/fraud", (1, 2, 3), 3, "production", 1, "")
+    >>> plan.ok, plan.verdict.split(": ")[-1]
+    (False, 'NOT the same version.')
+
+    ``ok`` is True when TF Serving, left to itself, serves the version the alias points to
+    (or there is no alias yet) and nothing on disk would make it fail.
+    """
 
     name: str
     base_path: str
@@ -54,28 +67,39 @@ class ServingPlan:
             f"--model_config_file=/models/{CONFIG_NAME}"
         )
 
-    def __str__(self) -> str:
+    @property
+    def ok(self) -> bool:
+        """True when the default version is the alias's one (or no alias) and no warning."""
+        if self.default_version is None or self.warnings:
+            return False
+        return self.pinned is None or self.pinned == self.default_version
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """The warnings (a version TF Serving would fail to load)."""
+        return self.warnings
+
+    @property
+    def verdict(self) -> str:
+        """Which version TF Serving serves by default, and whether it is the alias's version."""
+        if self.default_version is None:
+            return f"TF Serving finds no version of {self.name!r} to serve."
+        line = f"Without a config it serves the highest number: version {self.default_version}."
+        if self.pinned is None:
+            return line
+        same = "the same version" if self.pinned == self.default_version else "NOT the same version"
+        return f"{line} The registry's {self.alias} alias points to version {self.pinned}: {same}."
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Which numbered folders TF Serving sees."""
         on_disk = ", ".join(map(str, self.on_disk)) or "none"
-        lines = [
-            (
-                f"TF Serving sees versions {on_disk} of {self.name!r} "
-                "(it reads only the numbered folders)."
-            )
-        ]
-        if self.default_version is not None:
-            lines.append(
-                f"Without a config it serves the highest number: version {self.default_version}."
-            )
-        if self.pinned is not None:
-            same = (
-                "the same version"
-                if self.pinned == self.default_version
-                else "NOT the same version"
-            )
-            lines.append(
-                f"The registry's {self.alias} alias points to version {self.pinned}: {same}."
-            )
-        lines += [f"warning: {w}" for w in self.warnings]
+        return (f"TF Serving sees versions {on_disk} of {self.name!r} "
+                "(it reads only the numbered folders).")
+
+    def instructions(self) -> list[str]:
+        """Warnings, the commands that serve the folder, and the config that pins the alias."""
+        lines = [f"warning: {w}" for w in self.warnings]
         lines += [
             "",
             "Serve the folder as it is:",
@@ -93,17 +117,22 @@ class ServingPlan:
                 f"Requests: POST {self._url}/labels/{self.alias}:predict",
                 f"      or: POST {self._url}/versions/{self.pinned}:predict",
             ]
-        return "\n".join(lines)
+        return lines
 
-    def __repr__(self) -> str:
-        return (
-            f"ServingPlan({self.name!r}, on_disk={list(self.on_disk)}, "
-            f"default_version={self.default_version}, "
-            f"{self.alias}={self.pinned})"
-        )
+    def __str__(self) -> str:
+        return "\n".join([self.title, self.verdict, *self.instructions()])
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{html.escape(self.title)}</p>" + _display.verdict_html(self.verdict, self.ok)
+                + f"<pre>{html.escape(chr(10).join(self.instructions()).strip())}</pre>")
 
 
-def _serving_config(entries: Sequence[tuple[str, str, Mapping[str, int]]]) -> str:
+def serving_config(entries: Sequence[tuple[str, str, Mapping[str, int]]]) -> str:
+    """TF Serving's model config text for ``(name, base_path, {label: version})`` entries.
+
+    >>> "versions: 2" in serving_config([("fraud", "/models/fraud", {"production": 2})])
+    True
+    """
     out = ["model_config_list {"]
     for name, base, labels in entries:
         versions = sorted(set(labels.values()))
@@ -124,8 +153,13 @@ def _serving_config(entries: Sequence[tuple[str, str, Mapping[str, int]]]) -> st
     return "\n".join(out) + "\n"
 
 
-class _Serving:
+class ServingMethods:
     """The serving methods of :class:`~course_lib.registry.ModelRegistry` (a mixin).
+
+    >>> import tempfile
+    >>> from course_lib.registry import ModelRegistry
+    >>> ModelRegistry(tempfile.mkdtemp()).serving("fraud").verdict
+    "TF Serving finds no version of 'fraud' to serve."
 
     They use its ``root``, :meth:`~course_lib.registry.ModelRegistry.names`,
     :meth:`~course_lib.registry.ModelRegistry.scan` and
@@ -165,7 +199,7 @@ class _Serving:
                     f"{sorted(current) or 'none'}. Fix: promote a version first."
                 )
             entries.append((validate_name(n), f"{container_root.rstrip('/')}/{n}", labels))
-        return _serving_config(entries)
+        return serving_config(entries)
 
     def write_serving_config(
         self, names: str | Sequence[str] | None = None, aliases: Sequence[str] = ("production",)
@@ -176,7 +210,7 @@ class _Serving:
         PosixPath('work/registry/models.config')
         """
         path = self.root / CONFIG_NAME
-        _atomic_write(path, self.serving_config(names, aliases).encode("utf-8"))
+        _fs.write_atomic(path, self.serving_config(names, aliases))
         return path
 
     def serving(self, name: str, alias: str = "production") -> ServingPlan:

@@ -1,7 +1,14 @@
-"""Crash-safe disk primitives: fsync, atomic writes, hashing, manifest bytes, locks, crash points.
+"""The registry's own disk rules: manifest bytes and their checksum, locks, crash points.
 
-Crash points are a test hook: ``COURSE_LIB_REGISTRY_CRASH_AT=POINT`` makes the process
-kill itself at that point (see :func:`_crash_point`).
+>>> import json
+>>> from course_lib.registry.storage import checksum_ok, manifest_bytes
+>>> data = json.loads(manifest_bytes({"name": "fraud", "version": 1}))
+>>> checksum_ok(data), checksum_ok({**data, "version": 2})
+(True, False)
+
+The generic primitives (fsync, staged and atomic writes, hashing, walking a folder) are
+:mod:`course_lib._fs`. Crash points are a test hook: ``COURSE_LIB_REGISTRY_CRASH_AT=POINT``
+makes the process kill itself at that point (see :func:`crash_point`).
 """
 
 from __future__ import annotations
@@ -10,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import signal
 import sys
 import time
@@ -19,103 +25,81 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from course_lib import _fs
 
-_CRASH_ENV = "COURSE_LIB_REGISTRY_CRASH_AT"
+CRASH_ENV = "COURSE_LIB_REGISTRY_CRASH_AT"
 
 
-def _now() -> str:
+def now() -> str:
+    """The current UTC time, to the second, in ISO 8601 (``2025-01-31T12:00:00+00:00``).
+
+    >>> now().endswith("+00:00")
+    True
+    """
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _crash_point(point: str) -> None:
+def crash_point(point: str) -> None:
     """Test hook: the process kills itself (SIGKILL) here when the environment names this point.
+
+    >>> crash_point("renamed")   # COURSE_LIB_REGISTRY_CRASH_AT is not set: nothing happens
 
     ``COURSE_LIB_REGISTRY_CRASH_AT=renamed`` makes a publish die right after its rename.
     The reliability tests use it to check every point; it costs one dict lookup otherwise.
     """
-    if os.environ.get(_CRASH_ENV) == point:
+    if os.environ.get(CRASH_ENV) == point:
         os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
         time.sleep(10)  # pragma: no cover (the signal arrives first)
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":  # pragma: no cover (Windows cannot open directories)
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def write_atomic(path: Path, data: bytes | str, crash_at: str | None = None) -> None:
+    """:func:`course_lib._fs.write_atomic`, with a crash point between the fsync and the rename.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "aliases.json"
+    >>> write_atomic(path, "{}", crash_at="aliases-temp-written")
+    >>> path.read_text()
+    '{}'
+    """
+    hook = (lambda: crash_point(crash_at)) if crash_at else None
+    _fs.write_atomic(path, data, before_rename=hook)
 
 
-def _hash_file(path: Path, sync: bool = False) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-        if sync:
-            os.fsync(f.fileno())
-    return digest.hexdigest(), size
+def canonical(obj: Mapping[str, Any]) -> bytes:
+    """JSON with sorted keys and a final newline: the same content gives the same bytes.
 
-
-def _walk(folder: Path) -> tuple[list[str], list[str], list[str]]:
-    """Relative posix paths of the files, directories and symlinks under ``folder`` (sorted)."""
-    files, dirs, links = [], [], []
-    for here, subdirs, names in os.walk(folder, followlinks=False):
-        base = Path(here)
-        for d in list(subdirs):
-            rel = (base / d).relative_to(folder).as_posix()
-            if (base / d).is_symlink():
-                links.append(rel)
-                subdirs.remove(d)
-            else:
-                dirs.append(rel)
-        for n in names:
-            p = base / n
-            rel = p.relative_to(folder).as_posix()
-            (links if p.is_symlink() else files).append(rel)
-    return sorted(files), sorted(dirs), sorted(links)
-
-
-def _atomic_write(path: Path, data: bytes, crash_point: str | None = None) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new content, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if crash_point:
-            _crash_point(crash_point)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def _canonical(obj: Mapping[str, Any]) -> bytes:
+    >>> canonical({"b": 1, "a": 2}) == canonical({"a": 2, "b": 1})
+    True
+    """
     return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _manifest_bytes(body: Mapping[str, Any]) -> bytes:
-    """The manifest as written: canonical JSON with a sha256 of itself (without that field)."""
+def manifest_bytes(body: Mapping[str, Any]) -> bytes:
+    """The manifest as written: canonical JSON with a sha256 of itself (without that field).
+
+    >>> sorted(json.loads(manifest_bytes({"name": "fraud"})))
+    ['manifest_sha256', 'name']
+    """
     content = {k: v for k, v in body.items() if k != "manifest_sha256"}
-    return _canonical(
-        {**content, "manifest_sha256": hashlib.sha256(_canonical(content)).hexdigest()}
-    )
+    return canonical({**content, "manifest_sha256": hashlib.sha256(canonical(content)).hexdigest()})
 
 
-def _checksum_ok(data: Mapping[str, Any]) -> bool:
-    """True when a parsed manifest's content still matches its stored sha256 (values, not spacing)."""
+def checksum_ok(data: Mapping[str, Any]) -> bool:
+    """True when a parsed manifest's content still matches its own sha256 (values, not spaces).
+
+    >>> checksum_ok({"name": "fraud", "manifest_sha256": "0" * 64})
+    False
+    """
     content = {k: v for k, v in data.items() if k != "manifest_sha256"}
-    return data.get("manifest_sha256") == hashlib.sha256(_canonical(content)).hexdigest()
+    return data.get("manifest_sha256") == hashlib.sha256(canonical(content)).hexdigest()
 
 
-def _library_versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """The versions of Python, TensorFlow, Keras, NumPy and course-lib (for the manifest).
+
+    >>> sorted(library_versions())
+    ['course-lib', 'keras', 'numpy', 'python', 'tensorflow']
+    """
     from importlib import metadata
 
     out = {"python": sys.version.split()[0]}
@@ -128,8 +112,13 @@ def _library_versions() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive lock on one model's folder (aliases, deletes); released even on a crash."""
+def locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on one model's folder (aliases, deletes); released even on a crash.
+
+    >>> import tempfile, pathlib
+    >>> with locked(pathlib.Path(tempfile.mkdtemp())):
+    ...     pass   # another process entering here waits
+    """
     fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

@@ -1,44 +1,44 @@
-"""The promotion gate: :class:`Gate` rules, their :class:`RuleResult`, the :class:`GateDecision`,
-and :class:`AliasChange` (what moving an alias did)."""
+"""Promotion: the rules of a :class:`PromotionPolicy`, each :class:`RuleResult`, the
+:class:`PromotionResult`, and :class:`AliasChange` (what moving an alias did).
+
+>>> policy = PromotionPolicy(min_recall=0.8, max_size_bytes=100_000)
+>>> print(policy)
+recall >= 0.80; size <= 97.7 KB
+>>> r = PromotionResult("fraud", 2, "production", 1, (RuleResult("recall >= 0.80", True, "0.9"),))
+>>> r.ok, r.verdict
+(True, 'fraud version 2 -> production: passes the gate (1 rule passed; production was version 1)')
+"""
 
 from __future__ import annotations
 
-import html
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path  # noqa: F401 (the doctests use it)
 
+from course_lib import _checks, _display
 from course_lib.errors import InvalidInputError
 from course_lib.metrics import METRIC_NAMES, Metrics  # noqa: F401 (Metrics: the doctests)
-from course_lib.registry.formatting import _GREEN, _LEFT, _RED, _kb, _ms, _plural
 from course_lib.registry.manifest import VersionInfo
 
 
-def _fraction(name: str, value: object) -> float | None:
+def fraction(name: str, value: object, example: float = 0.8) -> float | None:
+    """None, or a number from 0 to 1 (0.8 = 80%).
+
+    >>> fraction("min_recall", 0.8), fraction("min_recall", None)
+    (0.8, None)
+    """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise InvalidInputError(
-            f"expected {name} to be a number from 0 to 1 (0.8 = 80%); found {value!r}."
-        )
-    return float(value)
-
-
-def _positive(name: str, value: object, unit: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < value < math.inf):
-        raise InvalidInputError(
-            f"expected {name} to be a positive number of {unit}; found {value!r}."
-        )
-    return float(value)
+    return _checks.number(name, value, minimum=0, maximum=1, example=example)
 
 
 @dataclass(frozen=True)
 class RuleResult:
-    """One rule of a :class:`Gate` applied to a version."""
+    """One rule of a :class:`PromotionPolicy` applied to a version.
+
+    >>> RuleResult("size <= 97.7 KB", False, "size 120.0 KB is larger")
+    FAIL  size <= 97.7 KB: size 120.0 KB is larger
+    """
 
     rule: str
     ok: bool
@@ -51,9 +51,19 @@ class RuleResult:
         return str(self)
 
 
-@dataclass(frozen=True)
-class GateDecision:
-    """Every rule of a gate applied to a candidate, and whether the alias moved."""
+@dataclass(frozen=True, repr=False)
+class PromotionResult(_display.Report):
+    """Every rule of a policy applied to a candidate, and whether the alias moved.
+
+    >>> r = PromotionResult("fraud", 3, "production", 2,
+    ...                     (RuleResult("files verify", True, "OK"),
+    ...                      RuleResult("recall >= 0.80", False, "recall 0.526 < 0.80")))
+    >>> print(r)
+    result  rule            detail
+    ok      files verify    OK
+    FAIL    recall >= 0.80  recall 0.526 < 0.80
+    fraud version 3 -> production: REFUSED (1 of 2 rules failed; production was version 2)
+    """
 
     name: str
     version: int
@@ -63,18 +73,18 @@ class GateDecision:
     applied: bool = False
 
     @property
-    def ok(self) -> bool:
-        """True when every rule passed."""
-        return all(r.ok for r in self.results)
-
-    @property
     def failures(self) -> tuple[RuleResult, ...]:
         """The rules that failed (all of them, not just the first)."""
         return tuple(r for r in self.results if not r.ok)
 
     @property
+    def ok(self) -> bool:
+        """True when every rule passed."""
+        return not self.failures
+
+    @property
     def verdict(self) -> str:
-        """One line: PROMOTED / would pass / REFUSED with the count of failed rules."""
+        """One line: PROMOTED / passes the gate / REFUSED with the count of failed rules."""
         was = (
             f"{self.alias} was version {self.previous}"
             if self.previous
@@ -85,41 +95,25 @@ class GateDecision:
             return (
                 f"{head}: REFUSED ({len(self.failures)} of {len(self.results)} rules failed; {was})"
             )
+        passed = _display.plural(len(self.results), "rule")
         if self.applied:
-            return f"{head}: PROMOTED ({_plural(len(self.results), 'rule')} passed; {was})"
-        return f"{head}: passes the gate ({_plural(len(self.results), 'rule')} passed; {was})"
+            return f"{head}: PROMOTED ({passed} passed; {was})"
+        return f"{head}: passes the gate ({passed} passed; {was})"
 
-    def __str__(self) -> str:
-        return "\n".join([self.verdict] + [f"  {r}" for r in self.results])
-
-    def __repr__(self) -> str:
-        return self.verdict
-
-    def _repr_html_(self) -> str:
-        color = _RED if not self.ok else _GREEN
-        rows = [
-            [
-                f"<b style='color:{_GREEN if r.ok else _RED}'>{'ok' if r.ok else 'FAIL'}</b>",
-                html.escape(r.rule),
-                html.escape(r.detail),
-            ]
-            for r in self.results
+    def table(self) -> tuple[tuple[str, ...], list[list[str]]]:
+        """Each rule, ok or FAIL, and what was measured."""
+        return ("result", "rule", "detail"), [
+            ["ok" if r.ok else "FAIL", r.rule, r.detail] for r in self.results
         ]
-        body = "".join(
-            "<tr>" + "".join(f"<td {_LEFT}>{c}</td>" for c in row) + "</tr>" for row in rows
-        )
-        return (
-            f'<p style="color:{color}"><b>{html.escape(self.verdict)}</b></p>'
-            f'<table style="border-collapse:collapse">{body}</table>'
-        )
 
 
 @dataclass(frozen=True)
-class Gate:
-    """Rules a version must pass to be promoted: minimum metrics, largest drop, size, latency.
+class PromotionPolicy:
+    """The rules a version must pass to be promoted: minimum metrics, largest drop, size, latency.
 
-    >>> gate = Gate(min_recall=0.8, max_drop=0.01, max_size_bytes=100_000, max_latency_ms=50)
-    >>> print(gate)
+    >>> policy = PromotionPolicy(min_recall=0.8, max_drop=0.01, max_size_bytes=100_000,
+    ...                          max_latency_ms=50)
+    >>> print(policy)
     recall >= 0.80; no metric more than 0.01 below production; size <= 97.7 KB; latency <= 50 ms
 
     ``max_drop`` is the largest allowed drop of any metric (accuracy, precision,
@@ -138,18 +132,22 @@ class Gate:
 
     def __post_init__(self) -> None:
         for k in ("min_recall", "min_precision", "min_accuracy"):
-            _fraction(k, getattr(self, k))
+            fraction(k, getattr(self, k))
         if isinstance(self.max_drop, Mapping):
             for k, v in self.max_drop.items():
                 if k not in METRIC_NAMES:
                     raise InvalidInputError(
                         f"expected max_drop keys among {list(METRIC_NAMES)}; found {k!r}."
                     )
-                _fraction(f"max_drop[{k!r}]", v)
+                fraction(f"max_drop[{k!r}]", v, example=0.01)
         else:
-            _fraction("max_drop", self.max_drop)
-        _positive("max_size_bytes", self.max_size_bytes, "bytes")
-        _positive("max_latency_ms", self.max_latency_ms, "milliseconds")
+            fraction("max_drop", self.max_drop, example=0.01)
+        if self.max_size_bytes is not None:
+            _checks.number("max_size_bytes", self.max_size_bytes, positive=True, unit="bytes",
+                           example=100_000)
+        if self.max_latency_ms is not None:
+            _checks.number("max_latency_ms", self.max_latency_ms, positive=True,
+                           unit="milliseconds", example=50)
 
     def _drops(self) -> dict[str, float]:
         if self.max_drop is None:
@@ -176,7 +174,7 @@ class Gate:
                 + ", ".join(f"{k} {v:g}" for k, v in drops.items())
             )
         if self.max_size_bytes is not None:
-            parts.append(f"size <= {_kb(self.max_size_bytes)}")
+            parts.append(f"size <= {_display.size(self.max_size_bytes)}")
         if self.max_latency_ms is not None:
             parts.append(f"latency <= {self.max_latency_ms:g} ms")
         return "; ".join(parts) or "no rules (only the integrity check)"
@@ -187,7 +185,7 @@ class Gate:
         >>> m = Metrics.from_counts(tp=80, fp=20, fn=15, tn=85)
         >>> v = VersionInfo("fraud", 1, Path("r/fraud/1"), "", "test", "ab", 200, 0.5, m, 50_000,
         ...                 0.4, {}, {})
-        >>> [r.ok for r in Gate(min_recall=0.9, max_size_bytes=60_000).check(v, None)]
+        >>> [r.ok for r in PromotionPolicy(min_recall=0.9, max_size_bytes=60_000).check(v, None)]
         [False, True]
         """
         out = []
@@ -233,9 +231,9 @@ class Gate:
             ok = candidate.size_bytes <= self.max_size_bytes
             out.append(
                 RuleResult(
-                    f"size <= {_kb(self.max_size_bytes)}",
+                    f"size <= {_display.size(self.max_size_bytes)}",
                     ok,
-                    f"size {_kb(candidate.size_bytes)}" + ("" if ok else " is larger"),
+                    f"size {_display.size(candidate.size_bytes)}" + ("" if ok else " is larger"),
                 )
             )
         if self.max_latency_ms is not None:
@@ -244,25 +242,31 @@ class Gate:
             detail = (
                 "no latency recorded: publish with a measured latency"
                 if lat is None
-                else f"latency {_ms(lat)}" + ("" if ok else " is slower")
+                else f"latency {_display.milliseconds(lat)}" + ("" if ok else " is slower")
             )
             out.append(RuleResult(f"latency <= {self.max_latency_ms:g} ms", ok, detail))
         return tuple(out)
 
 
-@dataclass(frozen=True)
-class AliasChange:
-    """An alias moved from one version to another (what :meth:`ModelRegistry.rollback` returns)."""
+@dataclass(frozen=True, repr=False)
+class AliasChange(_display.Report):
+    """An alias moved from one version to another (what :meth:`ModelRegistry.rollback` returns).
+
+    >>> AliasChange("fraud", "production", 2, 1)
+    fraud: production moved from version 2 to version 1
+    """
 
     name: str
     alias: str
     old: int | None
     new: int | None
 
-    def __str__(self) -> str:
+    #: True: the alias moved (a move that cannot be made raises instead).
+    ok = True
+
+    @property
+    def verdict(self) -> str:
+        """``"fraud: production moved from version 2 to version 1"``."""
         old = f"version {self.old}" if self.old else "nothing"
         new = f"version {self.new}" if self.new else "nothing"
         return f"{self.name}: {self.alias} moved from {old} to {new}"
-
-    def __repr__(self) -> str:
-        return str(self)

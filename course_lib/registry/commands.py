@@ -1,0 +1,160 @@
+"""The ``course-lib registry ACTION ROOT ...`` command line (lesson 04).
+
+>>> import tempfile
+>>> main(["list", tempfile.mkdtemp()])  # doctest: +ELLIPSIS
+/...: no models yet
+0
+
+Actions:
+
+- ``list ROOT [NAME]``: the models, or the versions of one model (aliases, evaluation set,
+  metrics, size, latency; invalid folders flagged);
+- ``show ROOT NAME REF``: one version's manifest (REF: a number, an alias, ``latest``);
+- ``verify ROOT NAME [REF]``: check every file's sha256 (all versions without REF);
+- ``compare ROOT NAME A B``: metrics, deltas, size and latency of two versions;
+- ``promote ROOT NAME REF [--min-recall R] [--max-drop D] ...``: move the production
+  alias if the version passes every rule of the promotion policy;
+- ``rollback ROOT NAME``: production back to the version before.
+
+:func:`main` returns 0 when done and 1 when the check ran and said no (a file differs,
+the policy refused). A :class:`~course_lib.errors.CourseLibError` propagates: the
+``course-lib`` command (:mod:`course_lib.cli`) prints it and exits with 1 for a
+:class:`~course_lib.errors.RefusedError`, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from course_lib import _display
+from course_lib.errors import PromotionRefusedError
+from course_lib.registry.core import ModelRegistry
+from course_lib.registry.policy import PromotionPolicy, PromotionResult
+
+__all__ = ["build_parser", "main", "models_table", "promotion", "run"]
+
+
+def build_parser(prog: str = "course-lib registry") -> argparse.ArgumentParser:
+    """The parser of ``course-lib registry``: one sub-command per action.
+
+    >>> build_parser().parse_args(["show", "reg", "fraud", "production"]).ref
+    'production'
+    """
+    r = argparse.ArgumentParser(
+        prog=prog, description="Inspect and manage a model registry folder: ROOT/NAME/VERSION/.")
+    actions = r.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def action(name: str, help: str, ref: str | None = None) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help, description=help)
+        p.add_argument("root", metavar="ROOT", help="the registry folder")
+        if name != "list":
+            p.add_argument("name", metavar="NAME", help="the model name, e.g. fraud")
+        if ref == "required":
+            p.add_argument("ref", metavar="REF",
+                           help="a version number, an alias (production) or latest")
+        elif ref == "optional":
+            p.add_argument("ref", metavar="REF", nargs="?",
+                           help="a version or alias (default: every version)")
+        return p
+
+    action("list", "list the models, or the versions of one model").add_argument(
+        "name", metavar="NAME", nargs="?", help="a model name: list its versions")
+    action("show", "show one version's manifest", ref="required")
+    action("verify", "check every file of a version against its manifest", ref="optional")
+    cmp = action("compare", "compare two versions on their shared evaluation set")
+    cmp.add_argument("a", metavar="A", help="a version or alias")
+    cmp.add_argument("b", metavar="B", help="a version or alias")
+    cmp.add_argument("--tolerance", type=float, default=0.01,
+                     help="largest drop still called stable (0.01)")
+    cmp.add_argument("--allow-different-data", action="store_true",
+                     help="show versions evaluated on different data side by side (flagged)")
+    pro = action("promote", "move an alias (production) to a version if it passes the policy",
+                 ref="required")
+    pro.add_argument("--alias", default="production")
+    pro.add_argument("--min-recall", type=float, metavar="R", help="e.g. 0.80")
+    pro.add_argument("--min-precision", type=float, metavar="P")
+    pro.add_argument("--min-accuracy", type=float, metavar="A")
+    pro.add_argument("--max-drop", type=float, metavar="D",
+                     help="largest drop of any metric against the current version, e.g. 0.01")
+    pro.add_argument("--max-size-bytes", type=int, metavar="N")
+    pro.add_argument("--max-latency-ms", type=float, metavar="MS")
+    pro.add_argument("--dry-run", action="store_true", help="apply the policy, move nothing")
+    action("rollback", "move an alias (production) back to its previous version").add_argument(
+        "--alias", default="production")
+    return r
+
+
+def models_table(reg: ModelRegistry) -> str:
+    """The models of a registry as a table: valid and invalid version folders, aliases.
+
+    >>> import tempfile
+    >>> models_table(ModelRegistry(tempfile.mkdtemp()))   # "" when there is none
+    ''
+    """
+    rows = []
+    for n in reg.names():
+        aliases = ", ".join(f"{k} -> {v}" for k, v in reg.aliases(n).items()) or "-"
+        statuses = reg.scan(n)
+        bad = sum(not s.valid for s in statuses)
+        rows.append([n, len(statuses) - bad, bad, aliases])
+    return _display.text_table(("model", "versions", "invalid", "aliases"), rows) if rows else ""
+
+
+def promotion(reg: ModelRegistry, args: argparse.Namespace) -> PromotionResult:
+    """The result of ``promote`` (applied, refused, or a dry run) from the parsed options."""
+    policy = PromotionPolicy(
+        min_recall=args.min_recall, min_precision=args.min_precision,
+        min_accuracy=args.min_accuracy, max_drop=args.max_drop,
+        max_size_bytes=args.max_size_bytes, max_latency_ms=args.max_latency_ms)
+    if args.dry_run:
+        return reg.check_gate(args.name, args.ref, policy, args.alias)
+    try:
+        return reg.promote(args.name, args.ref, policy, args.alias)
+    except PromotionRefusedError as exc:
+        return exc.result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out one parsed action, printing its report; the exit code (0 done, 1 refused)."""
+    reg = ModelRegistry(args.root, create=False)
+    if args.action == "list":
+        if args.name is not None:
+            print(reg.table(args.name))
+        else:
+            print(models_table(reg) or f"{args.root}: no models yet")
+        return 0
+    if args.action == "show":
+        print(reg.get(args.name, args.ref).details())
+        return 0
+    if args.action == "verify":
+        reports = (reg.verify_all(args.name) if args.ref is None
+                   else (reg.verify(args.name, args.ref),))
+        for report in reports:
+            print(report)
+        if not reports:
+            print(f"{args.name}: no versions to verify")
+        return 0 if all(r.ok for r in reports) else 1
+    if args.action == "compare":
+        print(reg.compare(args.name, args.a, args.b, tolerance=args.tolerance,
+                          allow_different_data=args.allow_different_data))
+        return 0
+    if args.action == "promote":
+        result = promotion(reg, args)
+        print(result)
+        return 0 if result.ok else 1
+    if args.action == "rollback":
+        print(reg.rollback(args.name, args.alias))
+        return 0
+    raise AssertionError(f"unknown registry action {args.action}")  # argparse prevents this
+
+
+def main(argv: Sequence[str]) -> int:
+    """Parse ``argv`` (the words after ``course-lib registry``) and run the action.
+
+    >>> main(["show", "no/such/registry", "fraud", "1"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.VersionNotFoundError: expected a registry folder at no/such/registry; ...
+    """
+    return run(build_parser().parse_args(list(argv)))

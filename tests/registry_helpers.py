@@ -1,0 +1,167 @@
+"""Shared pieces of the registry tests: fake SavedModel folders, evaluation sets, fixtures.
+
+Most registry tests use small fake SavedModel folders (random bytes named like a
+SavedModel) published with known metrics: they exercise the registry without TensorFlow,
+and run in subprocesses cheaply (crash and concurrency tests). A few use real Keras
+models (the session's ``registry_models``), published once per session
+(``real_registry``).
+
+A test file imports the fixtures it uses: ``from registry_helpers import reg, src, two``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_lib.metrics import Metrics
+from course_lib.registry import EvalSet, ModelRegistry
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_FILES = (
+    "saved_model.pb",
+    "fingerprint.pb",
+    "variables/variables.data-00000-of-00001",
+    "variables/variables.index",
+)
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+
+SEED_V1 = Metrics.from_counts(tp=80, fp=20, fn=15, tn=85)  # the seed's two versions
+SEED_V2 = Metrics.from_counts(tp=85, fp=15, fn=10, tn=90)
+WORSE_RECALL = Metrics.from_counts(tp=50, fp=2, fn=45, tn=103)  # higher precision, far lower recall
+
+
+def fake_saved_model(folder: Path, seed: int = 0, size: int = 2000) -> Path:
+    """A folder shaped like a SavedModel (random bytes): enough for everything but loading."""
+    rng = np.random.default_rng(seed)
+    for rel in FAKE_FILES:
+        p = folder / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(rng.bytes(size))
+    (folder / "assets").mkdir(exist_ok=True)
+    return folder
+
+
+def toy_set(name: str = "toy test", seed: int = 0) -> EvalSet:
+    """200 rows of 8 random features, half labelled 1."""
+    rng = np.random.default_rng(seed)
+    return EvalSet(name, rng.normal(size=(200, 8)), np.array([0, 1] * 100))
+
+
+@pytest.fixture
+def src(tmp_path):
+    """A fake SavedModel folder to publish."""
+    return fake_saved_model(tmp_path / "export")
+
+
+@pytest.fixture
+def reg(tmp_path):
+    """An empty registry."""
+    return ModelRegistry(tmp_path / "registry")
+
+
+@pytest.fixture
+def two(reg, src):
+    """A registry with the seed's v1 and v2 published on the same toy test set."""
+    s = toy_set()
+    reg.publish_saved_model(src, "fraud", s, metrics=SEED_V1, latency_ms=1.0, notes="v1")
+    reg.publish_saved_model(src, "fraud", s, metrics=SEED_V2, latency_ms=1.2, notes="v2")
+    return reg
+
+
+_PUBLISHED: dict[str, ModelRegistry] = {}
+
+
+@pytest.fixture(scope="session")
+def real_registry(tmp_path_factory, registry_models):
+    """Versions 1 (small model) and 2 (bigger, with a .keras file) of real Keras models.
+
+    Published once per session, whichever test file asks first; tests must not change it
+    (use ``real`` for a private copy).
+    """
+    if "real" not in _PUBLISHED:
+        fraud, small, big = registry_models
+        reg = ModelRegistry(tmp_path_factory.mktemp("real") / "registry")
+        test = EvalSet("fraud test", fraud.test.x, fraud.test.y)
+        reg.publish(small, "fraud", test, notes="small")
+        reg.publish(big, "fraud", test, keras_file=True, tags={"owner": "course"})
+        _PUBLISHED["real"] = reg
+    return _PUBLISHED["real"]
+
+
+@pytest.fixture
+def real(real_registry, tmp_path):
+    """A private copy of the real registry (copying is cheap; tests may change it)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(real_registry.root, copy)
+    return ModelRegistry(copy)
+
+
+# -- processes that publish (crash and concurrency tests) -----------------------------------------
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    from course_lib.metrics import Metrics
+    from course_lib.registry import EvalSet, ModelRegistry
+    root, src, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    go = Path(sys.argv[4]) if len(sys.argv) > 4 else None
+    rng = np.random.default_rng(0)
+    es = EvalSet("toy test", rng.normal(size=(200, 8)), np.array([0, 1] * 100))
+    m = Metrics.from_counts(tp=85, fp=15, fn=10, tn=90)
+    reg = ModelRegistry(root)
+    print("ready", flush=True)
+    while go is not None and not go.exists():
+        time.sleep(0.005)
+    for _ in range(count):
+        v = reg.publish_saved_model(src, "fraud", es, metrics=m, latency_ms=1.0)
+        print(v.version, flush=True)
+""")
+
+
+def run_child(
+    root: Path, src: Path, count: int = 1, crash_at: str | None = None
+) -> subprocess.CompletedProcess:
+    """Publish ``count`` copies of ``src`` in a fresh process (killed at ``crash_at``)."""
+    env = {**ENV, **({"COURSE_LIB_REGISTRY_CRASH_AT": crash_at} if crash_at else {})}
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(root), str(src), str(count)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def run_code(code: str, *args: str, crash_at: str | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run Python ``code`` in a fresh process with ``args`` (killed at ``crash_at``)."""
+    env = {**ENV, **({"COURSE_LIB_REGISTRY_CRASH_AT": crash_at} if crash_at else {})}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def assert_consistent(reg: ModelRegistry) -> list[int]:
+    """Everything versions() lists verifies, nothing numbered is half-made, numbers have no gaps."""
+    versions = reg.versions("fraud")
+    assert all(s.valid for s in reg.scan("fraud")), reg.scan("fraud")
+    assert versions == list(range(1, len(versions) + 1))
+    for v in versions:
+        assert reg.verify("fraud", v).ok
+        assert reg.get("fraud", v).version == v
+    return versions

@@ -1,0 +1,231 @@
+"""Tests of course_lib.registry.publish: publishing, crash safety, concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from registry_helpers import (  # noqa: F401 (fixtures)
+    CHILD,
+    ENV,
+    SEED_V1,
+    SEED_V2,
+    assert_consistent,
+    fake_saved_model,
+    real_registry,
+    reg,
+    run_child,
+    run_code,
+    src,
+    toy_set,
+    two,
+)
+
+from course_lib.errors import InvalidInputError
+from course_lib.metrics import Metrics
+from course_lib.registry import MANIFEST_NAME, EvalSet, fingerprint
+
+
+class TestPublish:
+    def test_versions_are_numbered_from_1(self, real_registry):
+        assert real_registry.versions("fraud") == [1, 2]
+
+    def test_savedmodel_sits_directly_in_the_version_folder(self, real_registry):
+        d = real_registry.path("fraud", 1)
+        assert (d / "saved_model.pb").is_file() and (d / "variables").is_dir()
+        assert (d / MANIFEST_NAME).is_file()
+
+    def test_keras_file_only_when_asked(self, real_registry):
+        assert not (real_registry.path("fraud", 1) / "model.keras").exists()
+        assert (real_registry.path("fraud", 2) / "model.keras").is_file()
+
+    def test_manifest_holds_what_the_issue_lists(self, real_registry, registry_models):
+        fraud = registry_models[0]
+        data = json.loads((real_registry.path("fraud", 2) / MANIFEST_NAME).read_text())
+        assert (data["name"], data["version"]) == ("fraud", 2)
+        assert data["created"].endswith("+00:00")
+        assert data["evaluation"]["name"] == "fraud test"
+        assert data["evaluation"]["fingerprint"] == fingerprint(fraud.test.x, fraud.test.y)
+        assert set(data["evaluation"]["metrics"]) >= {"accuracy", "precision", "recall", "f1", "tp"}
+        assert data["latency"]["median_ms"] > 0 and data["latency"]["batch_rows"] == 1
+        assert data["libraries"]["tensorflow"] == "2.19.0" and data["libraries"][
+            "keras"
+        ].startswith("3.")
+        assert data["tags"] == {"owner": "course"}
+
+    def test_every_file_has_its_sha256_and_size(self, real_registry):
+        import hashlib
+
+        d = real_registry.path("fraud", 2)
+        files = json.loads((d / MANIFEST_NAME).read_text())["files"]
+        on_disk = {p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file()} - {
+            MANIFEST_NAME
+        }
+        assert set(files) == on_disk
+        for rel, rec in files.items():
+            assert rec == {
+                "sha256": hashlib.sha256((d / rel).read_bytes()).hexdigest(),
+                "size": (d / rel).stat().st_size,
+            }
+
+    def test_size_is_the_savedmodel_without_keras_file_and_manifest(self, real_registry):
+        info = real_registry.get("fraud", 2)
+        assert info.size_bytes == sum(
+            r["size"] for k, r in info.files.items() if k != "model.keras"
+        )
+
+    def test_metrics_are_those_of_the_model_on_the_set(self, real_registry, registry_models):
+        from course_lib import models
+
+        fraud, small, _ = registry_models
+        expected = Metrics.from_predictions(
+            fraud.test.y, models.predict_scores(small, fraud.test.x)
+        )
+        assert real_registry.get("fraud", 1).metrics == expected
+
+    def test_no_staging_folder_is_left(self, real_registry):
+        assert [
+            p.name
+            for p in (real_registry.root / "fraud").iterdir()
+            if p.name.startswith(".") and "staging" in p.name
+        ] == []
+
+    def test_refuses_something_that_is_not_a_model(self, reg):
+        with pytest.raises(InvalidInputError, match="expected a Keras model"):
+            reg.publish("model.keras", "fraud", toy_set())
+
+    def test_refuses_a_missing_eval_set(self, reg, registry_models):
+        with pytest.raises(InvalidInputError, match="expected an EvalSet"):
+            reg.publish(registry_models[1], "fraud", (1, 2))
+
+
+class TestPublishSavedModel:
+    def test_copies_the_folder_and_records_given_metrics(self, reg, src):
+        v = reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=2.5)
+        assert (v.version, v.metrics, v.latency_ms) == (1, SEED_V2, 2.5)
+        assert (reg.path("fraud", 1) / "variables" / "variables.index").read_bytes() == (
+            src / "variables" / "variables.index"
+        ).read_bytes()
+
+    def test_refuses_a_folder_without_saved_model_pb(self, reg, tmp_path):
+        (tmp_path / "empty").mkdir()
+        with pytest.raises(InvalidInputError, match="expected a SavedModel folder"):
+            reg.publish_saved_model(
+                tmp_path / "empty", "fraud", toy_set(), metrics=SEED_V1, latency_ms=1
+            )
+
+    def test_refuses_metrics_counted_on_other_rows(self, reg, src):
+        with pytest.raises(InvalidInputError, match="computed on the 200 rows"):
+            reg.publish_saved_model(
+                src,
+                "fraud",
+                toy_set(),
+                metrics=Metrics.from_counts(tp=1, fp=0, fn=0, tn=1),
+                latency_ms=1,
+            )
+        assert reg.versions("fraud") == []
+
+    def test_deleted_numbers_are_not_given_out_again(self, two, src):
+        two.delete("fraud", 2)
+        v = two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert v.version == 3 and two.versions("fraud") == [1, 3]
+
+
+PUBLISH_POINTS = ["staging-created", "copying", "saved", "hashed", "manifest", "renamed"]
+
+
+class TestCrashDuringPublish:
+    @pytest.mark.parametrize("point", PUBLISH_POINTS)
+    def test_sigkill_leaves_nothing_half_made_and_the_next_publish_works(self, two, src, point):
+        two.promote("fraud", 2)
+        done = run_child(two.root, src, crash_at=point)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        versions = assert_consistent(two)
+        assert versions == ([1, 2, 3] if point == "renamed" else [1, 2])  # only after the rename
+        assert two.get("fraud", "production").version == 2  # promote still takes what it took
+        nxt = two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert nxt.version == versions[-1] + 1 and two.verify("fraud", nxt.version).ok
+        two.clean_staging("fraud", older_than=0)
+        assert not [p for p in (two.root / "fraud").iterdir() if "staging" in p.name]
+
+    def test_sigkill_after_random_delays(self, reg, tmp_path):
+        src = fake_saved_model(tmp_path / "bigger", size=400_000)
+        delays = random.Random(4).sample([i / 100 for i in range(3, 40)], 4)
+        for delay in delays:
+            child = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(reg.root), str(src), "1000"],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=ENV,
+            )
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(delay)
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=60)
+            child.stdout.close()
+            assert_consistent(reg)
+        before = reg.versions("fraud")
+        nxt = reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert nxt.version == len(before) + 1 and assert_consistent(reg)[-1] == nxt.version
+
+    def test_sigkill_during_a_real_keras_publish(self, reg, registry_models):
+        code = textwrap.dedent("""
+            import sys
+            from course_lib import data, models
+            from course_lib.registry import EvalSet, ModelRegistry
+            fraud = data.load_fraud()
+            m = models.build_fraud_model(fraud.train.x, hidden=(2,))
+            test = EvalSet("fraud test", fraud.test.x, fraud.test.y)
+            ModelRegistry(sys.argv[1]).publish(m, "fraud", test)
+        """)
+        done = run_code(code, str(reg.root), crash_at="saved", timeout=300)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert reg.versions("fraud") == [] and reg.scan("fraud") == ()
+        fraud, small, _ = registry_models
+        v = reg.publish(
+            small, "fraud", EvalSet("fraud test", fraud.test.x, fraud.test.y), latency_ms=1.0
+        )
+        assert v.version == 1 and reg.load("fraud", 1).format == "savedmodel"
+
+
+class TestConcurrentPublish:
+    def test_writers_get_distinct_numbers_and_every_version_verifies(self, reg, src, tmp_path):
+        go = tmp_path / "go"
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(reg.root), str(src), "4", str(go)],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=ENV,
+            )
+            for _ in range(4)
+        ]
+        for child in children:
+            assert child.stdout.readline().strip() == "ready"
+        go.touch()
+        got = []
+        for child in children:
+            out, _ = child.communicate(timeout=120)
+            assert child.returncode == 0
+            got += [int(x) for x in out.split()]
+        assert sorted(got) == list(range(1, 17))
+        assert assert_consistent(reg) == list(range(1, 17))
+
+
+class TestGivenLatency:
+    @pytest.mark.parametrize("bad", [0, -1.0, float("nan"), True, "1"])
+    def test_must_be_a_positive_number_of_milliseconds(self, reg, src, bad):
+        with pytest.raises(InvalidInputError, match="latency_ms to be a number above 0"):
+            reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V1, latency_ms=bad)
+        assert reg.versions("fraud") == [] and not [
+            p for p in (reg.root / "fraud").iterdir() if "staging" in p.name
+        ]
+
+    def test_is_recorded_as_given(self, two):
+        assert two.get("fraud", 2).latency == {"median_ms": 1.2, "how": "given by the publisher"}
