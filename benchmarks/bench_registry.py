@@ -29,7 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from course_lib import data, models, persistence  # noqa: E402
 from course_lib import registry as R  # noqa: E402
 from course_lib.metrics import Metrics  # noqa: E402
-from course_lib.registry.publish import keras_scores, latency_record  # noqa: E402
+from course_lib.models import predict_scores  # noqa: E402
+from course_lib.registry.publish import latency_record  # noqa: E402
 from course_lib.registry.storage import manifest_bytes  # noqa: E402
 from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 
@@ -48,7 +49,7 @@ def bench_publish(work: Path) -> R.ModelRegistry:
     models.train(model, fraud.train, epochs=2, class_weight="balanced")
     test = R.EvalSet("fraud test", fraud.test.x, fraud.test.y)
     reg = R.ModelRegistry(work / "registry")
-    metrics = Metrics.from_predictions(test.y, keras_scores(model, test.x))
+    metrics = Metrics.from_predictions(test.y, predict_scores(model, test.x))
     reg.publish(model, "warmup", test, metrics=metrics, latency_ms=1.0)  # traces the export once
 
     n = [0]
@@ -59,7 +60,7 @@ def bench_publish(work: Path) -> R.ModelRegistry:
 
     save = _median(save_only)
     publish = _median(lambda: reg.publish(model, "fraud", test, metrics=metrics, latency_ms=1.0))
-    evaluate = _median(lambda: Metrics.from_predictions(test.y, keras_scores(model, test.x)))
+    evaluate = _median(lambda: Metrics.from_predictions(test.y, predict_scores(model, test.x)))
     latency = _median(
         lambda: latency_record(lambda b: model(b, training=False), test.x[:1], "bench"), runs=3
     )

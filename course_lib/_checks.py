@@ -184,18 +184,20 @@ def cost(name: str, value: object) -> float:
     return float(value)
 
 
+def _array(value: object, expected: str) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise InvalidInputError(f"expected {expected}; could not read it ({exc}).") from exc
+
+
 def labels(y_true: object, what: str = "y_true") -> np.ndarray:
     """Validated 0/1 labels as a 1-D int64 array (an (n, 1) column is flattened).
 
     >>> labels([True, False]).tolist()
     [1, 0]
     """
-    try:
-        arr = np.asarray(y_true)
-    except Exception as exc:  # ragged lists and the like
-        raise InvalidInputError(
-            f"expected {what} to be a 1-D array of 0/1 labels; could not read it ({exc})."
-        ) from exc
+    arr = _array(y_true, f"{what} to be a 1-D array of 0/1 labels")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -287,12 +289,7 @@ def features(x: object, what: str = "x", *, shape: Sequence[int | None] | None =
     course_lib.errors.InvalidInputError: expected finite values in x; found NaN or infinity (after conversion to float32). Fix: fill or drop missing values, and scale values beyond float32's range.
     """
     label = f"input '{name}'" if name else what
-    try:
-        raw = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise InvalidInputError(
-            f"expected {label} to be an array of numbers; could not read it ({exc})."
-        ) from exc
+    raw = _array(x, f"{label} to be an array of numbers")
     if raw.dtype.kind not in "biuf":
         raise InvalidInputError(
             f"expected numbers in {label}; found dtype {raw.dtype}. "

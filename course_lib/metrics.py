@@ -32,9 +32,6 @@ from course_lib.errors import InvalidInputError
 
 __all__ = ["METRIC_NAMES", "Comparison", "MetricDelta", "Metrics", "compare"]
 
-# Transitional names while the modules move to _checks (removed when none imports them).
-as_labels, as_scores = _checks.labels, _checks.scores
-
 #: The four headline metrics, in display order.
 METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
 
@@ -284,13 +281,8 @@ class Comparison(_display.Report):
     labels: tuple[str, str] = ("before", "after")
 
     @property
-    def ok(self) -> bool:
-        """True when every compared metric moved by at most its tolerance."""
-        return all(r.ok for r in self.rows)
-
-    @property
     def failures(self) -> tuple[MetricDelta, ...]:
-        """The rows whose change is larger than the tolerance."""
+        """The rows whose change is larger than the tolerance (``ok`` when there is none)."""
         return tuple(r for r in self.rows if not r.ok)
 
     @property

@@ -129,13 +129,8 @@ class ReleaseReport(_display.Report):
         return f"release check of {self.candidate}"
 
     @property
-    def ok(self) -> bool:
-        """True when every gate passed: the candidate can ship."""
-        return all(g.ok for g in self.results)
-
-    @property
     def failures(self) -> tuple[GateResult, ...]:
-        """The gates that failed."""
+        """The gates that failed (``ok``, the candidate can ship, when there is none)."""
         return tuple(g for g in self.results if not g.ok)
 
     @property

@@ -93,6 +93,7 @@ class PublishingMethods:
         (1, PosixPath('work/registry/fraud/1'))
         """
         from course_lib import _tf, persistence
+        from course_lib.models import predict_scores
 
         name = validate_name(name)
         check_eval_set(eval_set)
@@ -105,7 +106,7 @@ class PublishingMethods:
             )
         if metrics is None:
             metrics = Metrics.from_predictions(
-                eval_set.y, keras_scores(model, eval_set.x), threshold
+                eval_set.y, predict_scores(model, eval_set.x), threshold
             )
         latency = given_latency(latency_ms) if latency_ms is not None else latency_record(
             lambda batch: np.asarray(model(batch, training=False)),
@@ -271,17 +272,6 @@ def check_eval_set(eval_set: object) -> EvalSet:
             'Fix: EvalSet("fraud test", fraud.test.x, fraud.test.y).'
         )
     return eval_set
-
-
-def keras_scores(model: Any, x: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """Scores of a Keras model by direct calls (no tf.function retracing for each new model).
-
-    >>> keras_scores(model, fraud.test.x)[:3]           # doctest: +SKIP
-    array([0.01, 0.02, 0.01], dtype=float32)
-    """
-    parts = [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)]
-    out = np.concatenate(parts)
-    return out.reshape(out.shape[0], -1)[:, -1]
 
 
 def latency_record(

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from registry_helpers import reg, src, toy_set, two  # noqa: F401 (fixtures)
+from registry_helpers import toy_set
 
 from course_lib._display import Report
 from course_lib.errors import InvalidInputError

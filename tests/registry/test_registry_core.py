@@ -9,14 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from registry_helpers import (  # noqa: F401 (fixtures)
-    fake_saved_model,
-    real,
-    real_registry,
-    reg,
-    src,
-    two,
-)
+from registry_helpers import fake_saved_model
 
 from course_lib.errors import InvalidInputError
 from course_lib.registry import (

@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from registry_helpers import (  # noqa: F401 (fixtures)
-    SEED_V1,
-    SEED_V2,
-    WORSE_RECALL,
-    fake_saved_model,
-    reg,
-    src,
-    toy_set,
-    two,
-)
+from registry_helpers import SEED_V1, SEED_V2, WORSE_RECALL, fake_saved_model, toy_set
 
 from course_lib._display import Report
 from course_lib.errors import InvalidInputError

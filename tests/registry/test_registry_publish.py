@@ -11,20 +11,16 @@ import textwrap
 import time
 
 import pytest
-from registry_helpers import (  # noqa: F401 (fixtures)
+from registry_helpers import (
     CHILD,
     ENV,
     SEED_V1,
     SEED_V2,
     assert_consistent,
     fake_saved_model,
-    real_registry,
-    reg,
     run_child,
     run_code,
-    src,
     toy_set,
-    two,
 )
 
 from course_lib.errors import InvalidInputError

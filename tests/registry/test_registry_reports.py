@@ -5,15 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from registry_helpers import (  # noqa: F401 (fixtures)
-    FAKE_FILES,
-    SEED_V2,
-    WORSE_RECALL,
-    reg,
-    src,
-    toy_set,
-    two,
-)
+from registry_helpers import FAKE_FILES, SEED_V2, WORSE_RECALL, toy_set
 
 from course_lib._display import Report
 from course_lib.errors import InvalidInputError

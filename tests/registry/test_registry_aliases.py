@@ -6,7 +6,7 @@ import json
 import signal
 
 import pytest
-from registry_helpers import reg, run_code, src, two  # noqa: F401 (fixtures)
+from registry_helpers import run_code
 
 from course_lib.registry import (
     IntegrityError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from registry_helpers import SEED_V1, reg, src, toy_set, two  # noqa: F401 (fixtures)
+from registry_helpers import SEED_V1, toy_set
 
 from course_lib.registry import InvalidNameError, validate_alias, validate_name, validate_version
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from registry_helpers import WORSE_RECALL, reg, src, toy_set, two  # noqa: F401 (fixtures)
+from registry_helpers import WORSE_RECALL, toy_set
 
 from course_lib._display import Report
 from course_lib.registry import ModelRegistry, ServingPlan, VersionNotFoundError

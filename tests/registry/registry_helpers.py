@@ -6,25 +6,24 @@ and run in subprocesses cheaply (crash and concurrency tests). A few use real Ke
 models (the session's ``registry_models``), published once per session
 (``real_registry``).
 
-A test file imports the fixtures it uses: ``from registry_helpers import reg, src, two``.
+The fixtures (``src``, ``reg``, ``two``, ``real_registry``, ``real``) are in this folder's
+``conftest.py``; test files import the plain helpers from here.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from course_lib.metrics import Metrics
 from course_lib.registry import EvalSet, ModelRegistry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAKE_FILES = (
     "saved_model.pb",
     "fingerprint.pb",
@@ -53,55 +52,6 @@ def toy_set(name: str = "toy test", seed: int = 0) -> EvalSet:
     """200 rows of 8 random features, half labelled 1."""
     rng = np.random.default_rng(seed)
     return EvalSet(name, rng.normal(size=(200, 8)), np.array([0, 1] * 100))
-
-
-@pytest.fixture
-def src(tmp_path):
-    """A fake SavedModel folder to publish."""
-    return fake_saved_model(tmp_path / "export")
-
-
-@pytest.fixture
-def reg(tmp_path):
-    """An empty registry."""
-    return ModelRegistry(tmp_path / "registry")
-
-
-@pytest.fixture
-def two(reg, src):
-    """A registry with the seed's v1 and v2 published on the same toy test set."""
-    s = toy_set()
-    reg.publish_saved_model(src, "fraud", s, metrics=SEED_V1, latency_ms=1.0, notes="v1")
-    reg.publish_saved_model(src, "fraud", s, metrics=SEED_V2, latency_ms=1.2, notes="v2")
-    return reg
-
-
-_PUBLISHED: dict[str, ModelRegistry] = {}
-
-
-@pytest.fixture(scope="session")
-def real_registry(tmp_path_factory, registry_models):
-    """Versions 1 (small model) and 2 (bigger, with a .keras file) of real Keras models.
-
-    Published once per session, whichever test file asks first; tests must not change it
-    (use ``real`` for a private copy).
-    """
-    if "real" not in _PUBLISHED:
-        fraud, small, big = registry_models
-        reg = ModelRegistry(tmp_path_factory.mktemp("real") / "registry")
-        test = EvalSet("fraud test", fraud.test.x, fraud.test.y)
-        reg.publish(small, "fraud", test, notes="small")
-        reg.publish(big, "fraud", test, keras_file=True, tags={"owner": "course"})
-        _PUBLISHED["real"] = reg
-    return _PUBLISHED["real"]
-
-
-@pytest.fixture
-def real(real_registry, tmp_path):
-    """A private copy of the real registry (copying is cheap; tests may change it)."""
-    copy = tmp_path / "copy"
-    shutil.copytree(real_registry.root, copy)
-    return ModelRegistry(copy)
 
 
 # -- processes that publish (crash and concurrency tests) -----------------------------------------

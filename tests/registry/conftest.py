@@ -1,0 +1,53 @@
+"""Fixtures of the registry tests: fake SavedModel folders, small registries, real versions."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from registry_helpers import SEED_V1, SEED_V2, fake_saved_model, toy_set
+
+from course_lib.registry import EvalSet, ModelRegistry
+
+
+@pytest.fixture
+def src(tmp_path):
+    """A fake SavedModel folder to publish."""
+    return fake_saved_model(tmp_path / "export")
+
+
+@pytest.fixture
+def reg(tmp_path):
+    """An empty registry."""
+    return ModelRegistry(tmp_path / "registry")
+
+
+@pytest.fixture
+def two(reg, src):
+    """A registry with the seed's v1 and v2 published on the same toy test set."""
+    s = toy_set()
+    reg.publish_saved_model(src, "fraud", s, metrics=SEED_V1, latency_ms=1.0, notes="v1")
+    reg.publish_saved_model(src, "fraud", s, metrics=SEED_V2, latency_ms=1.2, notes="v2")
+    return reg
+
+
+@pytest.fixture(scope="session")
+def real_registry(tmp_path_factory, registry_models):
+    """Versions 1 (small model) and 2 (bigger, with a .keras file) of real Keras models.
+
+    Published once per session; tests must not change it (use ``real`` for a private copy).
+    """
+    fraud, small, big = registry_models
+    reg = ModelRegistry(tmp_path_factory.mktemp("real") / "registry")
+    test = EvalSet("fraud test", fraud.test.x, fraud.test.y)
+    reg.publish(small, "fraud", test, notes="small")
+    reg.publish(big, "fraud", test, keras_file=True, tags={"owner": "course"})
+    return reg
+
+
+@pytest.fixture
+def real(real_registry, tmp_path):
+    """A private copy of the real registry (copying is cheap; tests may change it)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(real_registry.root, copy)
+    return ModelRegistry(copy)
