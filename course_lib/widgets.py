@@ -29,7 +29,10 @@ require("ipywidgets", "widgets")
 
 import ipywidgets as W  # noqa: E402
 
-__all__ = ["ConfusionMatrixCalculator", "QuizWidget", "ThresholdExplorer", "quiz"]
+__all__ = [
+    "ConfusionMatrixCalculator", "CostExplorer", "DeploymentCostExplorer", "ParityChecker",
+    "QuantizationChooser", "QuizWidget", "ThresholdExplorer", "quiz",
+]
 
 #: Largest count the calculator accepts.
 MAX_COUNT = 10**9
@@ -325,9 +328,6 @@ class CostExplorer(W.VBox):
         return f"{type(self).__name__}(n={self.curve.n_rows}, {costs})"
 
 
-__all__ += ["CostExplorer"]
-
-
 class QuantizationChooser(W.VBox):
     """Choose how a TF.js model stores its weights and a download budget: does it ship?
 
@@ -404,9 +404,6 @@ class QuantizationChooser(W.VBox):
                 f"max_size_bytes={self.max_size_bytes})")
 
 
-__all__ += ["QuantizationChooser"]
-
-
 class DeploymentCostExplorer(W.VBox):
     """Set what a missed fraud and a false alarm cost; see which model version to deploy.
 
@@ -452,4 +449,3 @@ class DeploymentCostExplorer(W.VBox):
                 f"false_alarm_cost={self.false_alarm_cost.value:g})")
 
 
-__all__ += ["DeploymentCostExplorer"]
