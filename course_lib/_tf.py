@@ -1,7 +1,7 @@
 """Lazy, quiet TensorFlow/Keras import shared by the modules that need them.
 
 >>> from course_lib import _tf
->>> _tf.keras().__name__  # doctest: +SKIP
+>>> _tf.keras().__name__
 'keras'
 
 ``import course_lib`` never imports TensorFlow (it takes seconds); modules call

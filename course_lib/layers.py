@@ -1,7 +1,7 @@
 """Custom Keras layers of the lessons, registered with Keras when this module is imported.
 
->>> from course_lib import layers                       # doctest: +SKIP
->>> layers.LogScale(columns=(0, 2)).get_config()["columns"]   # doctest: +SKIP
+>>> from course_lib import layers
+>>> layers.LogScale(columns=(0, 2)).get_config()["columns"]
 [0, 2]
 
 Importing this module imports TensorFlow. A process that loads a saved model

@@ -3,9 +3,11 @@
 >>> from course_lib.release import ReleasePolicy
 >>> print(ReleasePolicy())
 parity within 0.01 after saving and in a fresh process; TF.js (float32) within 0.02 and <= 100.0 KB; recall >= 0.80; p95 latency <= 50 ms for one row
->>> report = release_check(model, fraud, "work/release")     # doctest: +SKIP
->>> report.ok, [g.name for g in report.failures]             # doctest: +SKIP
+>>> report = release_check(model, fraud, "work/release")
+>>> report.ok, [g.name for g in report.failures]
 (True, [])
+>>> report.verdict
+'fraud_model: READY: all 7 gates passed'
 
 Gates, in order (each catches the course's own errors and reports them as a
 failed gate with the message, so one broken step does not hide the others):
@@ -169,8 +171,11 @@ class ReleaseReport(_display.Report):
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report as Markdown (``.md``) or JSON (``.json``), chosen by the extension.
 
-        >>> report.write("work/release.md")           # doctest: +SKIP
+        >>> report = ReleaseReport("fraud_model", ReleasePolicy(), ())  # no gates: see release_check
+        >>> report.write("work/release.md")
         PosixPath('work/release.md')
+        >>> print(Path("work/release.md").read_text().splitlines()[0])
+        ## Release check: fraud_model
         """
         p = Path(path)
         if p.suffix not in (".md", ".json"):
@@ -188,8 +193,13 @@ def release_check(model: Any, dataset: Dataset, workdir: str | os.PathLike[str],
                   split: str = "test", service: Any = None) -> ReleaseReport:
     """Run every gate on ``model`` with the rows of ``dataset``'s ``split``; files go under ``workdir``.
 
-    >>> release_check(model, data.load_fraud(), "work/release").verdict   # doctest: +SKIP
-    'fraud_model: READY: all 7 gates passed'
+    The module's example runs it on the lessons' model. Wrong arguments are refused
+    before any gate runs:
+
+    >>> release_check(model, fraud, "work/release", split="dev")
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected split to be 'train', 'val' or 'test'; found 'dev'.
 
     ``workdir`` is emptied first (it holds this check's saved files, TF.js model and
     registry), so the same call gives the same report every time. ``service`` is a

@@ -135,7 +135,7 @@ def save_layers_model(model: Any, out_dir: str | os.PathLike[str], *,
     With Keras 3 this succeeds but TF.js cannot load the result: see
     :func:`load_layers_model`. Use :func:`course_lib.tfjs.convert` (a graph model) instead.
 
-    >>> save_layers_model(model, "web/fraud_layers").format         # doctest: +SKIP
+    >>> save_layers_model(model, "web/fraud_layers").format
     'layers-model'
     """
     from course_lib.tfjs.conversion import Conversion, caught_output
@@ -217,7 +217,7 @@ def _diagnose(meta: dict[str, Any]) -> tuple[str, str]:
 def load_layers_model(model_dir: str | os.PathLike[str], *, timeout: float = 120) -> LayersLoad:
     """Ask TF.js (``tf.loadLayersModel`` in Node) to load a layers model: the outcome, no traceback.
 
-    >>> print(load_layers_model("web/fraud_layers"))                 # doctest: +SKIP
+    >>> print(load_layers_model("web/fraud_layers"))
     FAIL: TF.js 4.22.0 could not load the layers model in web/fraud_layers (written by Keras 3.15.1):
       An InputLayer should be passed either a `batchInputShape` or an `inputShape`.
     ...

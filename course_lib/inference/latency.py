@@ -312,8 +312,9 @@ def call_styles(
 ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """The ways to run a loaded model on a batch, as functions for :func:`measure_latency`.
 
-    >>> keras_model, savedmodel = load("fraud.keras"), load("fraud_sm")   # doctest: +SKIP
-    >>> list(call_styles(keras_model, savedmodel))                        # doctest: +SKIP
+    >>> from course_lib.persistence import load
+    >>> keras_model, savedmodel = load("fraud.keras"), load("fraud_savedmodel")
+    >>> list(call_styles(keras_model, savedmodel))
     ['model.predict', 'model(x, training=False)', 'SavedModel signature']
 
     * ``"model.predict"``: Keras's batch loop (one call = the whole batch, no progress bar);

@@ -156,7 +156,7 @@ def _lessons(folder: Path) -> list[Path]:
 def default_notebooks_dir(cwd: Path | None = None, checkout: Path | None = None) -> Path:
     """Where the lessons are when no ``--notebooks-dir`` is given.
 
-    >>> default_notebooks_dir().name  # doctest: +SKIP
+    >>> default_notebooks_dir().name       # the current folder holds notebooks/00_hello.ipynb
     'notebooks'
 
     In order: ``./notebooks``, the current folder itself, then the ``notebooks``
@@ -181,8 +181,8 @@ def find_notebooks(names: Sequence[str] = (),
                    notebooks_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """The notebooks to validate: the named ones, or every lesson of the folder.
 
-    >>> [p.name for p in find_notebooks(["00_metrics_that_matter"])]  # doctest: +SKIP
-    ['00_metrics_that_matter.ipynb']
+    >>> [p.name for p in find_notebooks(["00_hello"])]   # notebooks/00_hello.ipynb
+    ['00_hello.ipynb']
 
     A name is a path (absolute or relative to the current folder), or a file name in
     ``notebooks_dir`` with or without ``.ipynb``. Without names, every ``NN_*.ipynb``
@@ -310,8 +310,10 @@ def validate_notebook(notebook: str | os.PathLike[str], *, timeout: float = DEFA
                       python: str = sys.executable) -> NotebookResult:
     """Validate one notebook with nbval in a fresh ``pytest`` process.
 
-    >>> validate_notebook("notebooks/00_metrics_that_matter.ipynb").ok  # doctest: +SKIP
-    True
+    >>> print(validate_notebook("notebooks/00_hello.ipynb"))   # one cell: print(1 + 1)
+    cell    outcome  seconds
+    Cell 0  passed   ...
+    00_hello.ipynb: 1 cell, ok in ... s
 
     ``timeout`` bounds the whole run (and each cell); a run still going then is
     stopped, with its kernel, and reported as an error.
@@ -352,8 +354,10 @@ def validate(notebooks: Sequence[str | os.PathLike[str]], *, timeout: float = DE
              progress: Callable[[NotebookResult], None] | None = None) -> list[NotebookResult]:
     """Validate each notebook in turn; ``progress`` is called after each one.
 
-    >>> [r.ok for r in validate(find_notebooks())]  # doctest: +SKIP
-    [True, True, True, True, True, True, True]
+    >>> results = validate(find_notebooks(), progress=lambda r: print(r.verdict))
+    00_hello.ipynb: 1 cell, ok in ... s
+    >>> [r.ok for r in results]
+    [True]
     """
     import importlib.util
 
@@ -476,8 +480,15 @@ def validate_parser(prog: str = "course-lib validate") -> argparse.ArgumentParse
 def validate_main(argv: Sequence[str] | None = None) -> int:
     """``course-lib validate``: validate the notebooks, print the table; the exit code.
 
-    >>> validate_main(["--notebooks-dir", "notebooks"])  # doctest: +SKIP
-    validating 5 notebooks with nbval ...
+    >>> validate_main(["--notebooks-dir", "notebooks"])   # notebooks/00_hello.ipynb
+    validating 1 notebook with nbval (sanitize rules: .../nbval_sanitize.cfg; limit 1200 s each)
+      00_hello.ipynb: 1 cell, ok in ... s
+    <BLANKLINE>
+    notebook        cells  passed  failed  skipped  seconds  status
+    00_hello.ipynb      1       1       0        0  ...  ok
+    total               1       1       0        0  ...  ok
+    <BLANKLINE>
+    all notebooks passed
     0
     """
     args = validate_parser().parse_args(argv)

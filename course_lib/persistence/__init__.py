@@ -3,10 +3,11 @@
 >>> from course_lib import persistence
 >>> persistence.FORMATS
 ('keras', 'savedmodel', 'h5')
->>> saved = persistence.save(model, "fraud.keras")          # doctest: +SKIP
->>> loaded = persistence.load("fraud.keras")                # doctest: +SKIP
->>> loaded.predict(x_test)[:2]                              # doctest: +SKIP
-array([[0.01], [0.92]], dtype=float32)
+>>> saved = persistence.save(model, "fraud.keras")
+>>> loaded = persistence.load("fraud.keras")
+>>> loaded.predict(x_test)[:2].round(2)
+array([[0.12],
+       [0.06]], dtype=float32)
 
 Formats (``FORMATS``):
 

@@ -6,11 +6,9 @@
 >>> info = ModelInfo(Path("fraud.h5"), "h5", (only,))
 >>> print(info.table()[1])
 [['fraud.h5', '28.4 KB', 'architecture and weights (HDF5)']]
->>> print(inspect("fraud_savedmodel"))                    # doctest: +SKIP
-fraud_savedmodel (savedmodel, 44.3 KB on disk)
-file            size     what it holds
-saved_model.pb  40.9 KB  the graph: functions, signatures, the model's structure
-...
+>>> info = inspect("fraud_savedmodel")
+>>> info.format, [s.name for s in info.signatures]
+('savedmodel', ['serve', 'serving_default'])
 
 :func:`inspect` reads the files without running the model's code (a SavedModel's
 signatures come from ``tf.saved_model.load``); :func:`saved_model_cli` runs TensorFlow's
@@ -175,10 +173,23 @@ def _savedmodel_files(p: Path) -> tuple[FileInfo, ...]:
 def inspect(path: str | os.PathLike[str]) -> ModelInfo:
     """List a saved model's files with sizes; for a SavedModel also its signatures.
 
-    >>> print(inspect("fraud_savedmodel"))                     # doctest: +SKIP
+    >>> print(inspect("fraud_savedmodel"))
     fraud_savedmodel (savedmodel, 44.3 KB on disk)
-    file            size     what it holds
-    ...
+    file                                          size  what it holds
+    assets/                                    0 bytes  extra files the graph reads (vocabularies); often empty
+    fingerprint.pb                           ... bytes  hashes that identify this export
+    saved_model.pb                             40.9 KB  the graph: functions, signatures, the model's structure
+    variables/variables.data-00000-of-00001     2.7 KB  the weights (one or more shards)
+    variables/variables.index                720 bytes  index of the weights (which variable is where)
+    signature 'serve':
+      input  features: float32 (None, 8)
+      output output_0: float32 (None, 1)
+    signature 'serving_default':
+      input  features: float32 (None, 8)
+      output output_0: float32 (None, 1)
+    OK: 5 files, with the 'serving_default' signature that servers call
+
+    (``...``: the fingerprint's size changes a little from one export to the next.)
     """
     p = Path(path)
     fmt = detect_format(p)
@@ -204,8 +215,16 @@ def inspect(path: str | os.PathLike[str]) -> ModelInfo:
 def saved_model_cli(path: str | os.PathLike[str], *args: str) -> str:
     """Run TensorFlow's real ``saved_model_cli show --dir PATH --all`` and return what it prints.
 
-    >>> print(saved_model_cli("fraud_savedmodel"))            # doctest: +SKIP
-    MetaGraphDef with tag-set: 'serve' contains the following SignatureDefs: ...
+    >>> print(saved_model_cli("fraud_savedmodel"))
+    MetaGraphDef with tag-set: 'serve' contains the following SignatureDefs:
+    ...
+    signature_def['serving_default']:
+      The given SavedModel SignatureDef contains the following input(s):
+        inputs['features'] tensor_info:
+            dtype: DT_FLOAT
+            shape: (-1, 8)
+            name: serving_default_features:0
+    ...
     """
     p = Path(path)
     fmt = detect_format(p)

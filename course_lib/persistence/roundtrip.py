@@ -4,9 +4,9 @@
 >>> report = FormatsReport((FormatRow("keras", 29_184, 0.02, 0.05, 0.0, True, "Keras"),), 0.01)
 >>> report.ok, report.verdict
 (True, 'OK: every format gives the same metrics after loading (within 0.01)')
->>> rt = roundtrip(model, fraud.test.x, fraud.test.y, format="savedmodel")   # doctest: +SKIP
->>> rt.ok, rt.max_abs_diff                                                  # doctest: +SKIP
-(True, 0.0)
+>>> rt = roundtrip(model, fraud.test.x, fraud.test.y, format="savedmodel")
+>>> rt.ok, rt.max_abs_diff < 1e-6
+(True, True)
 
 :func:`roundtrip` checks one format: metrics before saving and after loading (within a
 tolerance) and the largest difference between the predictions. :func:`compare_formats`
@@ -48,12 +48,14 @@ CONSUMERS: Mapping[str, str] = {
 class RoundTripResult(_display.ComparisonReport):
     """Metrics before saving and after loading, the largest prediction difference, the verdict.
 
-    >>> rt = roundtrip(model, fraud.test.x, fraud.test.y)       # doctest: +SKIP
-    >>> print(rt)                                                # doctest: +SKIP
-    keras: 28.5 KB, saved in 21.30 ms, loaded in 48.10 ms, largest prediction difference 0.00e+00
+    >>> rt = roundtrip(model, fraud.test.x, fraud.test.y)
+    >>> print(rt)
+    keras: 28.5 KB, saved in ..., loaded in ..., largest prediction difference 0.00e+00
     metric     before saving  after loading   delta  within
-    accuracy           0.975          0.975  +0.000  yes
-    ...
+    accuracy           0.830          0.830  +0.000  yes
+    precision          0.069          0.069  +0.000  yes
+    recall             0.926          0.926  +0.000  yes
+    f1                 0.128          0.128  +0.000  yes
     OK: every metric within 0.01 of before saving
     """
 
@@ -84,9 +86,9 @@ def roundtrip(model: Any, x: np.ndarray, y: np.ndarray, format: str = "keras", *
     identical or within float tolerance. The file goes to ``directory`` (a new
     temporary folder by default), named after the model.
 
-    >>> rt = roundtrip(model, fraud.test.x, fraud.test.y, format="savedmodel")  # doctest: +SKIP
-    >>> rt.ok, rt.max_abs_diff                                                  # doctest: +SKIP
-    (True, 0.0)
+    >>> rt = roundtrip(model, fraud.test.x, fraud.test.y, format="savedmodel")
+    >>> rt.ok, rt.max_abs_diff < 1e-6   # the exported graph computes in another order
+    (True, True)
     """
     check_format(format)
     x = input_of(check_model(model)).check(x)
@@ -181,8 +183,8 @@ def compare_formats(model: Any, x: np.ndarray, y: np.ndarray, directory: str | o
                     formats: Sequence[str] = FORMATS, tolerance: float = 0.01) -> FormatsReport:
     """Round-trip ``model`` through every format and put the results side by side.
 
-    >>> report = compare_formats(model, fraud.test.x, fraud.test.y, "work")   # doctest: +SKIP
-    >>> [r.format for r in report.rows]                                        # doctest: +SKIP
+    >>> report = compare_formats(model, fraud.test.x, fraud.test.y, "work")
+    >>> [r.format for r in report.rows]
     ['keras', 'savedmodel', 'h5']
     """
     if isinstance(formats, str) or not formats:

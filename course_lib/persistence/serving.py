@@ -1,9 +1,8 @@
 """Predictions from a fresh Python process, as a deployed service makes them.
 
->>> from course_lib.persistence import ServingProcess
->>> with ServingProcess() as service:                               # doctest: +SKIP
-...     scores = service.predict("fraud.keras", fraud.test.x)
->>> predict_in_subprocess("fraud.keras", fraud.test.x).shape       # doctest: +SKIP
+>>> from course_lib.persistence import predict_in_subprocess
+>>> scores = predict_in_subprocess("fraud.keras", fraud.test.x)   # loaded and run in a new Python
+>>> scores.shape
 (4001, 1)
 
 The service is ``python -m course_lib.persistence --serve`` (see ``__main__.py``), which
@@ -43,8 +42,10 @@ COMMAND = (sys.executable, "-m", "course_lib.persistence", "--serve")
 class ServingProcess:
     """A fresh Python interpreter that loads models and predicts on request, as a model server does.
 
-    >>> with ServingProcess() as service:                               # doctest: +SKIP
+    >>> with ServingProcess() as service:
     ...     scores = service.predict("fraud.keras", fraud.test.x)
+    >>> scores.shape, service
+    ((4001, 1), ServingProcess(imports=[], stopped))
 
     It starts at once and imports TensorFlow in the background, so its start-up
     overlaps with your own work. ``imports`` (and :meth:`import_module`) are the
@@ -141,7 +142,7 @@ class ServingProcess:
     def predict(self, path: str | os.PathLike[str], x: object) -> np.ndarray:
         """Load the model at ``path`` in the service and return its predictions for ``x``.
 
-        >>> ServingProcess().predict("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
+        >>> service.predict("fraud.keras", fraud.test.x).shape   # service: a ServingProcess()
         (4001, 1)
         """
         p = Path(path).resolve()
@@ -188,8 +189,12 @@ def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: f
     service imports first, such as the one registering a custom layer
     (``"course_lib.layers"``).
 
-    >>> predict_in_subprocess("fraud.keras", fraud.test.x).shape   # doctest: +SKIP
-    (4001, 1)
+    A wrong path fails at once, before an interpreter starts:
+
+    >>> predict_in_subprocess("no_such_model.keras", fraud.test.x)
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.ModelFileError: expected a saved model at no_such_model.keras; nothing is there. ...
     """
     detect_format(Path(path))  # fail before starting an interpreter
     with ServingProcess(imports, safe_mode=safe_mode, timeout=timeout) as service:

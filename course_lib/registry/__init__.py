@@ -5,8 +5,8 @@
 >>> reg = ModelRegistry(tempfile.mkdtemp())
 >>> reg.versions("fraud")
 []
->>> v = reg.publish(model, "fraud", EvalSet("fraud test", x_test, y_test))  # doctest: +SKIP
->>> v.version, reg.versions("fraud")                                       # doctest: +SKIP
+>>> v = reg.publish(model, "fraud", EvalSet("fraud test", x_test, y_test))
+>>> v.version, reg.versions("fraud")
 (1, [1])
 
 Layout (what TF Serving's ``--model_base_path`` expects, one folder per model)::

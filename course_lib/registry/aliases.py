@@ -2,13 +2,12 @@
 an alias, check and apply a :class:`~course_lib.registry.PromotionPolicy`, roll back
 (mixed into :class:`~course_lib.registry.ModelRegistry`).
 
->>> import tempfile
->>> from course_lib.registry import ModelRegistry
->>> reg = ModelRegistry(tempfile.mkdtemp())
->>> reg.aliases("fraud")
-{}
->>> reg.promote("fraud", 2, policy=PromotionPolicy(min_recall=0.8))   # doctest: +SKIP
-fraud version 2 -> production: PROMOTED (2 rules passed; no production version before)
+>>> reg.aliases("fraud")                      # a registry with versions 1 to 3 of "fraud"
+{'production': 1}
+>>> reg.promote("fraud", 2, policy=PromotionPolicy(min_recall=0.8)).verdict
+'fraud version 2 -> production: PROMOTED (2 rules passed; production was version 1)'
+>>> reg.rollback("fraud")
+fraud: production moved from version 2 to version 1
 
 Every change of ``aliases.json`` happens under the model folder's lock and replaces the
 file whole (temporary file, fsync, rename): a reader sees the old aliases or the new.
@@ -110,7 +109,7 @@ class AliasMethods:
     def set_alias(self, name: str, alias: str, ref: int | str) -> AliasChange:
         """Point an alias at a version (verified first), atomically. No policy: see :meth:`promote`.
 
-        >>> reg.set_alias("fraud", "candidate", 3)      # doctest: +SKIP
+        >>> reg.set_alias("fraud", "candidate", 3)
         fraud: candidate moved from nothing to version 3
         """
         alias = validate_alias(alias)
@@ -124,7 +123,9 @@ class AliasMethods:
     def remove_alias(self, name: str, alias: str) -> AliasChange:
         """Remove an alias (its history is kept).
 
-        >>> reg.remove_alias("fraud", "candidate")       # doctest: +SKIP
+        >>> reg.set_alias("fraud", "candidate", 3)
+        fraud: candidate moved from nothing to version 3
+        >>> reg.remove_alias("fraud", "candidate")
         fraud: candidate moved from version 3 to nothing
         """
         alias = validate_alias(alias)
@@ -142,9 +143,11 @@ class AliasMethods:
                    alias: str = "production") -> PromotionResult:
         """Apply a policy to a version without moving anything (a dry run of :meth:`promote`).
 
-        >>> print(reg.check_gate("fraud", 3, PromotionPolicy(min_recall=0.8)))  # doctest: +SKIP
-        ...
-        fraud version 3 -> production: REFUSED (...)
+        >>> print(reg.check_gate("fraud", 3, PromotionPolicy(min_recall=0.8)))
+        result  rule            detail
+        ok      files verify    OK (5 files match the sha256 and size in the manifest)
+        FAIL    recall >= 0.80  recall 0.370 < 0.80
+        fraud version 3 -> production: REFUSED (1 of 2 rules failed; production was version 1)
         """
         alias = validate_alias(alias)
         if policy is not None and not isinstance(policy, PromotionPolicy):
@@ -188,7 +191,11 @@ class AliasMethods:
         list every failed rule; the alias does not move. The alias's history is kept
         for :meth:`rollback`.
 
-        >>> reg.promote("fraud", 2, policy=PromotionPolicy(min_recall=0.8))  # doctest: +SKIP
+        >>> reg.promote("fraud", 2, policy=PromotionPolicy(min_recall=0.8))
+        result  rule            detail
+        ok      files verify    OK (6 files match the sha256 and size in the manifest)
+        ok      recall >= 0.80  recall 0.944
+        fraud version 2 -> production: PROMOTED (2 rules passed; production was version 1)
         """
         result = self.check_gate(name, ref, policy, alias)
         if not result.ok:
@@ -220,7 +227,9 @@ class AliasMethods:
 
         The target must still exist and verify. Rolling back again goes one step further back.
 
-        >>> reg.rollback("fraud")                         # doctest: +SKIP
+        >>> reg.promote("fraud", 2).verdict
+        'fraud version 2 -> production: PROMOTED (1 rule passed; production was version 1)'
+        >>> reg.rollback("fraud")
         fraud: production moved from version 2 to version 1
         """
         alias = validate_alias(alias)

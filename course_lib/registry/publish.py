@@ -87,10 +87,10 @@ class PublishingMethods:
         pass ``latency_ms``). The SavedModel is written into the version folder itself,
         plus ``model.keras`` when ``keras_file=True``.
 
-        >>> test_set = EvalSet("fraud test", x_test, y_test)                  # doctest: +SKIP
-        >>> v = reg.publish(model, "fraud", test_set, notes="first")         # doctest: +SKIP
-        >>> v.version, v.path                                                 # doctest: +SKIP
-        (1, PosixPath('work/registry/fraud/1'))
+        >>> test_set = EvalSet("fraud test", x_test, y_test)
+        >>> v = reg.publish(model, "fraud", test_set, notes="the lessons' model")
+        >>> v.version, v.path                   # reg held versions 1 to 3
+        (4, PosixPath('work/registry/fraud/4'))
         """
         from course_lib import _tf, persistence
         from course_lib.models import predict_scores
@@ -140,7 +140,9 @@ class PublishingMethods:
         Without ``metrics`` (or ``latency_ms``) the copy is loaded and evaluated on
         ``eval_set`` (TensorFlow is imported); with both, TensorFlow is not needed.
 
-        >>> reg.publish_saved_model("export/fraud", "fraud", test_set)   # doctest: +SKIP
+        >>> test_set = EvalSet("fraud test", x_test, y_test)
+        >>> reg.publish_saved_model("export/fraud", "fraud", test_set).version
+        4
         """
         name = validate_name(name)
         check_eval_set(eval_set)

@@ -177,7 +177,9 @@ def check_files(name: str, version: int, d: Path) -> VerifyReport:
 class VersionComparison(_display.Report):
     """Two versions of one model on the same evaluation set: metrics, deltas, size, latency.
 
-    >>> reg.compare("fraud", 1, 2).plot();          # doctest: +SKIP
+    >>> comparison = reg.compare("fraud", 1, 2).plot()
+    >>> comparison.ok, comparison.figure_
+    (True, <Figure size 800x420 with 1 Axes>)
 
     The verdict follows the seed's rule: a good new version is improved or stable
     (within ``tolerance``) on every metric; much larger size without gains is flagged.

@@ -182,7 +182,7 @@ class ServingMethods:
         exactly the production version (instead of the highest number), and
         ``version_labels`` lets clients ask for ``/labels/production``.
 
-        >>> print(reg.serving_config("fraud"))              # doctest: +SKIP
+        >>> print(reg.serving_config("fraud"))
         model_config_list {
           config {
             name: "fraud"
@@ -206,7 +206,7 @@ class ServingMethods:
     ) -> Path:
         """Write :meth:`serving_config` to ``root/models.config`` atomically; returns the path.
 
-        >>> reg.write_serving_config("fraud")               # doctest: +SKIP
+        >>> reg.write_serving_config("fraud")
         PosixPath('work/registry/models.config')
         """
         path = self.root / CONFIG_NAME
@@ -219,7 +219,7 @@ class ServingMethods:
         TF Serving knows nothing of manifests or aliases: by default it serves the
         highest numbered folder. The plan says which that is and how to pin the alias.
 
-        >>> print(reg.serving("fraud"))                     # doctest: +SKIP
+        >>> print(reg.serving("fraud"))
         TF Serving sees versions 1, 2, 3 of 'fraud' ...
         """
         name = validate_name(name)

@@ -3,9 +3,9 @@
 >>> from course_lib import tfjs
 >>> tfjs.QUANTIZATIONS
 (None, 'float16', 'uint8')
->>> done = tfjs.convert(model, "web/fraud", quantize="float16")     # doctest: +SKIP
->>> scores = tfjs.predict("web/fraud", fraud.test.x)                # doctest: +SKIP
->>> tfjs.verify("web/fraud", model, fraud.test.x, fraud.test.y).ok  # doctest: +SKIP
+>>> done = tfjs.convert(model, "web/fraud", quantize="float16")
+>>> scores = tfjs.predict("web/fraud", fraud.test.x)
+>>> tfjs.verify("web/fraud", model, fraud.test.x, fraud.test.y).ok
 True
 
 One submodule per step:

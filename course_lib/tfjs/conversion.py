@@ -136,8 +136,8 @@ class Conversion(_display.Report):
     ``size_bytes`` is what a browser downloads (model.json and the weight shards),
     ``weight_bytes`` the shards alone.
 
-    >>> done = convert(model, "web/fraud", quantize="float16")     # doctest: +SKIP
-    >>> done.format, done.label, done.ok                           # doctest: +SKIP
+    >>> done = convert(model, "web/fraud", quantize="float16")
+    >>> done.format, done.label, done.ok
     ('graph-model', 'float16', True)
     """
 
@@ -212,9 +212,17 @@ class Conversion(_display.Report):
     def weights_table(self) -> str:
         """Each weight tensor: shape, storage type and, for uint8, the step between stored values.
 
-        >>> print(conversion.weights_table())   # doctest: +SKIP
-        weight                                   shape       stored as        step
-        ...
+        >>> print(conversion.weights_table())   # the lessons' model converted with uint8 weights
+        weight                                        shape    stored as  step     values from .. to
+        unknown                                       [1, 8]   uint8      3.9      0.0514 .. 994
+        ...scaling.../truediv_recip  [1, 8]   uint8      0.046    0.00157 .. 11.7
+        ...dense_0.../Cast/ReadVariableOp  [8, 16]  uint8      0.00535  -0.754 .. 0.609
+        ...dense_0.../BiasAdd/ReadVariableOp  [16]     uint8      0.00242  -0.152 .. 0.465
+        ...fraud_probability.../Cast/ReadVariableOp  [16, 1]  uint8      0.00538  -0.726 .. 0.646
+        ...fraud_probability.../Add/ReadVariableOp  [1]      uint8      exact    0.0135
+
+        The names are the graph's (``...``: where Keras numbered them); "unknown" is the
+        scaling layer's means, a constant that lost its name when the graph was optimised.
         """
         rows = []
         for w in self.weights:
@@ -393,8 +401,8 @@ def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None =
     (``fnmatch``, e.g. ``"*/dense_*"``). The model is written to a temporary
     sibling and renamed into place.
 
-    >>> done = convert(model, "web/fraud_uint8", quantize="uint8")   # doctest: +SKIP
-    >>> done.format, done.label                                      # doctest: +SKIP
+    >>> done = convert(model, "web/fraud_uint8", quantize="uint8")
+    >>> done.format, done.label
     ('graph-model', 'uint8')
     """
     q = check_quantize(quantize)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from registry_helpers import SEED_V1, SEED_V2, fake_saved_model, toy_set
 
-from course_lib.registry import EvalSet, ModelRegistry
+from course_lib.registry import ModelRegistry
 
 
 @pytest.fixture
@@ -31,23 +31,12 @@ def two(reg, src):
     return reg
 
 
-@pytest.fixture(scope="session")
-def real_registry(tmp_path_factory, registry_models):
-    """Versions 1 (small model) and 2 (bigger, with a .keras file) of real Keras models.
-
-    Published once per session; tests must not change it (use ``real`` for a private copy).
-    """
-    fraud, small, big = registry_models
-    reg = ModelRegistry(tmp_path_factory.mktemp("real") / "registry")
-    test = EvalSet("fraud test", fraud.test.x, fraud.test.y)
-    reg.publish(small, "fraud", test, notes="small")
-    reg.publish(big, "fraud", test, keras_file=True, tags={"owner": "course"})
-    return reg
-
-
 @pytest.fixture
 def real(real_registry, tmp_path):
-    """A private copy of the real registry (copying is cheap; tests may change it)."""
+    """A private copy of the session's ``real_registry`` (the repository's conftest.py).
+
+    Copying is cheap; tests may change the copy.
+    """
     copy = tmp_path / "copy"
     shutil.copytree(real_registry.root, copy)
     return ModelRegistry(copy)

@@ -1,0 +1,396 @@
+"""Session fixtures shared by the tests (tests/) and the docstring examples (course_lib/).
+
+Training takes seconds, and so do saving, converting and publishing: each configuration
+is built once per session, here, and both the tests and the doctests use it. Nobody may
+change these objects (save copies, never mutate weights); the doctests get private copies
+of the files in a fresh working folder.
+
+The docstring examples name what a reader has at hand in a lesson: ``fraud`` (the data),
+``model`` (the lessons' trained fraud model), ``x_test``, ``y_test``, ``reg`` (a registry
+with versions), files such as "fraud.keras" or "web/fraud". ``_doctest_setup`` hands each
+example exactly what it names (see ``NAMES`` and ``FILES``), building the expensive ones
+on first use, so a doctest that needs no model pays for none.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from _pytest.doctest import DoctestItem
+
+# -- the session's datasets and models (tests and doctests) ----------------------------------
+
+
+@pytest.fixture(scope="session")
+def fraud():
+    """The fraud dataset of the lessons (checksum-verified snapshot, fixed split)."""
+    from course_lib import data
+
+    return data.load_fraud()
+
+
+@pytest.fixture(scope="session")
+def fraud_model(fraud):
+    """The fraud model (scaling inside), trained 2 epochs with balanced class weights."""
+    from course_lib import models
+
+    m = models.build_fraud_model(fraud.train.x)
+    models.train(m, fraud.train, epochs=2, class_weight="balanced")
+    return m
+
+
+@pytest.fixture(scope="session")
+def untrained_fraud_model(fraud):
+    """The fraud model's layers, untrained: for tests where the weights do not matter."""
+    from course_lib import models
+
+    return models.build_fraud_model(fraud.train.x)
+
+
+@pytest.fixture(scope="session")
+def lesson_model(fraud):
+    """The lessons' standard model, ``models.fraud_model(fraud)`` (10 epochs): the doctests' ``model``.
+
+    Unlike ``fraud_model`` (2 epochs, recall 0.37) it passes the release check's recall floor.
+    """
+    from course_lib import models
+
+    return models.fraud_model(fraud)
+
+
+@pytest.fixture(scope="session")
+def small_split():
+    """400 rows of 3 features on very different scales, with a 0/1 label."""
+    from course_lib import data
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(400, 3)) * [1.0, 10.0, 0.1]).astype("float32")
+    y = (x[:, 0] + rng.normal(scale=0.5, size=400) > 0.8).astype("int64")
+    return data.Split(x, y)
+
+
+@pytest.fixture(scope="session")
+def small_model(small_split):
+    """A 3 -> 4 -> 1 classifier trained on ``small_split`` (fast to convert and run)."""
+    from course_lib import models
+
+    m = models.build_fraud_model(small_split.x, hidden=(4,), name="small")
+    models.train(m, small_split, epochs=3, batch_size=32, class_weight="balanced")
+    return m
+
+
+@pytest.fixture(scope="session")
+def registry_models(fraud):
+    """Two fraud models of different sizes, one epoch each: (fraud, small, big)."""
+    from course_lib import models
+
+    small = models.build_fraud_model(fraud.train.x, hidden=(4,), seed=1)
+    models.train(small, fraud.train, epochs=1, class_weight="balanced", seed=1)
+    big = models.build_fraud_model(fraud.train.x, hidden=(32,), seed=2)
+    models.train(big, fraud.train, epochs=1, class_weight="balanced", seed=2)
+    return fraud, small, big
+
+
+# -- saved, converted and published once per session ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_tfjs(small_model, tmp_path_factory):
+    """``small_model`` exported as a SavedModel and converted to a float32 TF.js graph model.
+
+    A namespace: ``.savedmodel`` (the SavedModel folder), ``.f32`` and ``.u8`` (tfjs
+    Conversions: float32 from the model, uint8 from the SavedModel). Tests that write
+    conversions of their own use their own tmp folders.
+    """
+    from types import SimpleNamespace
+
+    from course_lib import persistence, tfjs
+
+    work = tmp_path_factory.mktemp("small_tfjs")
+    savedmodel = persistence.save(small_model, work / "savedmodel").path
+    return SimpleNamespace(savedmodel=savedmodel, f32=tfjs.convert(small_model, work / "f32"),
+                           u8=tfjs.convert(savedmodel, work / "u8", quantize="uint8"))
+
+
+@pytest.fixture(scope="session")
+def fraud_saved(fraud_model, tmp_path_factory):
+    """``fraud_model`` saved once in each format: {"keras": SaveResult, "savedmodel": ..., "h5": ...}."""
+    from course_lib import persistence
+
+    root = tmp_path_factory.mktemp("fraud_saved")
+    names = {"keras": "fraud.keras", "savedmodel": "fraud_savedmodel", "h5": "fraud.h5"}
+    return {fmt: persistence.save(fraud_model, root / name) for fmt, name in names.items()}
+
+
+@pytest.fixture(scope="session")
+def real_registry(tmp_path_factory, registry_models):
+    """Versions 1 (small model) and 2 (bigger, with a .keras file) of real Keras models.
+
+    Published once per session; tests must not change it (tests/registry's ``real`` is a
+    private copy).
+    """
+    from course_lib.registry import EvalSet, ModelRegistry
+
+    fraud, small, big = registry_models
+    reg = ModelRegistry(tmp_path_factory.mktemp("real") / "registry")
+    test = EvalSet("fraud test", fraud.test.x, fraud.test.y)
+    reg.publish(small, "fraud", test, notes="small")
+    reg.publish(big, "fraud", test, keras_file=True, tags={"owner": "course"})
+    return reg
+
+
+# -- what the docstring examples name ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _compile_config_kept(model: Any) -> Iterator[None]:
+    """Put back the model's compile config after a block that may have changed it.
+
+    Keras's legacy HDF5 saving pops "optimizer" from ``model._compile_config.config`` in place
+    (keras/src/legacy/saving/saving_utils.py), so once a model was saved as .h5 its later
+    .keras files lack the optimizer (and are 0.5 KB smaller). The shared model must look the
+    same to every example, whatever ran before.
+    """
+    kept = dict(model._compile_config.config)
+    try:
+        yield
+    finally:
+        if model._compile_config.config != kept:
+            model._compile_config.config.clear()
+            model._compile_config.config.update(kept)
+
+
+class LessonFiles:
+    """The files of ``lesson_model`` the examples load, each written on first use.
+
+    ``path(name)`` is the session's copy of "fraud.keras", "web/fraud"...; ``results``
+    keeps what writing it returned (a SaveResult or a tfjs Conversion).
+    """
+
+    def __init__(self, model: Any, root: Path) -> None:
+        self.model, self.root, self.results = model, root, {}
+
+    def _write(self, name: str, target: Path) -> Any:
+        from course_lib import persistence, teaching, tfjs
+
+        savedmodel = lambda: self.path("fraud_savedmodel")
+        writers: dict[str, Callable[[], Any]] = {
+            "fraud.keras": lambda: persistence.save(self.model, target),
+            "fraud_savedmodel": lambda: persistence.save(self.model, target),
+            "fraud.h5": lambda: self._h5(target),
+            "fraud.weights.h5": lambda: persistence.save_weights(self.model, target),
+            "export/fraud": lambda: shutil.copytree(savedmodel(), target),
+            "web/fraud": lambda: tfjs.convert(savedmodel(), target),
+            "web/fraud_f16": lambda: tfjs.convert(savedmodel(), target, quantize="float16"),
+            "web/fraud_uint8": lambda: tfjs.convert(savedmodel(), target, quantize="uint8"),
+            "web/fraud_layers": lambda: teaching.save_layers_model(self.model, target),
+        }
+        return writers[name]()
+
+    def _h5(self, target: Path) -> Any:
+        from course_lib import persistence
+
+        with _compile_config_kept(self.model):
+            return persistence.save(self.model, target)
+
+    def path(self, name: str) -> Path:
+        target = self.root / name
+        if name not in self.results:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.results[name] = self._write(name, target)
+        return target
+
+    def copy_to(self, name: str, folder: Path) -> None:
+        src, dst = self.path(name), folder / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copy2(src, dst)
+
+
+@pytest.fixture(scope="session")
+def lesson_files(lesson_model, tmp_path_factory):
+    """:class:`LessonFiles` of the lessons' model (nothing is written until an example asks)."""
+    return LessonFiles(lesson_model, tmp_path_factory.mktemp("lesson_files"))
+
+
+#: The names :data:`FILES` knows; an example that reads one of them gets a copy in its folder.
+FILES = ("fraud.keras", "fraud_savedmodel", "fraud.h5", "fraud.weights.h5", "export/fraud",
+         "web/fraud", "web/fraud_f16", "web/fraud_uint8", "web/fraud_layers")
+
+
+@pytest.fixture(scope="session")
+def doctest_registry(real_registry, fraud, fraud_model, tmp_path_factory):
+    """``real_registry`` plus version 3 (``fraud_model``: 2 epochs, recall 0.37), production -> 1.
+
+    Version 1 the small model, 2 the bigger one (better on every metric), 3 one that a
+    recall floor of 0.8 refuses. The examples each get a copy (``reg``).
+    """
+    from course_lib.registry import EvalSet, ModelRegistry
+
+    root = tmp_path_factory.mktemp("doctest_registry") / "registry"
+    shutil.copytree(real_registry.root, root)
+    reg = ModelRegistry(root)
+    reg.publish(fraud_model, "fraud", EvalSet("fraud test", fraud.test.x, fraud.test.y),
+                notes="2 epochs")
+    reg.promote("fraud", 1)
+    return reg
+
+
+@pytest.fixture(scope="session")
+def serving_process():
+    """One :class:`~course_lib.persistence.ServingProcess` for the examples that name ``service``."""
+    from course_lib.persistence import ServingProcess
+
+    with ServingProcess() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def quantization_report(lesson_model, fraud, tmp_path_factory):
+    """``compare_quantizations`` of the lessons' model (float32, float16, uint8)."""
+    from course_lib.tfjs import compare_quantizations
+
+    return compare_quantizations(lesson_model, fraud.test.x, fraud.test.y,
+                                 tmp_path_factory.mktemp("quantizations"))
+
+
+def _fresh_model(request: pytest.FixtureRequest) -> Any:
+    from course_lib import models
+
+    return models.build_fraud_model(request.getfixturevalue("fraud").train.x)
+
+
+def _registry_copy(request: pytest.FixtureRequest) -> Any:
+    from course_lib.registry import ModelRegistry
+
+    shutil.copytree(request.getfixturevalue("doctest_registry").root, "work/registry")
+    return ModelRegistry("work/registry")
+
+
+def _conversion(request: pytest.FixtureRequest) -> Any:
+    files = request.getfixturevalue("lesson_files")
+    files.path("web/fraud_uint8")
+    return files.results["web/fraud_uint8"]
+
+
+#: What a name in an example stands for: ``(modules it applies to, or None for all; maker)``.
+NAMES: dict[str, tuple[tuple[str, ...] | None, Callable[[pytest.FixtureRequest], Any]]] = {
+    "np": (None, lambda r: np),
+    "fraud": (None, lambda r: r.getfixturevalue("fraud")),
+    "x_test": (None, lambda r: r.getfixturevalue("fraud").test.x),
+    "y_test": (None, lambda r: r.getfixturevalue("fraud").test.y),
+    "model": (None, lambda r: r.getfixturevalue("lesson_model")),
+    "fresh_model": (None, _fresh_model),
+    "reg": (("course_lib.registry",), _registry_copy),
+    "service": (("course_lib.persistence",), lambda r: r.getfixturevalue("serving_process")),
+    "conversion": (("course_lib.tfjs",), _conversion),
+    "report": (("course_lib.tfjs.quantization",),
+               lambda r: r.getfixturevalue("quantization_report")),
+}
+
+#: Functions whose second argument is a path they write (an example writing a file gets none).
+WRITERS = ("save", "save_weights", "save_layers_model", "convert", "to_tflite")
+
+
+def _examples(item: DoctestItem) -> list[ast.Module]:
+    trees = []
+    for example in item.dtest.examples:
+        try:
+            trees.append(ast.parse(example.source))
+        except SyntaxError:
+            pass
+    return trees
+
+
+def _free_names(trees: list[ast.Module], known: dict[str, Any]) -> set[str]:
+    """Names the examples read before assigning them, that neither the module nor Python defines."""
+    assigned: set[str] = set()
+    free: set[str] = set()
+    for tree in trees:
+        nodes = list(ast.walk(tree))
+        for node in nodes:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
+                    and node.id not in assigned:
+                free.add(node.id)
+        for node in nodes:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                assigned.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                assigned.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return {n for n in free if n not in known and not hasattr(builtins, n)}
+
+
+def _files_read(trees: list[ast.Module]) -> list[str]:
+    """The :data:`FILES` the examples mention, except those an example writes before reading."""
+    first: dict[str, bool] = {}  # name -> the first mention writes it
+    for tree in trees:
+        writes = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and len(node.args) > 1:
+                func = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                    getattr(node.func, "id", "")
+                target = node.args[1]
+                if func in WRITERS and isinstance(target, ast.Constant):
+                    writes.add(target.value)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in FILES:
+                first.setdefault(node.value, node.value in writes)
+    return [name for name, written in first.items() if not written]
+
+
+def _lesson_notebooks(folder: Path) -> None:
+    """``notebooks/00_hello.ipynb``: a one-cell lesson for the validate examples (no TensorFlow)."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("print(1 + 1)", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    (folder / "notebooks").mkdir()
+    nbformat.write(nb, folder / "notebooks" / "00_hello.ipynb")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_setup(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For a docstring example: a fresh working folder, and what the example names in it.
+
+    Nothing for the other tests. The names come from :data:`NAMES`, the files from
+    :data:`FILES` (copies of the session's), each only when the example uses it.
+    """
+    item = request.node
+    if not isinstance(item, DoctestItem) or item.dtest is None:
+        yield
+        return
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    folder = request.getfixturevalue("tmp_path")
+    monkeypatch.chdir(folder)
+    namespace = request.getfixturevalue("doctest_namespace")
+    module = item.dtest.globs.get("__name__", "")
+    trees = _examples(item)
+    for name in sorted(_free_names(trees, item.dtest.globs)):
+        where, make = NAMES.get(name, ((), None))
+        if make is not None and (where is None or module.startswith(where)):
+            monkeypatch.setitem(namespace, name, make(request))
+    for name in _files_read(trees):
+        request.getfixturevalue("lesson_files").copy_to(name, folder)
+    if module == "course_lib.instructor.validate":
+        _lesson_notebooks(folder)
+    if module == "course_lib.persistence.serving":  # it imports TensorFlow while the others run
+        request.getfixturevalue("serving_process")
+    shared = namespace.get("model")
+    if shared is None:
+        yield
+        return
+    before = [w.copy() for w in shared.get_weights()]
+    with _compile_config_kept(shared):  # compare_formats saves it as .h5
+        yield
+    if not all(np.array_equal(a, b) for a, b in zip(before, shared.get_weights())):
+        pytest.fail(f"{item.name} changed the weights of the shared `model`; every later "
+                    "example sees them. Build a model of its own in the example instead.")
