@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -150,24 +149,6 @@ def real_registry(tmp_path_factory, registry_models):
 # -- what the docstring examples name ------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _compile_config_kept(model: Any) -> Iterator[None]:
-    """Put back the model's compile config after a block that may have changed it.
-
-    Keras's legacy HDF5 saving pops "optimizer" from ``model._compile_config.config`` in place
-    (keras/src/legacy/saving/saving_utils.py), so once a model was saved as .h5 its later
-    .keras files lack the optimizer (and are 0.5 KB smaller). The shared model must look the
-    same to every example, whatever ran before.
-    """
-    kept = dict(model._compile_config.config)
-    try:
-        yield
-    finally:
-        if model._compile_config.config != kept:
-            model._compile_config.config.clear()
-            model._compile_config.config.update(kept)
-
-
 class LessonFiles:
     """The files of ``lesson_model`` the examples load, each written on first use.
 
@@ -185,7 +166,7 @@ class LessonFiles:
         writers: dict[str, Callable[[], Any]] = {
             "fraud.keras": lambda: persistence.save(self.model, target),
             "fraud_savedmodel": lambda: persistence.save(self.model, target),
-            "fraud.h5": lambda: self._h5(target),
+            "fraud.h5": lambda: persistence.save(self.model, target),
             "fraud.weights.h5": lambda: persistence.save_weights(self.model, target),
             "export/fraud": lambda: shutil.copytree(savedmodel(), target),
             "web/fraud": lambda: tfjs.convert(savedmodel(), target),
@@ -194,12 +175,6 @@ class LessonFiles:
             "web/fraud_layers": lambda: teaching.save_layers_model(self.model, target),
         }
         return writers[name]()
-
-    def _h5(self, target: Path) -> Any:
-        from course_lib import persistence
-
-        with _compile_config_kept(self.model):
-            return persistence.save(self.model, target)
 
     def path(self, name: str) -> Path:
         target = self.root / name
@@ -380,7 +355,7 @@ def _doctest_setup(request: pytest.FixtureRequest) -> Iterator[None]:
             monkeypatch.setitem(namespace, name, make(request))
     for name in _files_read(trees):
         request.getfixturevalue("lesson_files").copy_to(name, folder)
-    if module == "course_lib.instructor.validate":
+    if module == "course_lib.instructor.validation":
         _lesson_notebooks(folder)
     if module == "course_lib.persistence.serving":  # it imports TensorFlow while the others run
         request.getfixturevalue("serving_process")
@@ -389,8 +364,7 @@ def _doctest_setup(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     before = [w.copy() for w in shared.get_weights()]
-    with _compile_config_kept(shared):  # compare_formats saves it as .h5
-        yield
+    yield
     if not all(np.array_equal(a, b) for a, b in zip(before, shared.get_weights())):
         pytest.fail(f"{item.name} changed the weights of the shared `model`; every later "
                     "example sees them. Build a model of its own in the example instead.")

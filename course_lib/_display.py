@@ -30,6 +30,8 @@ __all__ += ["ComparisonReport"]
 
 GREEN, RED, GREY = "#1a7f37", "#b42318", "#57606a"
 CELL = 'style="padding:2px 10px;text-align:right"'
+#: Table cells that say something failed: shown in bold red in HTML.
+FAILED_CELLS = frozenset({"NO", "FAIL", "FAILED", "DIFFERS", "INVALID", "NOT MET"})
 LEFT = 'style="padding:2px 10px;text-align:left"'
 
 
@@ -121,8 +123,9 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *,
     """
     show = (lambda c: html.escape(str(c))) if escape else str
     head = "".join(f"<th {CELL}>{show(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td {CELL}>{show(c)}</td>" for c in r) + "</tr>"
-                   for r in rows)
+    body = "".join("<tr>" + "".join(
+        f'<td {CELL}><b style="color:{RED}">{show(c)}</b></td>' if str(c) in FAILED_CELLS
+        else f"<td {CELL}>{show(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
 
 
@@ -188,6 +191,8 @@ class Report:
     @property
     def ok(self) -> bool:
         """True when nothing failed: a subclass defines ``failures``, or ``ok`` itself."""
+        if type(self).failures is Report.failures:  # pragma: no cover (a subclass's mistake)
+            raise NotImplementedError(f"{type(self).__name__} defines neither ok nor failures")
         return not self.failures
 
     @property
@@ -196,8 +201,8 @@ class Report:
 
     @property
     def failures(self) -> tuple[Any, ...]:
-        """What failed; empty when ``ok``."""
-        return ()
+        """What failed: empty when ``ok``; by default the verdict itself when not."""
+        return () if self.ok else (self.verdict,)
 
     def table(self) -> tuple[Sequence[str], Sequence[Sequence[object]]] | None:
         """``(headers, rows)`` of the report's table, or None when it has none."""

@@ -40,6 +40,10 @@ class TestSave:
         assert fraud_saved["h5"].warnings and "legacy" in fraud_saved["h5"].warnings[0]
         assert fraud_saved["keras"].warnings == ()
 
+    def test_h5_leaves_the_model_compile_config_whole(self, fraud_model, tmp_path):
+        persistence.save(fraud_model, tmp_path / "m.h5")
+        assert "optimizer" in fraud_model.get_compile_config()
+
     def test_existing_target_is_refused_without_overwrite(self, fraud_model, fraud_saved):
         with pytest.raises(ModelFileError, match="overwrite=True"):
             persistence.save(fraud_model, fraud_saved["keras"].path)

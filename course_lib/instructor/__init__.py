@@ -8,16 +8,13 @@ ok    node: v20.1.0 at /usr/bin/node
 
 Two parts, one module each:
 
-- :mod:`course_lib.instructor.validate`: re-run each notebook with nbval in a fresh
+- :mod:`course_lib.instructor.validation`: re-run each notebook with nbval in a fresh
   ``pytest`` process and report cell by cell (:class:`NotebookResult`,
   :class:`CellResult`, :func:`validate_main`).
-- :mod:`course_lib.instructor.doctor`: the environment checks (:class:`CheckResult`
+- :mod:`course_lib.instructor.environment`: the environment checks (:class:`CheckResult`
   values) and :func:`doctor_main`.
 
 Every name is re-exported here (``from course_lib.instructor import validate_main``).
-The functions ``validate`` and ``doctor`` have the names of their modules, so
-``course_lib.instructor.validate`` is the function; reach the modules with
-``importlib.import_module("course_lib.instructor.validate")``.
 
 Exit codes of both verbs: 0 all good; 1 something failed (a cell, a required check);
 2 bad input (no notebooks where pointed, an unknown notebook name).
@@ -26,7 +23,7 @@ Exit codes of both verbs: 0 all good; 1 something failed (a cell, a required che
 from __future__ import annotations
 
 from course_lib.errors import NotebookNotFoundError
-from course_lib.instructor.doctor import (
+from course_lib.instructor.environment import (
     DOCTOR_HELP,
     MIN_NODE,
     SUPPORTED_PYTHON,
@@ -46,7 +43,7 @@ from course_lib.instructor.doctor import (
     find_node_modules,
     parse_labextensions,
 )
-from course_lib.instructor.validate import (
+from course_lib.instructor.validation import (
     DEFAULT_TIMEOUT,
     LESSON_GLOB,
     PACKAGED_SANITIZE,

@@ -23,7 +23,7 @@ save never leaves a half-written model behind. Loading keeps Keras's
 
 One submodule per part: :mod:`~course_lib.persistence.formats` (save, load, weights
 checkpoints), :mod:`~course_lib.persistence.inspection` (files, signatures,
-``saved_model_cli``), :mod:`~course_lib.persistence.roundtrip` (round trips, the formats
+``saved_model_cli``), :mod:`~course_lib.persistence.roundtrips` (round trips, the formats
 side by side), :mod:`~course_lib.persistence.serving` (a fresh process) and
 :mod:`~course_lib.persistence.tflite`. Every name is importable from here.
 """
@@ -40,7 +40,7 @@ from course_lib.persistence.formats import (
 from course_lib.persistence.inspection import (
     FileInfo, ModelInfo, SignatureInfo, inspect, saved_model_cli,
 )
-from course_lib.persistence.roundtrip import (
+from course_lib.persistence.roundtrips import (
     CONSUMERS, FormatRow, FormatsReport, RoundTripResult, compare_formats, roundtrip,
 )
 from course_lib.persistence.serving import ServingProcess, predict_in_subprocess

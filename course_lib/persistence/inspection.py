@@ -95,6 +95,7 @@ class ModelInfo(_display.Report):
     files: tuple[FileInfo, ...]
     signatures: tuple[SignatureInfo, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    disk_bytes: int | None = None
 
     @property
     def size_bytes(self) -> int:
@@ -102,13 +103,9 @@ class ModelInfo(_display.Report):
         return sum(f.size_bytes for f in self.files)
 
     @property
-    def disk_bytes(self) -> int:
-        """Size on disk."""
-        return _fs.size(self.path)
-
-    @property
     def title(self) -> str:  # type: ignore[override]
-        return f"{self.path.name} ({self.format}, {_display.size(self.disk_bytes)} on disk)"
+        disk = "" if self.disk_bytes is None else f", {_display.size(self.disk_bytes)} on disk"
+        return f"{self.path.name} ({self.format}{disk})"
 
     @property
     def failures(self) -> tuple[str, ...]:
@@ -199,17 +196,18 @@ def inspect(path: str | os.PathLike[str]) -> ModelInfo:
                           for i in archive.infolist())
             names = archive.namelist()
             meta = json.loads(archive.read("metadata.json")) if "metadata.json" in names else {}
-        return ModelInfo(path=p, format=fmt, files=files, metadata=meta)
+        return ModelInfo(path=p, format=fmt, files=files, metadata=meta, disk_bytes=_fs.size(p))
     if fmt == "h5":
         only = FileInfo(p.name, p.stat().st_size, "architecture and weights (HDF5)")
-        return ModelInfo(path=p, format=fmt, files=(only,))
+        return ModelInfo(path=p, format=fmt, files=(only,), disk_bytes=_fs.size(p))
     obj = load_savedmodel(p)
     sigs = tuple(
         SignatureInfo(name, _tensor_infos(fn.structured_input_signature[1]),
                       _tensor_infos(fn.structured_outputs))
         for name, fn in sorted(obj.signatures.items())
     )
-    return ModelInfo(path=p, format=fmt, files=_savedmodel_files(p), signatures=sigs)
+    return ModelInfo(path=p, format=fmt, files=_savedmodel_files(p), signatures=sigs,
+                     disk_bytes=_fs.size(p))
 
 
 def saved_model_cli(path: str | os.PathLike[str], *args: str) -> str:

@@ -94,12 +94,12 @@ class EvalSet:
 
 
 @dataclass(frozen=True, repr=False)
-class VersionInfo(_display.Report):
+class VersionInfo:
     """One published version as its manifest describes it (plus its current aliases).
 
     >>> v = VersionInfo("fraud", 1, Path("r/fraud/1"), "", "toy test", "ab" * 32, 200, 0.5,
     ...                 Metrics.from_counts(tp=80, fp=20, fn=15, tn=85), 50_000, 1.0, {}, {})
-    >>> v.verdict
+    >>> v.heading
     'fraud version 1'
     >>> print(str(v).splitlines()[3])
       size 48.8 KB (SavedModel, 0 files), latency 1.00 ms per call on 1 row
@@ -107,7 +107,8 @@ class VersionInfo(_display.Report):
     Metrics are those of the named evaluation set (``eval_name``, ``eval_fingerprint``)
     at ``threshold``; ``size_bytes`` is the SavedModel's size (without the manifest and
     the optional ``.keras`` file); ``latency_ms`` the median time of one call on one row.
-    It is only made from a manifest that matches its own checksum, so ``ok`` is True.
+    It is only made from a manifest that matches its own checksum: a record, not a verdict
+    (:meth:`ModelRegistry.verify` judges a version's files).
     """
 
     name: str
@@ -129,26 +130,23 @@ class VersionInfo(_display.Report):
     latency: Mapping[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
 
-    #: True: a VersionInfo is only made from a manifest whose checksum matched.
-    ok = True
-
-    @property
-    def verdict(self) -> str:
-        """``"fraud version 2 (production)"``: the version and its aliases."""
-        aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
-        return f"{self.name} version {self.version}{aliases}"
-
     @property
     def label(self) -> str:
         """``"version N"``."""
         return f"version {self.version}"
 
+    @property
+    def heading(self) -> str:
+        """``"fraud version 2 (production)"``: the version and its aliases."""
+        aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
+        return f"{self.name} version {self.version}{aliases}"
+
     def summary_lines(self) -> list[str]:
-        """The verdict line, then evaluation, metrics, size and latency, notes and tags."""
+        """The heading, then evaluation, metrics, size and latency, notes and tags."""
         m = self.metrics
         tags = ", ".join(f"{k}={v}" for k, v in self.tags.items())
         lines = [
-            self.verdict,
+            self.heading,
             (
                 f"  evaluated on {self.eval_name!r}: {self.eval_rows:,} rows, fingerprint "
                 f"{self.eval_fingerprint[:12]}, threshold {self.threshold:.2f}"
@@ -175,6 +173,8 @@ class VersionInfo(_display.Report):
 
     def __str__(self) -> str:
         return "\n".join(self.summary_lines())
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         lines = self.summary_lines()

@@ -68,16 +68,12 @@ class ServingPlan(_display.Report):
         )
 
     @property
-    def ok(self) -> bool:
-        """True when the default version is the alias's one (or no alias) and no warning."""
-        if self.default_version is None or self.warnings:
-            return False
-        return self.pinned is None or self.pinned == self.default_version
-
-    @property
     def failures(self) -> tuple[str, ...]:
-        """The warnings (a version TF Serving would fail to load)."""
-        return self.warnings
+        """The warnings (a version TF Serving would fail to load), and a default version
+        that is not the alias's (``ok`` when there is none of them)."""
+        off = self.default_version is None or (
+            self.pinned is not None and self.pinned != self.default_version)
+        return self.warnings + ((self.verdict,) if off else ())
 
     @property
     def verdict(self) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from course_lib import _display
 from course_lib.errors import NotebookNotFoundError
-from course_lib.instructor.validate import default_notebooks_dir, strip_ansi
+from course_lib.instructor.validation import default_notebooks_dir, strip_ansi
 from course_lib.tfjs.runtime import TFJS_VERSION, find_node_modules
 
 __all__ = [

@@ -1,8 +1,7 @@
-"""Tests of course_lib.instructor.doctor: `course-lib doctor` and its environment checks."""
+"""Tests of course_lib.instructor.environment: `course-lib doctor` and its environment checks."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -13,9 +12,7 @@ import pytest
 
 from course_lib import instructor as I
 from course_lib.instructor import CheckResult
-
-#: The module (``course_lib.instructor.doctor`` as an attribute is the function ``doctor``).
-D = importlib.import_module("course_lib.instructor.doctor")
+from course_lib.instructor import environment as D
 ROOT = Path(__file__).resolve().parent.parent
 TFJS_VERSION = "4.22.0"
 

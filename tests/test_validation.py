@@ -1,4 +1,4 @@
-"""Tests of course_lib.instructor.validate: `course-lib validate` (nbval on each lesson)."""
+"""Tests of course_lib.instructor.validation: `course-lib validate` (nbval on each lesson)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Round trips: save a model, load it back, and check that nothing changed.
 
->>> from course_lib.persistence.roundtrip import FormatRow, FormatsReport
+>>> from course_lib.persistence.roundtrips import FormatRow, FormatsReport
 >>> report = FormatsReport((FormatRow("keras", 29_184, 0.02, 0.05, 0.0, True, "Keras"),), 0.01)
 >>> report.ok, report.verdict
 (True, 'OK: every format gives the same metrics after loading (within 0.01)')

@@ -1,4 +1,4 @@
-"""Tests of course_lib.persistence.roundtrip: one format's round trip, every format side by side."""
+"""Tests of course_lib.persistence.roundtrips: one format's round trip, every format side by side."""
 
 from __future__ import annotations
 
