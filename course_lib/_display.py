@@ -24,7 +24,7 @@ from typing import Any
 __all__ = [
     "GREEN", "GREY", "RED", "Report", "duration", "html_table", "markdown_table", "milliseconds",
     "percent",
-    "plural", "show", "size", "text_table", "verdict_html",
+    "plural", "size", "text_table", "verdict_html",
 ]
 __all__ += ["ComparisonReport"]
 
@@ -153,17 +153,6 @@ def verdict_html(text: str, ok: bool | None) -> str:
     return f'<p style="color:{color};font-weight:bold">{html.escape(text)}</p>'
 
 
-def show(figure: Any) -> None:
-    """Show a figure in the running notebook (nothing outside IPython)."""
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    if ipython is not None and ipython.get_ipython() is not None:
-        from IPython.display import display
-
-        display(figure)
-
-
 class Report:
     """The base of report objects: ``ok``, ``failures``, one ``verdict`` line, text and HTML.
 
@@ -172,8 +161,9 @@ class Report:
     ``table()`` returning ``(headers, rows)``; ``title`` is an optional first line.
     Its text form (``str``/``repr``) is the title, the table and the verdict; its HTML form
     is the same in a notebook. Dataclass subclasses pass ``repr=False`` so these are kept.
-    A report with a figure has ``plot(self, ax=None)``: ``ax = self._axes(ax)``, draw,
-    then ``return self._shown(made_figure=<ax was None>)``; in a lesson, ``report.plot();``.
+    A report with a figure has ``plot(self, ax=None)``: ``ax = self._axes(ax)``, draw, then
+    ``return self``; the figure is ``report.figure_`` (in a lesson, ``report.plot().figure_``
+    shows it).
 
     >>> class Check(Report):
     ...     ok, verdict = True, "OK: 2 of 2 passed"
@@ -232,12 +222,6 @@ class Report:
         object.__setattr__(self, "ax_", ax)  # frozen dataclasses too
         object.__setattr__(self, "figure_", ax.figure)
         return ax
-
-    def _shown(self, made_figure: bool) -> Any:
-        """``self``, after showing a figure that ``plot`` made itself (once) in a notebook."""
-        if made_figure:
-            show(self.figure_)
-        return self
 
     def _repr_html_(self) -> str:
         parts = [f"<p><b>{html.escape(self.title)}</b></p>"] if self.title else []

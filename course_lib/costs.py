@@ -247,7 +247,6 @@ class CostCurve(_display.Report):
         >>> [line.get_label() for line in c.plot().ax_.get_lines()]
         ['expected cost per transaction', 'cheapest 0.40', 'default 0.50']
         """
-        made = ax is None
         ax = self._axes(ax, 6.4, 4.0)
         ax.plot(self.thresholds, self.expected_costs, label="expected cost per transaction")
         ax.axvline(self.best_threshold, color="tab:green", linestyle="--",
@@ -260,7 +259,7 @@ class CostCurve(_display.Report):
         ax.set_ylim(bottom=0.0)
         ax.grid(alpha=0.3)
         ax.legend()
-        return self._shown(made)
+        return self
 
 
 def cost_curve(

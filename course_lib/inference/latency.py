@@ -172,8 +172,7 @@ class LatencyReport(_display.Report):
         >>> [ax.get_ylabel() for ax in r.plot().figure_.axes]
         ['time per call (s)', 'rows per second']
         """
-        made = ax is None
-        if made:
+        if ax is None:
             from course_lib.plots import new_figure
 
             left, right = new_figure(10.0, 4.0).subplots(1, 2)
@@ -206,7 +205,7 @@ class LatencyReport(_display.Report):
         for a in (left, right):
             a.grid(alpha=0.3, which="both")
         right.legend(fontsize="small")
-        return self._shown(made)
+        return self
 
 
 def _batch_sizes(batch_sizes: Sequence[int], n_rows: int) -> list[int]:

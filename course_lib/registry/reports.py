@@ -286,8 +286,8 @@ class VersionComparison(_display.Report):
         """Draw the two confusion matrices side by side into ``ax``; returns the comparison.
 
         Each matrix is an inset of ``ax`` (a new figure without it), titled with the
-        version's size and latency; ``ax_`` and ``figure_`` are kept. In a lesson end the
-        cell with ``.plot();``.
+        version's size and latency; ``ax_`` and ``figure_`` are kept (a lesson shows
+        ``.plot().figure_``).
         """
         from course_lib.plots import plot_confusion_matrix
 
@@ -296,7 +296,6 @@ class VersionComparison(_display.Report):
                 f"expected ax to be a matplotlib Axes; found {type(ax).__name__}. "
                 "Fix: pass ax=fig.add_subplot(), or leave it out for a new figure."
             )
-        made = ax is None
         ax = self._axes(ax, 8.0, 4.2)
         ax.set_axis_off()
         ax.set_title(f"{self.a.name}: {self.data_line()}", fontsize="medium")
@@ -304,4 +303,4 @@ class VersionComparison(_display.Report):
             inset = ax.inset_axes((0.56 * i, 0.0, 0.44, 0.78))
             size, latency = _display.size(v.size_bytes), _display.milliseconds(v.latency_ms)
             plot_confusion_matrix(v.metrics, ax=inset, title=f"{v.label}: {size}, {latency}")
-        return self._shown(made)
+        return self

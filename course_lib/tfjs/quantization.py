@@ -186,8 +186,7 @@ class QuantizationReport(_display.Report):
         >>> report.plot().figure_
         <Figure size 1000x400 with 2 Axes>
         """
-        made = ax is None
-        if made:
+        if ax is None:
             from course_lib import plots
 
             left, right = plots.new_figure(10, 4).subplots(1, 2)
@@ -200,7 +199,7 @@ class QuantizationReport(_display.Report):
         self._metrics_panel(left)
         if right is not None:
             self._difference_panel(right)
-        return self._shown(made)
+        return self
 
     def _style(self, i: int, color: str) -> dict[str, Any]:
         return {"marker": _MARKERS[i % len(_MARKERS)], "color": color, "ls": "",
