@@ -368,3 +368,101 @@ def _doctest_setup(request: pytest.FixtureRequest) -> Iterator[None]:
     if not all(np.array_equal(a, b) for a, b in zip(before, shared.get_weights())):
         pytest.fail(f"{item.name} changed the weights of the shared `model`; every later "
                     "example sees them. Build a model of its own in the example instead.")
+
+
+# -- one small model per task (issue: course_lib measures any Keras model) -----------------------
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's bundled 8x8 digits as images (n, 8, 8, 1) with 10 classes: (train, test)."""
+    from sklearn.datasets import load_digits
+
+    from course_lib import data
+
+    d = load_digits()
+    x = (d.images[..., None] / 16.0).astype("float32")
+    y = d.target.astype("int64")
+    return data.Split(x[:1400], y[:1400]), data.Split(x[1400:], y[1400:])
+
+
+@pytest.fixture(scope="session")
+def digits_model(digits):
+    """A 10-class Conv2D classifier on the digits (softmax output), trained in a few seconds."""
+    from course_lib import _tf, models
+
+    keras = _tf.keras()
+    models.set_seed(0)
+    inputs = keras.Input((8, 8, 1), name="pixels")
+    h = keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    h = keras.layers.Flatten()(h)
+    outputs = keras.layers.Dense(10, activation="softmax", name="digit")(h)
+    model = keras.Model(inputs, outputs, name="digits")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    train, _test = digits
+    model.fit(train.x, train.y, epochs=4, batch_size=64, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def diabetes():
+    """scikit-learn's bundled diabetes regression (10 features, a disease progression score)."""
+    from sklearn.datasets import load_diabetes
+
+    from course_lib import data
+
+    d = load_diabetes()
+    x, y = d.data.astype("float32"), d.target.astype("float32")
+    return data.Split(x[:350], y[:350]), data.Split(x[350:], y[350:])
+
+
+@pytest.fixture(scope="session")
+def diabetes_model(diabetes):
+    """A regression network (normalization inside, one linear output)."""
+    from course_lib import _tf, models
+
+    keras = _tf.keras()
+    models.set_seed(0)
+    train, _test = diabetes
+    norm = keras.layers.Normalization(name="scale")
+    norm.adapt(train.x)
+    inputs = keras.Input((10,), name="features")
+    h = keras.layers.Dense(16, activation="relu")(norm(inputs))
+    outputs = keras.layers.Dense(1, name="progression")(h)
+    model = keras.Model(inputs, outputs, name="diabetes")
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    model.fit(train.x, train.y, epochs=30, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def two_inputs():
+    """Breast-cancer rows as two named inputs, 'mean' (n, 10) and 'worst' (n, 10); label 1 = malignant."""
+    from course_lib import data
+
+    d = data.load_breast_cancer()
+    split = lambda s: ({"mean": s.x[:, :10], "worst": s.x[:, 20:30]}, s.y)  # noqa: E731
+    return split(d.train), split(d.test)
+
+
+@pytest.fixture(scope="session")
+def two_input_model(two_inputs):
+    """A functional binary classifier with two named inputs, fed as a dict."""
+    from course_lib import _tf, models
+
+    keras = _tf.keras()
+    models.set_seed(0)
+    (x, y), _test = two_inputs
+    ins = []
+    parts = []
+    for name in ("mean", "worst"):
+        i = keras.Input((10,), name=name)
+        norm = keras.layers.Normalization(name=f"scale_{name}")
+        norm.adapt(x[name])
+        ins.append(i)
+        parts.append(norm(i))
+    h = keras.layers.Dense(8, activation="relu")(keras.layers.Concatenate()(parts))
+    out = keras.layers.Dense(1, activation="sigmoid", name="malignant")(h)
+    model = keras.Model(ins, out, name="two_inputs")
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, y, epochs=10, batch_size=32, verbose=0)
+    return model

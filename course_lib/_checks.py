@@ -248,7 +248,8 @@ def scores(y_score: object, n: int, what: str = "y_score", *,
     if arr.ndim != 1:
         raise InvalidInputError(
             f"expected {what} to be 1-D (one score per example) or (n, 1); found shape "
-            f"{arr.shape}. Fix: for a two-column softmax output pass scores[:, 1]."
+            f"{arr.shape}. Fix: measure a model with several output columns with "
+            "Metrics.from_predictions, which reads its task from them."
         )
     if arr.shape[0] != n:
         raise InvalidInputError(

@@ -22,7 +22,7 @@ import pytest
 
 import course_lib
 from course_lib import _display
-from course_lib.metrics import Metrics, compare
+from course_lib.metrics import Metrics, compare, prediction_difference
 
 GOOD = Metrics.from_counts(tp=90, fp=10, fn=10, tn=90)
 BAD = Metrics.from_counts(tp=60, fp=10, fn=40, tn=90)
@@ -117,6 +117,8 @@ def _examples() -> dict[str, list]:
     v1, v2 = _version(1, GOOD), _version(2, BAD)
     return {
         "Comparison": [compare(GOOD, GOOD), compare(GOOD, BAD)],
+        "PredictionDiff": [prediction_difference([0.2, 0.7], [0.2, 0.7]),
+                           prediction_difference([0.2, 0.7], [0.2, 0.4])],
         "CostCurve": [costs.cost_curve(y, s, miss_cost=100, false_alarm_cost=5)],
         "CostTable": [costs.deployment_costs({"v1": GOOD, "v2": BAD}, miss_cost=100,
                                              false_alarm_cost=5)],
@@ -214,7 +216,7 @@ def test_html_colours_the_verdict(report):
 
 def test_some_examples_fail():
     assert {name for name, rs in EXAMPLES.items() if any(not r.ok for r in rs)} >= {
-        "Comparison", "ReleaseReport", "PromotionResult", "VerifyReport", "BudgetResult",
+        "Comparison", "PredictionDiff", "ReleaseReport", "PromotionResult", "VerifyReport", "BudgetResult",
         "RoundTripResult", "Parity", "ThresholdResult", "FeatureCheckResult", "TFLiteResult"}
 
 

@@ -1,11 +1,9 @@
-"""Classification metrics from counts or predictions, and before/after comparison.
+"""Metrics of a binary classifier: the four counts, accuracy, precision, recall, F1.
 
->>> from course_lib.metrics import Metrics, compare
+>>> from course_lib.metrics import Metrics
 >>> m = Metrics.from_counts(tp=90, fp=15, fn=10, tn=85)
 >>> f"{m.precision:.3f} {m.recall:.3f} {m.f1:.3f} {m.accuracy:.3f}"
 '0.857 0.900 0.878 0.875'
->>> compare(m, m).ok
-True
 
 The positive class (label 1) is the one we want to catch: fraud, a tumour,
 spam. Conventions for the cases where a ratio has a zero denominator:
@@ -21,19 +19,54 @@ line to :attr:`Metrics.notes` so the number is never silently misleading.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 from course_lib import _checks, _display
 from course_lib.errors import InvalidInputError
+from course_lib.metrics.multiclass import MulticlassMetrics
+from course_lib.metrics.regression import RegressionMetrics
+from course_lib.metrics.tasks import check_task, class_ids, detect_task, probabilities
 
-__all__ = ["METRIC_NAMES", "Comparison", "MetricDelta", "Metrics", "compare"]
+__all__ = ["METRIC_NAMES", "Metrics", "binary_labels"]
 
-#: The four headline metrics, in display order.
+#: The four headline metrics of a binary classifier, in display order.
 METRIC_NAMES: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
+
+
+def binary_labels(y_true: object, class_names: Sequence[str] | None = None
+                  ) -> tuple[np.ndarray, tuple[str, str]]:
+    """0/1 labels (1 = the positive class) and the two class names (negative, positive).
+
+    Labels may be 0/1, booleans, one-hot rows of two columns or two class names (the
+    second of ``class_names``, or the second in sorted order, is the positive class).
+
+    >>> ids, names = binary_labels(["benign", "malignant", "benign"], ["benign", "malignant"])
+    >>> ids.tolist(), names
+    ([0, 1, 0], ('benign', 'malignant'))
+    """
+    raw = np.asarray(y_true)
+    if raw.dtype.kind in "USO" and class_names is None:
+        found = sorted(set(raw.astype(str).ravel().tolist()))[:3]
+        raise InvalidInputError(
+            f"expected class_names=(negative, positive) with text labels, to say which class "
+            f"is the positive one; found labels {found} and no class_names. "
+            f"Fix: e.g. class_names={tuple(found[:2])!r}."
+        )
+    ids, names = class_ids(y_true, class_names, n_classes=2)
+    if len(names) > 2:
+        found = sorted(set(ids.tolist()))
+        raise InvalidInputError(
+            f"expected y_true to hold only 0 and 1 (two classes); found {found[2] if len(found) > 2 else found[-1]!r}"
+            f"{f' (and {len(found) - 3} more)' if len(found) > 3 else ''}. Fix: encode the positive "
+            "class as 1, the negative class as 0, or pass task='multiclass'."
+        )
+    if names == ("0", "1"):
+        names = ("negative", "positive")
+    return ids, (names[0], names[1])
 
 
 def _zero_division_notes(tp: int, fp: int, fn: int, tn: int) -> tuple[str, ...]:
@@ -73,6 +106,10 @@ class Metrics:
     f1: float
     threshold: float | None = field(default=None, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
+    class_names: tuple[str, str] = field(default=("negative", "positive"), compare=False)
+
+    task = "binary"
+    names = METRIC_NAMES
 
     @classmethod
     def from_counts(cls, *, tp: int, fp: int, fn: int, tn: int) -> Metrics:
@@ -100,21 +137,36 @@ class Metrics:
 
     @classmethod
     def from_predictions(
-        cls, y_true: Sequence[int] | np.ndarray, y_score: Sequence[float] | np.ndarray,
-        threshold: float = 0.5,
-    ) -> Metrics:
-        """Metrics of scores (or 0/1 predictions) against true 0/1 labels.
+        cls, y_true: object, y_score: object, threshold: float = 0.5, *,
+        task: str | None = None, class_names: Sequence[str] | None = None,
+    ) -> Union[Metrics, MulticlassMetrics, RegressionMetrics]:
+        """The metrics of a model's output against the true labels, for the model's task.
 
-        A score at or above ``threshold`` counts as a positive prediction.
-        scikit-learn does the arithmetic.
+        The task is read from the labels and the output (see
+        :func:`~course_lib.metrics.tasks.detect_task`) or given as ``task=``: a binary
+        classifier gives :class:`Metrics`, a multi-class one
+        :class:`~course_lib.metrics.MulticlassMetrics`, a regression
+        :class:`~course_lib.metrics.RegressionMetrics`. For a binary classifier a score at or
+        above ``threshold`` counts as a positive prediction; its output may be one
+        probability per row, an (n, 1) column or an (n, 2) softmax. scikit-learn does the
+        arithmetic.
 
         >>> Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.3], threshold=0.25).recall
         1.0
+        >>> Metrics.from_predictions([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]).recall
+        0.5
+        >>> Metrics.from_predictions([2.0, 3.5], [2.5, 3.0]).mae
+        0.5
         """
         from sklearn import metrics as skm
 
-        labels = _checks.labels(y_true)
-        scores = _checks.scores(y_score, labels.shape[0])
+        task = detect_task(y_true, y_score) if task is None else check_task(task)
+        if task == "multiclass":
+            return MulticlassMetrics.from_predictions(y_true, y_score, class_names=class_names)
+        if task == "regression":
+            return RegressionMetrics.from_predictions(y_true, y_score)
+        labels, names = binary_labels(y_true, class_names)
+        scores = probabilities(y_score, labels.shape[0], 2)[:, 1]
         t = _checks.threshold(threshold)
         pred = (scores >= t).astype(np.int64)
         tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(labels, pred, labels=[0, 1]).ravel())
@@ -127,6 +179,7 @@ class Metrics:
             f1=float(skm.f1_score(labels, pred, **kw)),
             threshold=t,
             notes=_zero_division_notes(tp, fp, fn, tn),
+            class_names=names,
         )
 
     # -- derived values -------------------------------------------------------------
@@ -188,12 +241,17 @@ class Metrics:
             f"F1        = 2 * precision * recall / (precision + recall) = {self.f1:.3f}",
         ])
 
-    def describe(self, positive: str = "fraud", negative: str = "legitimate") -> str:
+    def describe(self, positive: str | None = None, negative: str | None = None) -> str:
         """The metrics in plain words: what was caught, missed and falsely flagged.
 
-        >>> print(Metrics.from_counts(tp=7, fp=10, fn=47, tn=3937).describe())
+        The classes are named by ``positive``/``negative``, else by the class names the
+        labels gave (e.g. "malignant"/"benign"), else "positive"/"negative".
+
+        >>> print(Metrics.from_counts(tp=7, fp=10, fn=47, tn=3937).describe("fraud", "legitimate"))
         accuracy 98.6%, precision 41.2%, recall 13.0%, F1 19.7%: caught 7 of 54 fraud cases (missed 47) and raised 10 false alarms among 3,947 legitimate cases
         """
+        negative = negative or self.class_names[0]
+        positive = positive or self.class_names[1]
         return (
             f"accuracy {self.accuracy:.1%}, precision {self.precision:.1%}, "
             f"recall {self.recall:.1%}, F1 {self.f1:.1%}: caught {self.tp:,} of "
@@ -237,127 +295,3 @@ class Metrics:
         )
 
 
-@dataclass(frozen=True)
-class MetricDelta:
-    """One row of a :class:`Comparison`."""
-
-    name: str
-    before: float
-    after: float
-    tolerance: float
-
-    @property
-    def delta(self) -> float:
-        """after - before."""
-        return self.after - self.before
-
-    @property
-    def ok(self) -> bool:
-        """True when the change is no larger than the tolerance (rounding noise aside)."""
-        return abs(self.delta) <= self.tolerance + 1e-12
-
-
-@dataclass(frozen=True, repr=False)
-class Comparison(_display.Report):
-    """Before/after metrics side by side with a verdict.
-
-    >>> a = Metrics.from_counts(tp=90, fp=10, fn=10, tn=90)
-    >>> b = Metrics.from_counts(tp=70, fp=8, fn=30, tn=92)
-    >>> c = compare(a, b, tolerance=0.01)
-    >>> c.ok, [r.name for r in c.failures]
-    (False, ['accuracy', 'recall', 'f1'])
-    >>> print(c)
-    metric     before  after   delta  within
-    accuracy    0.900  0.810  -0.090  NO
-    precision   0.900  0.897  -0.003  yes
-    recall      0.900  0.700  -0.200  NO
-    f1          0.900  0.787  -0.113  NO
-    NOT OK: accuracy -0.090 (allowed ±0.01), recall -0.200 (allowed ±0.01), f1 -0.113 (allowed ±0.01)
-    """
-
-    before: Metrics
-    after: Metrics
-    rows: tuple[MetricDelta, ...]
-    labels: tuple[str, str] = ("before", "after")
-
-    @property
-    def failures(self) -> tuple[MetricDelta, ...]:
-        """The rows whose change is larger than the tolerance (``ok`` when there is none)."""
-        return tuple(r for r in self.rows if not r.ok)
-
-    @property
-    def verdict(self) -> str:
-        """One sentence: OK, or which metrics moved too far."""
-        if self.ok:
-            tol = max(r.tolerance for r in self.rows)
-            return f"OK: every metric within {tol:g} of {self.labels[0]}"
-        moved = ", ".join(f"{r.name} {r.delta:+.3f} (allowed ±{r.tolerance:g})" for r in self.failures)
-        return f"NOT OK: {moved}"
-
-    def row(self, name: str) -> MetricDelta:
-        """The row of one metric."""
-        for r in self.rows:
-            if r.name == name:
-                return r
-        raise InvalidInputError(
-            f"expected one of the compared metrics {[r.name for r in self.rows]}; found {name!r}."
-        )
-
-    def table(self) -> tuple[list[str], list[list[str]]]:
-        """Each metric before and after, its change, and whether it is within tolerance."""
-        rows = [[r.name, f"{r.before:.3f}", f"{r.after:.3f}", f"{r.delta:+.3f}",
-                 "yes" if r.ok else "NO"] for r in self.rows]
-        return ["metric", *self.labels, "delta", "within"], rows
-
-
-def _tolerances(tolerance: float | Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
-    if isinstance(tolerance, Mapping):
-        unknown = set(tolerance) - set(names)
-        if unknown:
-            raise InvalidInputError(
-                f"expected tolerances for metrics among {list(names)}; found {sorted(unknown)}."
-            )
-        out = {n: tolerance.get(n, 0.0) for n in names}
-    else:
-        out = {n: tolerance for n in names}
-    return {n: _checks.number(f"the tolerance for {n}", t, minimum=0, example=0.01)
-            for n, t in out.items()}
-
-
-def compare(
-    before: Metrics, after: Metrics, tolerance: float | Mapping[str, float] = 0.01, *,
-    metrics: Sequence[str] = METRIC_NAMES, labels: tuple[str, str] = ("before", "after"),
-) -> Comparison:
-    """Compare two :class:`Metrics`: per-metric deltas and an ``ok`` verdict.
-
-    ``tolerance`` is the largest change allowed, as a fraction (0.01 = one point),
-    for every metric or per metric as a dict.
-
-    >>> before = Metrics.from_counts(tp=40, fp=5, fn=10, tn=45)
-    >>> after = Metrics.from_counts(tp=39, fp=5, fn=11, tn=45)
-    >>> print(compare(before, after, tolerance=0.02).verdict)
-    OK: every metric within 0.02 of before
-    """
-    for name, value in (("before", before), ("after", after)):
-        if not isinstance(value, Metrics):
-            raise InvalidInputError(
-                f"expected {name} to be a Metrics value; found {type(value).__name__}. "
-                "Fix: build it with Metrics.from_predictions(...) or Metrics.from_counts(...)."
-            )
-    names = list(metrics)
-    if not names:
-        raise InvalidInputError(
-            f"expected at least one metric name to compare among {list(METRIC_NAMES)}; found none."
-        )
-    if len(labels) != 2:
-        raise InvalidInputError(
-            f"expected two labels (for before and after); found {len(labels)}: {labels!r}."
-        )
-    for n in names:
-        if n not in METRIC_NAMES:
-            raise InvalidInputError(
-                f"expected metric names among {list(METRIC_NAMES)}; found {n!r}."
-            )
-    tol = _tolerances(tolerance, names)
-    rows = tuple(MetricDelta(n, before.get(n), after.get(n), tol[n]) for n in names)
-    return Comparison(before=before, after=after, rows=rows, labels=tuple(labels))  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Tests of course_lib.metrics: Metrics from counts and predictions, compare()."""
+"""Tests of course_lib.metrics.binary: Metrics from counts and predictions, their text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sklearn import metrics as skm
 
 from course_lib.errors import InvalidInputError
-from course_lib.metrics import Comparison, Metrics, compare
+from course_lib.metrics import Metrics
 
 
 class TestFromCounts:
@@ -98,12 +98,24 @@ class TestFromPredictions:
             Metrics.from_predictions([0, 1, 0], [0.1, 0.2])
 
     def test_labels_other_than_0_1_are_refused(self):
-        with pytest.raises(InvalidInputError, match="only 0 and 1; found 2"):
-            Metrics.from_predictions([0, 1, 2], [0.1, 0.2, 0.3])
+        with pytest.raises(InvalidInputError, match=r"only 0 and 1 \(two classes\); found 2"):
+            Metrics.from_predictions([0, 2, 2], [0.1, 0.2, 0.3])
 
-    def test_string_labels_are_refused(self):
-        with pytest.raises(InvalidInputError, match="dtype <U5"):
+    def test_three_labels_with_task_binary_are_refused(self):
+        with pytest.raises(InvalidInputError, match="only 0 and 1 .*or pass task='multiclass'"):
+            Metrics.from_predictions([0, 1, 2], [0.1, 0.2, 0.3], task="binary")
+
+    def test_text_labels_need_to_say_which_class_is_positive(self):
+        with pytest.raises(InvalidInputError, match=r"class_names=\(negative, positive\).*class_names=\('fraud', 'legit'\)"):
             Metrics.from_predictions(["fraud", "legit"], [0.1, 0.2])
+
+    def test_text_labels_with_class_names(self):
+        m = Metrics.from_predictions(["legit", "fraud"], [0.1, 0.8], class_names=("legit", "fraud"))
+        assert (m.tp, m.tn, m.class_names) == (1, 1, ("legit", "fraud"))
+
+    def test_scores_outside_zero_one_are_refused(self):
+        with pytest.raises(InvalidInputError, match="between 0 and 1 .*from -0.5 to 0.9"):
+            Metrics.from_predictions([0, 1], [-0.5, 0.9], task="binary")
 
     def test_nan_score_is_refused(self):
         with pytest.raises(InvalidInputError, match="1 NaN"):
@@ -113,9 +125,9 @@ class TestFromPredictions:
         with pytest.raises(InvalidInputError, match="empty"):
             Metrics.from_predictions([], [])
 
-    def test_two_column_scores_are_refused_with_the_fix(self):
-        with pytest.raises(InvalidInputError, match=r"scores\[:, 1\]"):
-            Metrics.from_predictions([0, 1], [[0.9, 0.1], [0.2, 0.8]])
+    def test_two_column_softmax_is_read_as_the_positive_column(self):
+        m = Metrics.from_predictions([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+        assert (m.tp, m.fn, m.tn) == (1, 1, 1)
 
     def test_threshold_outside_0_1_is_refused(self):
         with pytest.raises(InvalidInputError, match="between 0 and 1; found 50.0"):
@@ -141,64 +153,6 @@ class TestMetricsDisplay:
             Metrics.from_counts(tp=1, fp=1, fn=1, tn=1).get("auc")
 
 
-class TestCompare:
-    before = Metrics.from_counts(tp=40, fp=5, fn=10, tn=45)
-
-    def test_identical_metrics_are_ok(self):
-        c = compare(self.before, self.before)
-        assert isinstance(c, Comparison) and c.ok and c.failures == ()
-
-    def test_deltas_are_after_minus_before(self):
-        after = Metrics.from_counts(tp=35, fp=5, fn=15, tn=45)
-        assert compare(self.before, after).row("recall").delta == pytest.approx(-0.1)
-
-    def test_seed_broken_deployment_is_not_ok(self):
-        # lesson 01 seed: 90/85/80/82 before loading, 70/60/50 after
-        good = Metrics.from_counts(tp=80, fp=14, fn=20, tn=86)
-        bad = Metrics.from_counts(tp=50, fp=33, fn=50, tn=67)
-        c = compare(good, bad, tolerance=0.01)
-        assert not c.ok and {r.name for r in c.failures} == {"accuracy", "precision", "recall", "f1"}
-
-    def test_change_within_tolerance_is_ok(self):
-        after = Metrics.from_counts(tp=39, fp=5, fn=11, tn=45)
-        assert compare(self.before, after, tolerance=0.02).ok
-
-    def test_change_just_over_tolerance_is_not_ok(self):
-        after = Metrics.from_counts(tp=39, fp=5, fn=11, tn=45)
-        assert not compare(self.before, after, tolerance=0.01).ok
-
-    def test_tolerance_per_metric(self):
-        after = Metrics.from_counts(tp=38, fp=5, fn=12, tn=45)
-        c = compare(self.before, after, tolerance={"recall": 0.05, "accuracy": 0.05,
-                                                   "precision": 0.05, "f1": 0.05})
-        assert c.ok
-
-    def test_subset_of_metrics(self):
-        after = Metrics.from_counts(tp=40, fp=20, fn=10, tn=30)
-        assert compare(self.before, after, metrics=["recall"]).ok
-
-    def test_negative_tolerance_is_refused(self):
-        with pytest.raises(InvalidInputError, match="0 or more"):
-            compare(self.before, self.before, tolerance=-0.1)
-
-    def test_non_metrics_value_is_refused(self):
-        with pytest.raises(InvalidInputError, match="after to be a Metrics value; found dict"):
-            compare(self.before, {"accuracy": 0.9})
-
-    def test_unknown_tolerance_key_is_refused(self):
-        with pytest.raises(InvalidInputError, match=r"found \['auc'\]"):
-            compare(self.before, self.before, tolerance={"auc": 0.1})
-
-    def test_text_table_names_failing_metric(self):
-        after = Metrics.from_counts(tp=30, fp=5, fn=20, tn=45)
-        text = str(compare(self.before, after, labels=("saved", "loaded")))
-        assert "saved" in text and "loaded" in text and "NOT OK: " in text and "recall -0.200" in text
-
-    def test_html_table_has_verdict(self):
-        page = compare(self.before, self.before)._repr_html_()
-        assert "<table" in page and "OK: every metric within 0.01" in page
-
-
 class TestExplain:
     def test_fills_the_formulas_with_the_counts(self):
         text = Metrics.from_counts(tp=90, fp=15, fn=10, tn=85).explain()
@@ -209,33 +163,16 @@ class TestExplain:
 class TestDescribe:
     def test_says_what_was_caught_and_missed(self):
         text = Metrics.from_counts(tp=7, fp=10, fn=47, tn=3937).describe()
-        assert "recall 13.0%" in text and "caught 7 of 54 fraud cases (missed 47)" in text
+        assert "recall 13.0%" in text and "caught 7 of 54 positive cases (missed 47)" in text
+
+    def test_names_the_classes_the_labels_gave(self):
+        m = Metrics.from_predictions(["benign", "malignant"], [0.2, 0.9],
+                                     class_names=("benign", "malignant"))
+        assert "caught 1 of 1 malignant cases" in m.describe() and "1 benign cases" in m.describe()
 
     def test_uses_the_given_class_names(self):
         text = Metrics.from_counts(tp=1, fp=0, fn=1, tn=1).describe("malignant", "benign")
         assert "of 2 malignant cases" in text and "among 1 benign cases" in text
-
-
-class TestCompareArguments:
-    m = Metrics.from_counts(tp=1, fp=1, fn=1, tn=1)
-
-    def test_empty_metric_list_is_refused(self):
-        with pytest.raises(InvalidInputError, match="at least one metric name"):
-            compare(self.m, self.m, metrics=[])
-
-    def test_numpy_tolerance_is_accepted(self):
-        assert compare(self.m, self.m, tolerance=np.float32(0.01)).ok
-
-    def test_labels_must_be_two(self):
-        with pytest.raises(InvalidInputError, match="two labels"):
-            compare(self.m, self.m, labels=("a",))
-
-    def test_infinite_score_is_refused(self):
-        with pytest.raises(InvalidInputError, match="1 infinite"):
-            Metrics.from_predictions([0, 1], [0.1, float("inf")])
-
-    def test_same_matrix_is_equal_whatever_the_threshold(self):
-        assert Metrics.from_predictions([1, 0], [0.9, 0.1]) == Metrics.from_counts(tp=1, fp=0, fn=0, tn=1)
 
 
 class TestCost:
