@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 
 from course_lib import _checks, _display
 from course_lib.errors import InvalidInputError
-from course_lib.metrics.binary import METRIC_NAMES, Metrics
+from course_lib.metrics.binary import Metrics
 from course_lib.metrics.multiclass import MulticlassMetrics
 from course_lib.metrics.regression import RegressionMetrics
 from course_lib.metrics.tasks import check_task
