@@ -27,10 +27,12 @@ import io
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from course_lib.errors import DataIntegrityError
+from course_lib import _inputs
+from course_lib.errors import DataIntegrityError, InvalidInputError
 
 __all__ = [
     "FRAUD_FEATURES",
@@ -64,18 +66,77 @@ _SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class Split:
-    """Features ``x`` (rows x features, float32) and 0/1 labels ``y`` of one split."""
+    """Inputs ``x`` and labels (or targets) ``y`` of one split, checked when built.
 
-    x: np.ndarray
+    ``x`` is what the model takes: rows x features, images (n, height, width, channels),
+    or a dict (or list) of arrays for a model with several inputs. ``y`` has one label or
+    target per row of ``x``.
+
+    >>> Split(np.zeros((3, 8, 8, 1)), np.array([0, 4, 9])).shape
+    '3 rows; shape (3, 8, 8, 1) float64'
+    >>> Split(np.zeros((3, 2)), np.array([0, 1]))
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected one label per row of x; found 3 rows in x and 2 labels in y. Fix: take x and y from the same examples (the same rows, in the same order).
+    """
+
+    x: Any
     y: np.ndarray
+
+    def __post_init__(self) -> None:
+        x = _inputs.read(self.x)
+        rows = _inputs.n_rows(x)
+        y = _labels(self.y)
+        if rows == 0:
+            raise InvalidInputError(
+                "expected at least one row in x; found none. Fix: check the filter that "
+                "built this split.")
+        if y.shape[0] != rows:
+            raise InvalidInputError(
+                f"expected one label per row of x; found {rows:,} rows in x and "
+                f"{y.shape[0]:,} labels in y. Fix: take x and y from the same examples "
+                "(the same rows, in the same order).")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
     @property
+    def shape(self) -> str:
+        """Rows, and each input's shape and dtype, in one line."""
+        return _inputs.describe(self.x)
+
+    @property
     def positives(self) -> int:
-        """Number of positive (label 1) rows."""
-        return int(self.y.sum())
+        """Number of positive (label 1) rows (for 0/1 labels)."""
+        return int((self.y == 1).sum())
+
+
+def _labels(y: object) -> np.ndarray:
+    """``y`` as an array of one label or target per row: numbers (finite) or text."""
+    try:
+        arr = np.asarray(y)
+    except Exception as exc:  # ragged lists and the like
+        raise InvalidInputError(
+            f"expected y as an array of labels or targets; could not read it ({exc}).") from exc
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(str)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"expected numbers or class names in y; found Python objects ({exc}).") from exc
+    if arr.ndim == 0:
+        raise InvalidInputError(
+            f"expected y as one label per row; found a single value {arr.item()!r}. "
+            "Fix: pass an array with a label for every row of x.")
+    if arr.shape[0] == 0:
+        raise InvalidInputError("expected at least one label in y; found none.")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise InvalidInputError(
+            f"expected finite labels in y; found {int((~np.isfinite(arr)).sum())} NaN or "
+            "infinite value(s). Fix: drop the rows without a label.")
+    return arr
 
 
 @dataclass(frozen=True)
@@ -95,6 +156,20 @@ class Dataset:
     val: Split
     test: Split
     source: str
+
+    def __post_init__(self) -> None:
+        for split in _SPLITS:
+            part = getattr(self, split)
+            if not isinstance(part, Split):
+                raise InvalidInputError(
+                    f"expected {split} to be a data.Split(x, y); found {type(part).__name__}. "
+                    f"Fix: {split}=data.Split(x_{split}, y_{split}).")
+            x = part.x
+            if isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] != len(self.feature_names):
+                raise InvalidInputError(
+                    f"expected one feature name per column of {split}.x; found "
+                    f"{len(self.feature_names)} names and {x.shape[1]} columns. Fix: pass "
+                    "feature_names in the order of the columns.")
 
     def splits(self) -> dict[str, Split]:
         """The three splits by name."""

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from course_lib import data
-from course_lib.errors import DataIntegrityError
+from course_lib.errors import DataIntegrityError, InvalidInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,3 +132,62 @@ def test_gzip_header_has_no_timestamp():
     payload = (ROOT / "data" / data.FRAUD_FILE).read_bytes()
     assert payload[4:8] == b"\x00\x00\x00\x00"  # mtime field
     assert gzip.decompress(payload).startswith(b"amount,hour,")
+
+
+class TestSplit:
+    def test_takes_images(self):
+        split = data.Split(np.zeros((4, 8, 8, 1)), np.array([0, 3, 9, 1]))
+        assert len(split) == 4 and split.x.shape == (4, 8, 8, 1)
+
+    def test_takes_a_dict_of_inputs(self):
+        split = data.Split({"a": np.zeros((3, 2)), "b": np.zeros((3, 5))}, [0, 1, 0])
+        assert len(split) == 3 and split.shape == "3 rows; inputs 'a' (3, 2) float64, 'b' (3, 5) float64"
+
+    def test_reads_lists_as_arrays(self):
+        split = data.Split([[1.0, 2.0], [3.0, 4.0]], [0.5, 1.5])
+        assert isinstance(split.x, np.ndarray) and isinstance(split.y, np.ndarray)
+
+    def test_takes_regression_targets(self):
+        assert data.Split(np.zeros((2, 3)), np.array([151.0, 75.5])).y.dtype.kind == "f"
+
+    def test_refuses_mismatched_rows(self):
+        with pytest.raises(InvalidInputError, match="found 3 rows in x and 2 labels in y"):
+            data.Split(np.zeros((3, 2)), np.array([0, 1]))
+
+    def test_refuses_inputs_with_different_rows(self):
+        with pytest.raises(InvalidInputError, match="same number of rows; found a: 3, b: 2"):
+            data.Split({"a": np.zeros((3, 2)), "b": np.zeros((2, 2))}, [0, 1, 0])
+
+    def test_refuses_an_empty_split(self):
+        with pytest.raises(InvalidInputError, match="at least one label in y"):
+            data.Split(np.zeros((0, 2)), np.array([]))
+
+    def test_refuses_a_single_label(self):
+        with pytest.raises(InvalidInputError, match="found a single value 1"):
+            data.Split(np.zeros((1, 2)), 1)
+
+    def test_refuses_missing_labels(self):
+        with pytest.raises(InvalidInputError, match="1 NaN or infinite"):
+            data.Split(np.zeros((2, 2)), [0.0, np.nan])
+
+    def test_positives_count_label_one(self):
+        assert data.Split(np.zeros((3, 1)), [0, 1, 2]).positives == 1
+
+
+class TestDatasetChecks:
+    def _dataset(self, **change):
+        split = data.Split(np.zeros((2, 3)), [0, 1])
+        parts = {"train": split, "val": split, "test": split, **change}
+        return data.Dataset(name="toy", feature_names=("a", "b", "c"), positive_label="yes",
+                            negative_label="no", source="test", **parts)
+
+    def test_a_consistent_dataset_is_built(self):
+        assert len(self._dataset().test) == 2
+
+    def test_refuses_a_split_that_is_not_a_split(self):
+        with pytest.raises(InvalidInputError, match="expected val to be a data.Split"):
+            self._dataset(val=(np.zeros((2, 3)), [0, 1]))
+
+    def test_refuses_feature_names_that_do_not_match_the_columns(self):
+        with pytest.raises(InvalidInputError, match="found 3 names and 4 columns"):
+            self._dataset(test=data.Split(np.zeros((2, 4)), [0, 1]))
