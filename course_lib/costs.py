@@ -38,9 +38,105 @@ from course_lib.errors import InvalidInputError
 from course_lib.metrics import Metrics
 
 __all__ = [
-    "CostCurve", "CostRow", "CostTable", "break_even_miss_cost", "cost_curve",
-    "deployment_costs", "metrics_at_thresholds",
+    "CostCurve", "CostRow", "CostTable", "binary_only", "binary_scores", "break_even_miss_cost",
+    "cost_curve", "deployment_costs", "metrics_at_thresholds",
 ]
+
+#: What to use instead of a binary-only helper, per task found: (what it is, what to do).
+_INSTEAD = {
+    "threshold": {
+        "multiclass": "the predicted class is the argmax. Fix: measure it with "
+                      "Metrics.from_predictions(y, scores) (accuracy, macro F1, a row per class)",
+        "regression": "there is no class to threshold. Fix: measure the errors with "
+                      "Metrics.from_predictions(y, predictions) (MAE, RMSE, R2)",
+    },
+    "cost": {
+        "multiclass": "each kind of mistake is a cell of the confusion matrix. Fix: weigh the "
+                      "cells of Metrics.from_predictions(y, scores).confusion_matrix",
+        "regression": "its errors are in the target's units. Fix: compare the MAE or RMSE of "
+                      "Metrics.from_predictions(y, predictions)",
+    },
+}
+_APPLIES = {"threshold": "a decision threshold applies to a binary classifier's score",
+            "cost": "costs of missed positives and false alarms apply to a binary classifier"}
+
+
+def _found(task: str, y: np.ndarray, s: np.ndarray | None) -> str:
+    """The task found, in words: 'this is a 10-class output', 'these are regression targets'."""
+    if task == "regression":
+        return "these are regression targets (continuous values)"
+    if s is not None and s.ndim == 2 and s.shape[1] > 2:
+        return f"this is a {s.shape[1]}-class output"
+    ids = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(y.shape[0], -1)[:, 0]
+    return f"these labels hold {len(np.unique(ids.astype(str)))} classes"
+
+
+def binary_only(y_true: object, scores: object = None, *, kind: str = "threshold") -> None:
+    """Refuse labels and output of a multi-class or regression model, naming what to use.
+
+    ``kind`` is ``"threshold"`` (deciding on a score) or ``"cost"`` (weighing mistakes);
+    labels and output of a binary classifier pass (then checked by each helper).
+
+    >>> binary_only([0, 2, 1], [[.8, .1, .1], [.1, .1, .8], [.2, .7, .1]])
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: a decision threshold applies to a binary classifier's score; this is a 3-class output: the predicted class is the argmax. Fix: measure it with Metrics.from_predictions(y, scores) (accuracy, macro F1, a row per class).
+    """
+    y = np.asarray(y_true)
+    s = None if scores is None else np.asarray(scores)
+    if y.ndim == 0 or y.size == 0 or y.dtype.kind not in "biuf":
+        return  # the helper's own checks say what is wrong
+    if s is not None and (s.ndim == 0 or s.dtype.kind not in "biuf"):
+        s = None
+    task = _task(y, s)
+    if task != "binary":
+        raise InvalidInputError(f"{_APPLIES[kind]}; {_found(task, y, s)}: {_INSTEAD[kind][task]}.")
+
+
+def _task(y: np.ndarray, s: np.ndarray | None) -> str:
+    """'multiclass' or 'regression' when the labels or output say so plainly, else 'binary'."""
+    if (s is not None and s.ndim == 2 and s.shape[1] > 2) or (y.ndim == 2 and y.shape[1] > 2):
+        return "multiclass"
+    flat = y.reshape(y.shape[0], -1)[:, 0].astype(np.float64)
+    if not np.isfinite(flat).all():
+        return "binary"  # the helper's own checks say what is wrong
+    if (flat != np.round(flat)).any():
+        return "regression"
+    if len(np.unique(flat)) <= 2:
+        return "binary"
+    out = None if s is None else s.reshape(s.shape[0], -1)[:, -1].astype(np.float64)
+    if out is not None and np.isfinite(out).all() and (out != np.round(out)).any() and (
+            out.min() < 0 or out.max() > 1):
+        return "regression"  # whole-number targets, predictions that are not probabilities
+    return "multiclass"
+
+
+def binary_scores(y_true: object, scores: object, *, kind: str = "threshold",
+                  probabilities: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A binary classifier's 0/1 labels and one score per row, validated (see :func:`binary_only`).
+
+    The score of an (n, 2) softmax output is its positive (second) column.
+
+    >>> y, s = binary_scores([0, 1], [[0.9, 0.1], [0.2, 0.8]])
+    >>> y.tolist(), s.tolist()
+    ([0, 1], [0.1, 0.8])
+    """
+    binary_only(y_true, scores, kind=kind)
+    y = _checks.labels(y_true)
+    s = np.asarray(scores) if not isinstance(scores, np.ndarray) else scores
+    if s.ndim == 2 and s.shape[1] == 2 and s.dtype.kind in "biuf":
+        s = s[:, 1]  # an (n, 2) softmax: the positive class's probability
+    return y, _checks.scores(s, y.shape[0], probabilities=probabilities)
+
+
+def _binary_metrics(label: str, m: object) -> None:
+    """Refuse the metrics of another task where the costs of a binary classifier's mistakes apply."""
+    task = getattr(m, "task", None)
+    if task in ("multiclass", "regression"):
+        found = ("a regression's metrics" if task == "regression" else
+                 f"the metrics of a {len(m.class_names)}-class model")  # type: ignore[attr-defined]
+        raise InvalidInputError(
+            f"{_APPLIES['cost']}; found {found} for {label!r}: {_INSTEAD['cost'][task]}.")
 
 
 def metrics_at_thresholds(
@@ -58,8 +154,7 @@ def metrics_at_thresholds(
     >>> [m.tp for m in metrics_at_thresholds([0, 1, 1], [0.2, 0.5, 0.9], [0.1, 0.6, 1.0])]
     [2, 1, 0]
     """
-    y = _checks.labels(y_true)
-    s = _checks.scores(scores, y.shape[0])
+    y, s = binary_scores(y_true, scores, kind="threshold", probabilities=False)
     grid = _checks.thresholds(thresholds)
     pos, neg = np.sort(s[y == 1]), np.sort(s[y == 0])
     tp = pos.size - np.searchsorted(pos, grid, side="left")
@@ -278,8 +373,7 @@ def cost_curve(
 
     Costs must be 0 or more and not both 0; scores must be probabilities in [0, 1].
     """
-    y = _checks.labels(y_true)
-    s = _checks.scores(scores, y.shape[0], probabilities=True)
+    y, s = binary_scores(y_true, scores, kind="cost")
     miss = _checks.cost("miss_cost", miss_cost)
     alarm = _checks.cost("false_alarm_cost", false_alarm_cost)
     if miss == 0 and alarm == 0:
@@ -394,6 +488,7 @@ def deployment_costs(
     miss = _checks.cost("miss_cost", miss_cost)
     alarm = _checks.cost("false_alarm_cost", false_alarm_cost)
     for label, m in versions.items():
+        _binary_metrics(str(label), m)
         if not isinstance(m, Metrics):
             raise InvalidInputError(f"expected Metrics for {label!r}; found {type(m).__name__}.")
     totals = {m.total for m in versions.values()}
@@ -421,6 +516,8 @@ def break_even_miss_cost(a: Metrics, b: Metrics, false_alarm_cost: float = 1.0) 
     19.6
     """
     alarm = _checks.cost("false_alarm_cost", false_alarm_cost)
+    _binary_metrics("a", a)
+    _binary_metrics("b", b)
     if a.fn == b.fn:
         return None
     # A version's cost is linear in the miss cost c: (its false alarms' cost) + c x FN.

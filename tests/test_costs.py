@@ -199,3 +199,51 @@ class TestBreakEvenMissCost:
 
     def test_none_when_both_miss_as_many(self):
         assert break_even_miss_cost(SEED_V1, SEED_V1) is None
+
+
+# -- binary classifiers only ------------------------------------------------------------------
+
+_RNG = np.random.default_rng(3)
+TEN_CLASS = (_RNG.integers(0, 10, 40), _RNG.dirichlet(np.ones(10), 40))
+TARGETS = (np.linspace(25.0, 340.0, 40).round(), np.linspace(30.0, 330.0, 40) + 0.5)
+
+
+class TestBinaryOnly:
+    def test_a_cost_curve_of_a_multiclass_output_names_the_task(self):
+        with pytest.raises(InvalidInputError, match="apply to a binary classifier; this is a "
+                                                    "10-class output: each kind of mistake"):
+            cost_curve(*TEN_CLASS, miss_cost=10, false_alarm_cost=1)
+
+    def test_a_cost_curve_of_regression_targets_says_errors_are_in_their_units(self):
+        with pytest.raises(InvalidInputError, match="these are regression targets .*target's units"):
+            cost_curve(*TARGETS, miss_cost=10, false_alarm_cost=1)
+
+    def test_counts_at_thresholds_refuse_class_ids_of_ten_classes(self):
+        with pytest.raises(InvalidInputError, match="these labels hold 10 classes: the predicted "
+                                                    "class is the argmax"):
+            metrics_at_thresholds(TEN_CLASS[0], TEN_CLASS[1].argmax(axis=1))
+
+    def test_deployment_costs_refuse_multiclass_metrics(self):
+        m = Metrics.from_predictions(*TEN_CLASS)
+        with pytest.raises(InvalidInputError, match="found the metrics of a 10-class model for 'v1'"):
+            deployment_costs({"v1": m}, 10, 1)
+
+    def test_deployment_costs_refuse_regression_metrics(self):
+        with pytest.raises(InvalidInputError, match="found a regression's metrics for 'v1'"):
+            deployment_costs({"v1": Metrics.from_predictions(*TARGETS)}, 10, 1)
+
+    def test_break_even_refuses_regression_metrics(self):
+        m = Metrics.from_predictions(*TARGETS)
+        with pytest.raises(InvalidInputError, match="found a regression's metrics for 'a'"):
+            break_even_miss_cost(m, m)
+
+    def test_a_two_column_softmax_is_a_binary_output(self):
+        y = np.array([0, 0, 1, 1])
+        p = np.array([0.1, 0.6, 0.4, 0.9])
+        softmax = np.stack([1 - p, p], axis=1)
+        assert cost_curve(y, softmax, miss_cost=10, false_alarm_cost=1).best_threshold == \
+            cost_curve(y, p, miss_cost=10, false_alarm_cost=1).best_threshold
+
+    def test_scores_outside_zero_one_are_still_called_scores(self):
+        with pytest.raises(InvalidInputError, match="expected scores between 0 and 1"):
+            cost_curve([0, 1], [1.5, 0.2], miss_cost=1, false_alarm_cost=1)

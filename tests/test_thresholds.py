@@ -215,3 +215,45 @@ class TestCheckThreshold:
     def test_feedback_carries_the_question_id(self, scored):
         feedback = check_threshold(*scored, 0.5, min_recall=0.8)
         assert feedback.question_id == "l03-threshold-for-recall"
+
+
+# -- binary classifiers only ------------------------------------------------------------------
+
+_RNG = np.random.default_rng(5)
+TEN_CLASS = (_RNG.integers(0, 10, 40), _RNG.dirichlet(np.ones(10), 40))
+TARGETS = (np.linspace(25.0, 340.0, 40).round(), np.linspace(30.0, 330.0, 40) + 0.5)
+
+
+class TestBinaryOnly:
+    def test_choosing_for_a_ten_class_output_says_the_class_is_the_argmax(self):
+        with pytest.raises(InvalidInputError, match="a decision threshold applies to a binary "
+                           "classifier's score; this is a 10-class output: the predicted class "
+                           "is the argmax"):
+            choose_threshold(*TEN_CLASS, min_recall=0.8)
+
+    def test_choosing_for_a_regression_says_there_is_no_class(self):
+        with pytest.raises(InvalidInputError, match="regression targets .*no class to threshold"):
+            choose_threshold(*TARGETS, min_recall=0.8)
+
+    def test_grading_a_pick_for_a_ten_class_output_is_refused(self):
+        with pytest.raises(InvalidInputError, match="10-class output"):
+            check_threshold(*TEN_CLASS, 0.5, min_recall=0.8)
+
+    def test_grading_a_pick_for_a_regression_is_refused(self):
+        with pytest.raises(InvalidInputError, match="regression targets"):
+            check_threshold(*TARGETS, 0.5, min_recall=0.8)
+
+    def test_the_refusal_names_what_to_use_instead(self):
+        with pytest.raises(InvalidInputError, match=r"Fix: measure the errors with "
+                                                    r"Metrics.from_predictions\(y, predictions\)"):
+            choose_threshold(*TARGETS, min_recall=0.8)
+
+    def test_a_two_column_softmax_is_read_as_its_positive_column(self):
+        y, p = [0, 0, 1, 1], np.array([0.1, 0.4, 0.6, 0.9])
+        softmax = np.stack([1 - p, p], axis=1)
+        assert choose_threshold(y, softmax, min_recall=1.0).threshold == \
+            choose_threshold(y, p, min_recall=1.0).threshold
+
+    def test_zero_one_labels_with_bad_labels_keep_the_label_message(self):
+        with pytest.raises(InvalidInputError, match="expected y_true to hold only 0 and 1"):
+            choose_threshold([0, 2], [0.1, 0.9], min_recall=0.5)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from course_lib import _checks, _display
-from course_lib.costs import metrics_at_thresholds
+from course_lib.costs import binary_scores, metrics_at_thresholds
 from course_lib.errors import InvalidInputError, TargetNotMetError
 from course_lib.metrics import Metrics
 
@@ -34,9 +34,8 @@ __all__ = ["ThresholdResult", "check_threshold", "choose_threshold"]
 
 
 def _labels_and_scores(y_true: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
-    """Validated 0/1 labels and probability scores as flat arrays."""
-    y = _checks.labels(y_true)
-    return y, _checks.scores(scores, y.shape[0], probabilities=True)
+    """Validated 0/1 labels and probability scores as flat arrays (a binary classifier's only)."""
+    return binary_scores(y_true, scores, kind="threshold")
 
 
 def _target(name: str, value: object) -> float | None:
