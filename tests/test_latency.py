@@ -275,3 +275,52 @@ class TestCallStyles:
     def test_savedmodel_of_the_wrong_kind_raises(self, loaded):
         with pytest.raises(InvalidInputError, match="savedmodel to be persistence.load"):
             inference.call_styles(loaded[0], loaded[0])
+
+
+class TestAnyInput:
+    def test_the_default_batch_sizes_are_capped_by_the_rows(self):
+        report = measure_latency(len, np.zeros((397, 8)), repeats=3, warmup=0)
+        assert report.batch_sizes == (1, 10, 100, 397)
+
+    def test_capping_is_noted_in_the_verdict(self):
+        report = measure_latency(len, np.zeros((5, 8)), repeats=3, warmup=0)
+        assert report.batch_sizes == (1, 5)
+        assert "batch sizes capped at the 5 rows of x (default 1, 10, 100, 1000)" in report.verdict
+
+    def test_no_note_when_every_default_fits(self):
+        report = measure_latency(len, np.zeros((1000, 1)), repeats=3, warmup=0)
+        assert report.batch_sizes == (1, 10, 100, 1000) and "capped" not in report.verdict
+
+    def test_an_explicit_batch_larger_than_the_rows_says_the_defaults_are_capped(self):
+        with pytest.raises(InvalidInputError, match="leave batch_sizes out"):
+            measure_latency(len, np.zeros((10, 8)), batch_sizes=(100,))
+
+    def test_images_are_batched_along_their_rows(self):
+        shapes = []
+        measure_latency(lambda b: shapes.append(b.shape), np.zeros((20, 8, 8, 1)),
+                        batch_sizes=(1, 20), repeats=3, warmup=0)
+        assert set(shapes) == {(1, 8, 8, 1), (20, 8, 8, 1)}
+
+    def test_a_dict_of_inputs_is_batched_input_by_input(self):
+        seen = []
+        x = {"mean": np.zeros((12, 10)), "worst": np.ones((12, 3))}
+        report = measure_latency(lambda b: seen.append({k: v.shape for k, v in b.items()}), x,
+                                 batch_sizes=(2,), repeats=3, warmup=0)
+        assert seen[0] == {"mean": (2, 10), "worst": (2, 3)} and report.row("predict", 2)
+
+    def test_a_list_of_inputs_is_batched_too(self):
+        seen = []
+        measure_latency(lambda b: seen.append([v.shape[0] for v in b]),
+                        [np.zeros((6, 2)), np.zeros((6, 4))], batch_sizes=(3,), repeats=3)
+        assert seen[0] == [3, 3]
+
+    def test_inputs_with_different_rows_are_refused(self):
+        with pytest.raises(InvalidInputError, match="same number of rows"):
+            measure_latency(len, {"a": np.zeros((3, 1)), "b": np.zeros((4, 1))})
+
+    def test_a_failure_names_every_input_of_the_batch(self):
+        def broken(batch):
+            raise ValueError("no")
+
+        with pytest.raises(InvalidInputError, match=r"a batch of inputs 'a' \(1, 2\) float64"):
+            measure_latency({"f": broken}, {"a": np.zeros((3, 2))}, batch_sizes=(1,))

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from course_lib import _checks, _display
+from course_lib import _checks, _display, _inputs
 from course_lib.errors import CourseLibError, InvalidInputError
 
-__all__ = ["LatencyReport", "LatencyRow", "call_styles", "measure_latency"]
+__all__ = ["DEFAULT_BATCH_SIZES", "LatencyReport", "LatencyRow", "call_styles", "measure_latency"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class LatencyReport(_display.Report):
     rows: tuple[LatencyRow, ...]
     warmup: int
     repeats: int
+    note: str = ""
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -144,6 +145,8 @@ class LatencyReport(_display.Report):
         """How the timings were taken (calls per cell, warm-up) and what p50 and p95 mean."""
         done = (f"{self.repeats} timed calls per cell after {self.warmup} warm-up calls; "
                 "p50 = median, p95 = 95th percentile")
+        if self.note:
+            done = f"{done}; {self.note}"
         if not self.ok:
             return f"NOT every method at every batch size: {done}"
         return f"({done})"
@@ -208,7 +211,19 @@ class LatencyReport(_display.Report):
         return self
 
 
-def _batch_sizes(batch_sizes: Sequence[int], n_rows: int) -> list[int]:
+#: The batch sizes :func:`measure_latency` times when given none (capped by the rows of x).
+DEFAULT_BATCH_SIZES: tuple[int, ...] = (1, 10, 100, 1000)
+
+
+def _batch_sizes(batch_sizes: Sequence[int] | None, n_rows: int) -> tuple[list[int], str]:
+    """The sorted batch sizes to time, and a note when the defaults were capped by the rows."""
+    if batch_sizes is None:
+        capped = [b for b in DEFAULT_BATCH_SIZES if b > n_rows]
+        sizes = sorted({min(b, n_rows) for b in DEFAULT_BATCH_SIZES})
+        note = "" if not capped else (
+            f"batch sizes capped at the {_display.plural(n_rows, 'row')} of x "
+            f"(default {', '.join(map(str, DEFAULT_BATCH_SIZES))})")
+        return sizes, note
     if (isinstance(batch_sizes, (str, bytes)) or not isinstance(batch_sizes, Sequence)
             or not batch_sizes):
         raise InvalidInputError(
@@ -219,9 +234,10 @@ def _batch_sizes(batch_sizes: Sequence[int], n_rows: int) -> list[int]:
     if sizes[-1] > n_rows:
         raise InvalidInputError(
             f"expected x to have at least {sizes[-1]} rows for a batch of {sizes[-1]}; found "
-            f"{n_rows}. Fix: pass more rows or smaller batch sizes."
+            f"{n_rows}. Fix: pass more rows, smaller batch sizes, or leave batch_sizes out "
+            "(the defaults are capped by the rows)."
         )
-    return sizes
+    return sizes, ""
 
 
 def _methods(predict: object) -> dict[str, Callable[[np.ndarray], Any]]:
@@ -240,7 +256,7 @@ def _methods(predict: object) -> dict[str, Callable[[np.ndarray], Any]]:
     return methods
 
 
-def _time(name: str, fn: Callable[[np.ndarray], Any], batch: np.ndarray, warmup: int,
+def _time(name: str, fn: Callable[[Any], Any], batch: _inputs.Inputs, warmup: int,
           repeats: int, timer: Callable[[], float]) -> LatencyRow:
     """``warmup`` untimed calls, then ``repeats`` timed ones; a failure names the method."""
     try:
@@ -255,17 +271,33 @@ def _time(name: str, fn: Callable[[np.ndarray], Any], batch: np.ndarray, warmup:
         raise
     except Exception as exc:
         raise InvalidInputError(
-            f"expected {name!r} to predict on a batch of shape {batch.shape}; it failed "
+            f"expected {name!r} to predict on a batch of {_batch_shape(batch)}; it failed "
             f"with {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
             "Fix: call it once by hand on x[:1] to see what it needs."
         ) from exc
-    return LatencyRow(name, batch.shape[0], tuple(float(s) for s in seconds))
+    return LatencyRow(name, _inputs.n_rows(batch), tuple(float(s) for s in seconds))
+
+
+def _batch_shape(batch: _inputs.Inputs) -> str:
+    """``shape (1, 8)`` for one array, else the inputs' shapes."""
+    if isinstance(batch, np.ndarray):
+        return f"shape {batch.shape}"
+    return _inputs.describe(batch).split("; ", 1)[1]
+
+
+def _copy(batch: _inputs.Inputs) -> _inputs.Inputs:
+    """The batch in contiguous memory (slicing is not timed)."""
+    if isinstance(batch, dict):
+        return {k: np.ascontiguousarray(v) for k, v in batch.items()}
+    if isinstance(batch, list):
+        return [np.ascontiguousarray(v) for v in batch]
+    return np.ascontiguousarray(batch)
 
 
 def measure_latency(
-    predict: Callable[[np.ndarray], Any] | Mapping[str, Callable[[np.ndarray], Any]],
-    x: np.ndarray,
-    batch_sizes: Sequence[int] = (1, 10, 100, 1000),
+    predict: Callable[[Any], Any] | Mapping[str, Callable[[Any], Any]],
+    x: object,
+    batch_sizes: Sequence[int] | None = None,
     repeats: int = 20,
     warmup: int = 3,
     *,
@@ -274,36 +306,41 @@ def measure_latency(
     """Time ``predict`` on the first rows of ``x`` at each batch size, after a warm-up.
 
     ``predict`` is one function (reported as ``"predict"``) or a mapping of names to
-    functions; each gets a NumPy batch and should return the predictions in the form
-    the application uses (so converting them is part of the time). For every
-    method and batch size: ``warmup`` untimed calls, then ``repeats`` timed ones.
+    functions; each gets a batch of ``x`` (the same structure: one array of any rank, or
+    a dict or list of arrays for a model with several inputs) and should return the
+    predictions in the form the application uses (so converting them is part of the
+    time). For every method and batch size: ``warmup`` untimed calls, then ``repeats``
+    timed ones.
 
     >>> report = measure_latency(lambda b: b.sum(axis=1), np.ones((100, 8)), batch_sizes=(1, 100))
     >>> report.methods, report.batch_sizes, len(report.row("predict", 100).seconds)
     (('predict',), (1, 100), 20)
 
+    ``batch_sizes`` defaults to :data:`DEFAULT_BATCH_SIZES` (1, 10, 100, 1000), each capped
+    by the rows of ``x`` (the report's verdict notes it); a batch size you give that is
+    larger than the rows is refused.
+
+    >>> measure_latency(len, np.ones((397, 8, 8, 1)), repeats=3).batch_sizes
+    (1, 10, 100, 397)
+
     ``timer`` returns the current time in seconds (``time.perf_counter``; tests pass a
     fake clock). Throughput is ``batch_size / p50``.
     """
     methods = _methods(predict)
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:
+    data = _inputs.read(x)
+    n = _inputs.n_rows(data)
+    if n == 0:
         raise InvalidInputError(
-            f"expected x to be an array of rows; could not read it ({exc})."
-        ) from exc
-    if arr.ndim < 1 or arr.shape[0] == 0:
-        raise InvalidInputError(
-            f"expected x to hold at least one row to predict on; found shape {arr.shape}. "
-            "Fix: pass e.g. fraud.test.x."
+            f"expected x to hold at least one row to predict on; found {_inputs.describe(data)}. "
+            "Fix: pass the rows the model predicts on (e.g. the test split's x)."
         )
-    sizes = _batch_sizes(batch_sizes, arr.shape[0])
+    sizes, note = _batch_sizes(batch_sizes, n)
     repeats = _checks.whole("repeats", repeats, 3)
     warmup = _checks.whole("warmup", warmup, 0)
-    batches = {b: np.ascontiguousarray(arr[:b]) for b in sizes}  # slicing is not timed
+    batches = {b: _copy(_inputs.take(data, slice(0, b))) for b in sizes}  # slicing is not timed
     rows = [_time(name, fn, batches[b], warmup, repeats, timer)
             for name, fn in methods.items() for b in sizes]
-    return LatencyReport(rows=tuple(rows), warmup=warmup, repeats=repeats)
+    return LatencyReport(rows=tuple(rows), warmup=warmup, repeats=repeats, note=note)
 
 
 def call_styles(
@@ -323,7 +360,9 @@ def call_styles(
 
     ``model`` is a ``keras.Model`` or a :class:`~course_lib.persistence.LoadedModel` of a
     ``.keras``/``.h5`` file; ``savedmodel`` a ``LoadedModel`` of a SavedModel directory.
-    Each function returns the scores as a NumPy array of shape (rows, 1).
+    Each function takes a batch of any input structure (an array, or a dict or list of arrays
+    for several inputs) and returns the output as NumPy: one array (rows first) or, for a
+    model with several outputs, a dict of them.
     """
     from course_lib import _tf
     from course_lib.persistence import LoadedModel
@@ -335,9 +374,9 @@ def call_styles(
             f"expected a Keras model (or persistence.load of a .keras/.h5 file); found "
             f"{type(raw).__name__}. Fix: pass a SavedModel as savedmodel=, next to the Keras model."
         )
-    styles: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "model.predict": lambda b: raw.predict(b, batch_size=len(b), verbose=0),
-        "model(x, training=False)": lambda b: raw(b, training=False).numpy(),
+    styles: dict[str, Callable[[Any], Any]] = {
+        "model.predict": lambda b: raw.predict(b, batch_size=_inputs.n_rows(b), verbose=0),
+        "model(x, training=False)": lambda b: _numpy(raw(b, training=False)),
     }
     if savedmodel is not None:
         if not isinstance(savedmodel, LoadedModel) or savedmodel.format != "savedmodel":
@@ -346,10 +385,41 @@ def call_styles(
                 f"{getattr(savedmodel, 'format', type(savedmodel).__name__)!r}. "
                 'Fix: persistence.load("fraud_savedmodel").'
             )
-        tf = _tf.tf()
-        signature = savedmodel.raw.signatures["serving_default"]
-        name = savedmodel.input.name
-        (output,) = sorted(signature.structured_outputs)[:1]
-        styles["SavedModel signature"] = \
-            lambda b: signature(**{name: tf.constant(b)})[output].numpy()
+        styles["SavedModel signature"] = _signature_call(
+            savedmodel.raw.signatures["serving_default"], [t.name.split(":")[0] for t in raw.inputs])
     return styles
+
+
+def _numpy(out: Any) -> Any:
+    """A model's output as NumPy: one array, or a dict (list) of them for several outputs."""
+    if isinstance(out, Mapping):
+        return {k: np.asarray(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [np.asarray(v) for v in out]
+    return np.asarray(out)
+
+
+def _signature_call(signature: Any, keras_names: Sequence[str]) -> Callable[[Any], Any]:
+    """A function feeding a batch (array, dict or list) to a SavedModel signature by input name.
+
+    One output comes back as an array, several as a dict keyed by output name.
+    """
+    from course_lib import _tf
+
+    tf = _tf.tf()
+    names = list(signature.structured_input_signature[1])
+    ordered = [n for n in keras_names if n in names] if set(keras_names) == set(names) else names
+    outputs = sorted(signature.structured_outputs)
+
+    def call(b: Any) -> Any:
+        if isinstance(b, Mapping):
+            feed = {k: tf.constant(v) for k, v in b.items()}
+        elif isinstance(b, list):
+            feed = {k: tf.constant(v) for k, v in zip(ordered, b)}
+        else:
+            feed = {names[0]: tf.constant(b)}
+        out = signature(**feed)
+        return out[outputs[0]].numpy() if len(outputs) == 1 else \
+            {k: out[k].numpy() for k in outputs}
+
+    return call
