@@ -112,3 +112,26 @@ class TestFeatureProfileCheck:
         assert "DIFFERS: looks like distance_km" in str(bad).splitlines()[1]
         assert html.escape(bad.verdict) in bad._repr_html_()
 
+
+
+class TestTabularOnly:
+    def test_images_are_refused_with_the_reason(self):
+        with pytest.raises(InvalidInputError, match=r"found shape \(40, 8, 8, 1\) \(images or "
+                                                    "sequences"):
+            FeatureProfile.from_data(np.zeros((40, 8, 8, 1)))
+
+    def test_checking_images_is_refused_too(self):
+        profile = FeatureProfile.from_data(np.zeros((40, 2)))
+        with pytest.raises(InvalidInputError, match="FeatureProfile.check: it compares each column"):
+            profile.check(np.zeros((40, 2, 1, 1)))
+
+    def test_a_dict_of_inputs_asks_for_one_profile_per_input(self):
+        x = {"mean": np.zeros((40, 10)), "worst": np.zeros((40, 10))}
+        with pytest.raises(InvalidInputError, match=r"found 2 inputs 'mean', 'worst'. Fix: one "
+                                                    r"profile per input"):
+            FeatureProfile.from_data(x)
+
+    def test_one_profile_per_input_of_a_dict_works(self):
+        x = {"mean": np.arange(80.0).reshape(40, 2), "worst": np.ones((40, 3))}
+        profiles = {name: FeatureProfile.from_data(x[name]) for name in x}
+        assert all(profiles[name].check(x[name]).ok for name in x)

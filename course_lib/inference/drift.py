@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib import _checks, _display
+from course_lib import _checks, _display, _inputs
 from course_lib.errors import FeatureMismatchError, InvalidInputError
 
 __all__ = ["FeatureCheckResult", "FeatureDrift", "FeatureProfile"]
@@ -149,7 +149,7 @@ class FeatureProfile:
         >>> FeatureProfile.from_data([[0.0], [2.0]]).names
         ('feature_0',)
         """
-        arr = _checks.features(x, "the training features", dtype=np.float64)
+        arr = _checks.features(_tabular(x, "from_data"), "the training features", dtype=np.float64)
         if names is None:
             names = [f"feature_{i}" for i in range(arr.shape[1])]
         names = tuple(str(n) for n in names)
@@ -179,7 +179,8 @@ class FeatureProfile:
         collect the last few hundred and check them together). A wrong number of
         columns raises :class:`FeatureMismatchError`.
         """
-        arr = _checks.features(x, "the batch", shape=(None, len(self.names)), dtype=np.float64,
+        arr = _checks.features(_tabular(x, "check"), "the batch", shape=(None, len(self.names)),
+                               dtype=np.float64,
                                error=FeatureMismatchError, columns=self.names)
         if not _checks.is_number(tolerance) or tolerance <= 0:
             raise InvalidInputError(f"expected tolerance to be a positive number of standard "
@@ -211,6 +212,34 @@ class FeatureProfile:
                     + np.abs(np.log((std + 1e-12) / (self.std + 1e-12))))
         j = int(np.argmin(distance))
         return self.names[j] if j != column and distance[j] <= tolerance else None
+
+
+def _tabular(x: object, method: str) -> object:
+    """``x`` if it is one 2-D table of rows x columns; a clear refusal for images and dicts.
+
+    >>> FeatureProfile.from_data({"mean": [[1.0]], "worst": [[2.0]]})
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected one 2-D table (rows x columns) for FeatureProfile.from_data; found 2 inputs 'mean', 'worst'. Fix: one profile per input, e.g. {name: FeatureProfile.from_data(x[name]) for name in x}.
+    """
+    if _inputs.is_structured(x):
+        data = _inputs.read(x)
+        names = list(data) if isinstance(data, dict) else [f"input {i}" for i in range(len(data))]
+        fix = ("{name: FeatureProfile.from_data(x[name]) for name in x}" if isinstance(data, dict)
+               else "[FeatureProfile.from_data(part) for part in x]")
+        raise InvalidInputError(
+            f"expected one 2-D table (rows x columns) for FeatureProfile.{method}; found "
+            f"{len(names)} inputs {', '.join(map(repr, names))}. Fix: one profile per input, "
+            f"e.g. {fix}.")
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if arr.ndim > 2:
+        raise InvalidInputError(
+            f"expected one 2-D table (rows x columns) for FeatureProfile.{method}: it compares "
+            f"each column's statistics; found shape {arr.shape} (images or sequences, whose "
+            "values are not columns with a meaning of their own). Fix: profile per-row "
+            "summaries instead, e.g. x.reshape(len(x), -1).mean(axis=1, keepdims=True) for "
+            "brightness.")
+    return x
 
 
 def _scaled(diff: np.ndarray | float, std: np.ndarray) -> np.ndarray:
