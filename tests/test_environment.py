@@ -13,6 +13,7 @@ import pytest
 from course_lib import instructor as I
 from course_lib.instructor import CheckResult
 from course_lib.instructor import environment as D
+
 ROOT = Path(__file__).resolve().parent.parent
 TFJS_VERSION = "4.22.0"
 
@@ -288,6 +289,161 @@ class TestDoctorParser:
         args = I.doctor_parser().parse_args(
             ["--notebooks-dir", "nb", "--node-modules", "nm", "--timeout", "9"])
         assert (args.notebooks_dir, args.node_modules, args.timeout) == ("nb", "nm", 9.0)
+
+    def test_library_is_off_unless_asked(self):
+        assert not I.doctor_parser().parse_args([]).library
+        assert I.doctor_parser().parse_args(["--library"]).library
+
+
+# == doctor --library: course_lib in a learner's own project ===============================
+
+TF_EXTRA = ("tensorflow", "keras", "tensorflowjs")
+LIBRARY_CHECKS = ["python", "course-lib", "numpy", "scikit-learn", "tensorflow", "keras",
+                  "tensorflowjs", "matplotlib", "ipywidgets", "node", "@tensorflow/tfjs", "temp folder"]
+
+
+def _only(*missing):
+    """A lookup of installed versions where the ``missing`` distributions are not installed."""
+    import course_lib
+
+    return lambda name: None if name in missing else (
+        course_lib.__version__ if name == "course-lib" else "1.0")
+
+
+class TestInstalledVersion:
+    def test_an_installed_distribution_has_its_version(self):
+        assert I.installed_version("pytest") == pytest.__version__
+
+    def test_a_missing_distribution_is_none(self):
+        assert I.installed_version("no-such-distribution-xyz") is None
+
+
+class TestCheckCourseLib:
+    def test_the_installed_copy_passes_with_its_folder(self):
+        import course_lib
+
+        c = I.check_course_lib(lambda name: course_lib.__version__)
+        assert c.ok and c.detail == f"{course_lib.__version__} in {Path(course_lib.__file__).parent}"
+
+    def test_not_installed_as_a_package_fails_with_the_pip_fix(self):
+        c = I.check_course_lib(lambda name: None)
+        assert not c.ok and "is not installed as a package" in c.detail
+        assert 'pip install -c course/constraints.txt "./course"' in c.fix
+
+    def test_another_copy_first_on_the_path_fails(self):
+        c = I.check_course_lib(lambda name: "0.0.1")
+        assert not c.ok and c.detail.startswith("course-lib 0.0.1 is installed, but `import course_lib`")
+        assert "another copy comes first on sys.path" in c.detail
+
+
+class TestCheckOptional:
+    def test_a_missing_extra_only_warns_and_names_the_extra(self):
+        c = I.check_optional("matplotlib", "matplotlib", "plots", lookup=lambda name: None)
+        assert not c.ok and not c.required and c.label == "warn"
+        assert c.detail.startswith("not installed (optional: the [plots] extra")
+        assert c.fix == 'pip install -c course/constraints.txt "./course[plots]"'
+
+    def test_an_installed_package_is_imported_and_required(self):
+        c = I.check_optional("pytest", "pytest", "test")
+        assert c.ok and c.required and c.detail.startswith(pytest.__version__)
+
+    def test_an_installed_package_outside_the_pin_fails(self):
+        c = I.check_optional("pytest", "pytest", "test", spec="<1")
+        assert not c.ok and c.required and c.detail.endswith("the course needs pytest<1")
+        assert '"./course[test]"' in c.fix
+
+
+class TestDoctorLibrary:
+    """doctor(library=True) on fake environments: imports, Node and TF.js answered by fakes."""
+
+    @pytest.fixture(autouse=True)
+    def fakes(self, monkeypatch):
+        def refuse(*a, **k):
+            raise AssertionError("the library mode must not look at JupyterLab or the lessons")
+
+        monkeypatch.setattr(D, "check_import", lambda module, *, distribution=None, **k:
+                            CheckResult(distribution or module, True, "1.0"))
+        monkeypatch.setattr(D, "check_node", lambda: CheckResult("node", False, "missing", "install"))
+        monkeypatch.setattr(D, "check_tfjs", lambda nm, **k: CheckResult("@tensorflow/tfjs", True, "4.22.0"))
+        for name in ("check_jupyterlab", "check_widgets_extension", "default_notebooks_dir"):
+            monkeypatch.setattr(D, name, refuse)
+
+    def test_checks_course_lib_alone_in_a_stable_order(self, tmp_path):
+        checks = I.doctor(library=True, node_modules=tmp_path, lookup=_only())
+        assert [c.name for c in checks] == LIBRARY_CHECKS
+
+    def test_never_requires_jupyterlab_or_notebooks(self, tmp_path):
+        names = {c.name for c in I.doctor(library=True, node_modules=tmp_path, lookup=_only())}
+        assert not names & {"jupyterlab", "widgets extension", "notebooks folder", "nbval"}
+
+    def test_missing_extras_are_optional_warnings(self, tmp_path):
+        checks = I.doctor(library=True, node_modules=tmp_path,
+                          lookup=_only(*TF_EXTRA, "matplotlib", "ipywidgets"))
+        warned = [c.name for c in checks if not c.ok]
+        assert warned == [*TF_EXTRA, "matplotlib", "ipywidgets", "node"]
+        assert not any(c.required for c in checks if not c.ok)
+
+    def test_node_is_optional_without_tensorflowjs(self, tmp_path):
+        checks = I.doctor(library=True, node_modules=tmp_path, lookup=_only("tensorflowjs"))
+        node = next(c for c in checks if c.name == "node")
+        assert not node.ok and not node.required and node.label == "warn"
+
+    def test_node_is_required_once_tensorflowjs_is_installed(self, tmp_path):
+        checks = I.doctor(library=True, node_modules=tmp_path, lookup=_only())
+        node = next(c for c in checks if c.name == "node")
+        assert not node.ok and node.required and node.label == "FAIL"
+
+    def test_core_packages_are_always_required(self, tmp_path):
+        checks = I.doctor(library=True, node_modules=tmp_path, lookup=_only("numpy", "scikit-learn"))
+        assert all(c.required for c in checks if c.name in ("numpy", "scikit-learn"))
+
+    def test_a_notebooks_folder_is_refused(self, tmp_path):
+        from course_lib.errors import InvalidInputError
+
+        with pytest.raises(InvalidInputError, match="expected no notebooks folder with library=True"):
+            I.doctor(tmp_path, library=True)
+
+
+class TestCheckTfjsInLibraryMode:
+    def test_the_fix_says_npm_install_in_your_project(self, tmp_path):
+        checks = I.doctor(library=True, node_modules=tmp_path / "none", lookup=_only(*TF_EXTRA))
+        c = next(c for c in checks if c.name == "@tensorflow/tfjs")
+        assert not c.ok and "is not a folder" in c.detail
+        assert c.fix.startswith(f"npm install @tensorflow/tfjs@{TFJS_VERSION} in your project")
+        assert "COURSE_LIB_NODE_MODULES=$PWD/node_modules" in c.fix
+
+
+class TestDoctorMainLibrary:
+    def test_library_runs_the_library_mode(self, monkeypatch, capsys):
+        seen = {}
+        monkeypatch.setattr(D, "doctor", lambda *a, **k: seen.update(k) or [CheckResult("python", True, "3.11.7")])
+        assert I.doctor_main(["--library"]) == 0
+        assert seen["library"] is True
+        assert "checking course_lib's environment of" in capsys.readouterr().out
+
+    def test_course_lib_doctor_library_is_routed_from_the_command(self, monkeypatch):
+        from course_lib import cli
+
+        seen = {}
+        monkeypatch.setattr(D, "doctor", lambda *a, **k: seen.update(k) or [CheckResult("python", True, "3.11.7")])
+        assert cli.main(["doctor", "--library"]) == 0 and seen["library"] is True
+
+    def test_a_required_failure_exits_1(self, monkeypatch, capsys):
+        monkeypatch.setattr(D, "doctor", lambda *a, **k: [CheckResult("numpy", False, "missing", "pip install")])
+        assert I.doctor_main(["--library"]) == 1
+        assert "1 of 1 required checks failed (numpy)" in capsys.readouterr().out
+
+    def test_library_with_a_notebooks_dir_exits_2(self, capsys):
+        assert I.doctor_main(["--library", "--notebooks-dir", "nb"]) == 2
+        assert "expected no --notebooks-dir with --library" in capsys.readouterr().err
+
+    def test_the_real_environment_passes_every_library_check(self, capsys):
+        """End to end: the extras of this environment really import; Node and TF.js resolve."""
+        code = I.doctor_main(["--library"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        names = [line.split(":")[0].split(None, 1)[1] for line in out.splitlines() if line.startswith("ok ")]
+        assert names == LIBRARY_CHECKS
 
 
 def test_importing_the_module_does_not_import_tensorflow():

@@ -12,7 +12,8 @@ Two parts, one module each:
   ``pytest`` process and report cell by cell (:class:`NotebookResult`,
   :class:`CellResult`, :func:`validate_main`).
 - :mod:`course_lib.instructor.environment`: the environment checks (:class:`CheckResult`
-  values) and :func:`doctor_main`.
+  values) and :func:`doctor_main`; ``course-lib doctor --library`` checks only what
+  course_lib needs in a learner's own project (no JupyterLab, no notebooks).
 
 Every name is re-exported here (``from course_lib.instructor import validate_main``).
 
@@ -25,14 +26,17 @@ from __future__ import annotations
 from course_lib.errors import NotebookNotFoundError
 from course_lib.instructor.environment import (
     DOCTOR_HELP,
+    EXTRAS,
     MIN_NODE,
     SUPPORTED_PYTHON,
     TESTED_PYTHON,
     WIDGETS_EXTENSION,
     CheckResult,
+    check_course_lib,
     check_import,
     check_jupyterlab,
     check_node,
+    check_optional,
     check_python,
     check_tfjs,
     check_widgets_extension,
@@ -41,6 +45,7 @@ from course_lib.instructor.environment import (
     doctor_main,
     doctor_parser,
     find_node_modules,
+    installed_version,
     parse_labextensions,
 )
 from course_lib.instructor.validation import (
@@ -68,6 +73,7 @@ from course_lib.instructor.validation import (
 __all__ = [
     "DEFAULT_TIMEOUT",
     "DOCTOR_HELP",
+    "EXTRAS",
     "LESSON_GLOB",
     "MIN_NODE",
     "PACKAGED_SANITIZE",
@@ -79,9 +85,11 @@ __all__ = [
     "CheckResult",
     "NotebookNotFoundError",
     "NotebookResult",
+    "check_course_lib",
     "check_import",
     "check_jupyterlab",
     "check_node",
+    "check_optional",
     "check_python",
     "check_tfjs",
     "check_widgets_extension",
@@ -93,6 +101,7 @@ __all__ = [
     "failure_report",
     "find_node_modules",
     "find_notebooks",
+    "installed_version",
     "junit_xml",
     "nbval_command",
     "parse_junit",

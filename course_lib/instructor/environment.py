@@ -1,4 +1,4 @@
-"""``course-lib doctor``: what an instructor's machine or a JupyterHub image needs, checked.
+"""``course-lib doctor``: what a machine needs for the course, or for course_lib alone, checked.
 
 >>> from course_lib.instructor import CheckResult
 >>> print(CheckResult("node", False, "`node` was not found on the PATH", "install Node 20"))
@@ -11,6 +11,14 @@ tensorflowjs (each imported in a subprocess of its own), Node 20 and
 Each check function is pure in the sense that everything it looks at is a parameter,
 so tests can give it a fake PATH or an empty ``node_modules``.
 
+``course-lib doctor --library`` (``doctor(library=True)``) checks what a learner who
+installed course_lib into their own project needs, and never JupyterLab, the widgets
+extension or the lessons' folder: Python, the installed course-lib, numpy and
+scikit-learn, each optional extra that is present (TensorFlow, Keras and tensorflowjs;
+matplotlib; ipywidgets; a missing one only warns), Node and ``@tensorflow/tfjs`` (required
+once tensorflowjs is installed: the TF.js checks run the converted model in Node), and a
+writable temporary folder.
+
 Exit codes: 0 every required check passed; 1 one failed; 2 bad input.
 """
 
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import html
 import os
 import re
@@ -31,15 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_lib import _display
-from course_lib.errors import NotebookNotFoundError
+from course_lib.errors import InvalidInputError, NotebookNotFoundError
 from course_lib.instructor.validation import default_notebooks_dir, strip_ansi
 from course_lib.tfjs.runtime import TFJS_VERSION, find_node_modules
 
 __all__ = [
-    "DOCTOR_HELP", "MIN_NODE", "SUPPORTED_PYTHON", "TESTED_PYTHON", "WIDGETS_EXTENSION",
-    "CheckResult", "check_import", "check_jupyterlab", "check_node", "check_python", "check_tfjs",
-    "check_widgets_extension", "check_writable", "doctor", "doctor_main", "doctor_parser",
-    "find_node_modules", "parse_labextensions",
+    "DOCTOR_HELP", "EXTRAS", "MIN_NODE", "SUPPORTED_PYTHON", "TESTED_PYTHON", "WIDGETS_EXTENSION",
+    "CheckResult", "check_course_lib", "check_import", "check_jupyterlab", "check_node",
+    "check_optional", "check_python", "check_tfjs", "check_widgets_extension", "check_writable",
+    "doctor", "doctor_main", "doctor_parser", "find_node_modules", "installed_version",
+    "parse_labextensions",
 ]
 
 #: The Python versions the package supports (pyproject's requires-python), and the tested one.
@@ -51,6 +61,9 @@ MIN_NODE = 20
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 _INSTALL_TF = ("pip install -c constraints.txt 'course-lib[tf]' "
                "(or `make setup` in the course repository)")
+#: What each optional extra of course-lib gives, as ``doctor --library`` explains a missing one.
+EXTRAS = {"tf": "saving, loading, serving, the registry, TF.js and release checks",
+          "plots": "figures (plot(), course_lib.plots)", "widgets": "course_lib.widgets"}
 
 
 # slots=True: the ``ok`` field's slot shadows the ``ok`` property of the Report base
@@ -224,7 +237,7 @@ _RESOLVE_TFJS = (
 
 
 def check_tfjs(node_modules: Path | None, *, path: str | None = None, expected: str | None = None,
-               timeout: float = 30.0) -> CheckResult:
+               timeout: float = 30.0, fix: str | None = None) -> CheckResult:
     """Does Node resolve ``@tensorflow/tfjs`` from ``node_modules`` (as the lessons load it)?
 
     >>> check_tfjs(None).ok
@@ -232,11 +245,13 @@ def check_tfjs(node_modules: Path | None, *, path: str | None = None, expected: 
 
     ``path``: the PATH to find ``node`` on (None: this process's). ``expected``: the
     version the course pins (default: :data:`course_lib.tfjs.runtime.TFJS_VERSION`).
+    ``fix``: what to do when it fails (default: ``npm ci`` in the course repository, or
+    ``npm install`` and ``COURSE_LIB_NODE_MODULES``).
     """
     expected = TFJS_VERSION if expected is None else expected
-    fix = ("run `npm ci` in the course repository (make setup does it), or `npm install "
-           f"@tensorflow/tfjs@{expected}` in a folder of your choice and set COURSE_LIB_NODE_MODULES "
-           "to its node_modules")
+    fix = fix or ("run `npm ci` in the course repository (make setup does it), or `npm install "
+                  f"@tensorflow/tfjs@{expected}` in a folder of your choice and set "
+                  "COURSE_LIB_NODE_MODULES to its node_modules")
     name = "@tensorflow/tfjs"
     if node_modules is None:
         return CheckResult(name, False, "no node_modules folder found (COURSE_LIB_NODE_MODULES is not set "
@@ -350,8 +365,95 @@ def check_writable(folder: str | os.PathLike[str] | None, name: str) -> CheckRes
     return CheckResult(name, True, f"{path} is writable")
 
 
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution`` (its metadata; nothing is imported), None if absent.
+
+    >>> installed_version("no-such-distribution-xyz") is None
+    True
+    """
+    import importlib.metadata as md
+
+    try:
+        return md.version(distribution)
+    except md.PackageNotFoundError:
+        return None
+
+
+def check_course_lib(lookup: Callable[[str], str | None] = installed_version) -> CheckResult:
+    """Is course-lib installed as a package, and is it the copy ``import course_lib`` finds?
+
+    >>> check_course_lib(lambda name: None).detail.startswith("course_lib")
+    True
+
+    ``lookup``: a distribution's installed version, or None (default: its metadata).
+    """
+    import course_lib
+
+    imported, where = course_lib.__version__, Path(course_lib.__file__).parent
+    fix = ('from your project: pip install -c course/constraints.txt "./course" (a checkout of '
+           "the course repository; add [tf], [plots] or [widgets] for the extras)")
+    installed = lookup("course-lib")
+    if installed is None:
+        return CheckResult("course-lib", False, f"course_lib {imported} is imported from {where} but "
+                           "is not installed as a package (its pinned extras cannot be read)", fix)
+    if installed != imported:
+        return CheckResult("course-lib", False, f"course-lib {installed} is installed, but `import "
+                           f"course_lib` finds version {imported} in {where} (another copy comes "
+                           "first on sys.path)", fix)
+    return CheckResult("course-lib", True, f"{installed} in {where}")
+
+
+def check_optional(distribution: str, module: str, extra: str, *, spec: str | None = None,
+                   lookup: Callable[[str], str | None] = installed_version,
+                   timeout: float = 120.0) -> CheckResult:
+    """A package of one of course-lib's extras: a warning when absent, checked when installed.
+
+    >>> print(check_optional("matplotlib", "matplotlib", "plots", lookup=lambda name: None))
+    warn  matplotlib: not installed (optional: the [plots] extra, for figures (plot(), course_lib.plots))
+          fix: pip install -c course/constraints.txt "./course[plots]"
+
+    Once installed it is required: it must import and match course-lib's pin (``spec``).
+    """
+    fix = f'pip install -c course/constraints.txt "./course[{extra}]"'
+    if lookup(distribution) is None:
+        return CheckResult(distribution, False, f"not installed (optional: the [{extra}] extra, for "
+                           f"{EXTRAS.get(extra, extra)})", fix, required=False)
+    return check_import(module, distribution=distribution, spec=spec, timeout=timeout, fix=fix)
+
+
+def _library_checks(node_modules: Path | None, timeout: float,
+                    lookup: Callable[[str], str | None]) -> list[Callable[[], CheckResult]]:
+    """The checks of ``doctor --library``: course_lib in a learner's own project."""
+    pins = {**_pins("tf"), **_pins("plots"), **_pins("widgets")}
+    fix = 'pip install -c course/constraints.txt "./course"'
+    optional = [("tensorflow", "tensorflow", "tf"), ("keras", "keras", "tf"),
+                ("tensorflowjs", "tensorflowjs", "tf"), ("matplotlib", "matplotlib", "plots"),
+                ("ipywidgets", "ipywidgets", "widgets")]
+    # Node runs the converted model in the TF.js checks: required once the converter is installed.
+    needs_node = lookup("tensorflowjs") is not None
+    npm_fix = (f"npm install @tensorflow/tfjs@{TFJS_VERSION} in your project, then export "
+               "COURSE_LIB_NODE_MODULES=$PWD/node_modules (only the TF.js checks need it)")
+
+    def node_check(check: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
+        return lambda: dataclasses.replace(check(), required=needs_node)
+
+    return [
+        check_python,
+        lambda: check_course_lib(lookup),
+        lambda: check_import("numpy", spec=pins.get("numpy"), timeout=timeout, fix=fix),
+        lambda: check_import("sklearn", distribution="scikit-learn", spec=pins.get("scikit-learn"),
+                             timeout=timeout, fix=fix),
+        *[(lambda d=d, m=m, e=e: check_optional(d, m, e, spec=pins.get(d), lookup=lookup,
+                                                timeout=timeout)) for d, m, e in optional],
+        node_check(check_node),
+        node_check(lambda: check_tfjs(node_modules, fix=npm_fix)),
+        lambda: check_writable(tempfile.gettempdir(), "temp folder"),
+    ]
+
+
 def doctor(notebooks_dir: str | os.PathLike[str] | None = None, node_modules: Path | None = None, *,
-           timeout: float = 120.0) -> list[CheckResult]:
+           timeout: float = 120.0, library: bool = False,
+           lookup: Callable[[str], str | None] | None = None) -> list[CheckResult]:
     """Every check of ``course-lib doctor``, run in parallel, in a stable order.
 
     Each check is a function of its own (``check_python``, ``check_import``, ``check_node``,
@@ -359,10 +461,22 @@ def doctor(notebooks_dir: str | os.PathLike[str] | None = None, node_modules: Pa
 
     >>> print(check_writable(".", "notebooks folder"))
     ok    notebooks folder: . is writable
+
+    ``library=True``: only what course_lib itself needs in a learner's project (see the
+    module's description); no JupyterLab, widgets extension or lessons' folder, so
+    ``notebooks_dir`` is refused. ``lookup``: a distribution's installed version or None
+    (None: :func:`installed_version`), which decides which optional extras are present.
     """
+    nm = find_node_modules() if node_modules is None else node_modules
+    if library:
+        if notebooks_dir is not None:
+            raise InvalidInputError(
+                "expected no notebooks folder with library=True (the library mode checks course_lib "
+                f"alone); found {notebooks_dir}. Fix: drop it, or run the course's checks without "
+                "library=True")
+        return _run(_library_checks(nm, timeout, lookup or installed_version))
     pins = _pins("lab")
     pins_test = _pins("test")
-    nm = find_node_modules() if node_modules is None else node_modules
     if notebooks_dir is None:
         try:
             notebooks_dir = default_notebooks_dir()
@@ -385,11 +499,17 @@ def doctor(notebooks_dir: str | os.PathLike[str] | None = None, node_modules: Pa
         lambda: check_writable(notebooks_dir, "notebooks folder"),
         lambda: check_writable(tempfile.gettempdir(), "temp folder"),
     ]
+    return _run(jobs)
+
+
+def _run(jobs: Sequence[Callable[[], CheckResult]]) -> list[CheckResult]:
+    """The checks run in parallel, their results in the jobs' order."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         return [f.result() for f in [pool.submit(job) for job in jobs]]
 
 
-DOCTOR_HELP = "check that this machine can run the course (Python, TensorFlow, Node, JupyterLab...)"
+DOCTOR_HELP = ("check that this machine can run the course (Python, TensorFlow, Node, JupyterLab...), "
+               "or with --library what course_lib alone needs in your project")
 
 
 def doctor_parser(prog: str = "course-lib doctor") -> argparse.ArgumentParser:
@@ -397,11 +517,18 @@ def doctor_parser(prog: str = "course-lib doctor") -> argparse.ArgumentParser:
 
     >>> doctor_parser().parse_args([]).timeout
     120.0
+    >>> doctor_parser().parse_args(["--library"]).library
+    True
     """
     p = argparse.ArgumentParser(
         prog=prog, description=(
-            "Check what an instructor's machine or a JupyterHub image needs to run the course, and "
-            "say how to fix what is missing. Exits 0 when every required check passes, else 1."))
+            "Check what an instructor's machine or a JupyterHub image needs to run the course (or, "
+            "with --library, what course_lib needs in your own project), and say how to fix what is "
+            "missing. Exits 0 when every required check passes, 1 when one fails, 2 on bad input."))
+    p.add_argument("--library", action="store_true",
+                   help="check course_lib alone in your project: Python, course-lib and the extras "
+                        "you installed, Node and @tensorflow/tfjs, a temporary folder (no "
+                        "JupyterLab, widgets extension or notebooks)")
     p.add_argument("--notebooks-dir", metavar="DIR",
                    help="the lessons' folder, checked for writing "
                         "(default: ./notebooks, ., or the checkout's)")
@@ -421,6 +548,8 @@ def doctor_main(argv: Sequence[str] | None = None) -> int:
     >>> doctor_main(["--timeout", "0"])   # bad input: the message goes to stderr
     2
 
+    ``--library`` checks course_lib in a learner's project (no JupyterLab, no notebooks).
+
     On a machine ready for the course, ``course-lib doctor`` prints (TensorFlow's import
     takes seconds, so the example does not run it)::
 
@@ -437,10 +566,16 @@ def doctor_main(argv: Sequence[str] | None = None) -> int:
         print(f"course-lib doctor: expected --timeout to be a positive number of seconds; found "
               f"{args.timeout:g}. Fix: e.g. --timeout 120", file=sys.stderr)
         return 2
-    print(f"course-lib doctor: checking the environment of {sys.executable}", flush=True)
+    if args.library and args.notebooks_dir is not None:
+        print("course-lib doctor: expected no --notebooks-dir with --library (the library mode "
+              f"checks course_lib alone, no lessons); found {args.notebooks_dir}. Fix: drop one "
+              "of the two", file=sys.stderr)
+        return 2
+    what = "course_lib's environment" if args.library else "the environment"
+    print(f"course-lib doctor: checking {what} of {sys.executable}", flush=True)
     start = time.perf_counter()
     checks = doctor(args.notebooks_dir, None if args.node_modules is None else Path(args.node_modules),
-                    timeout=args.timeout)
+                    timeout=args.timeout, library=args.library)
     for c in checks:
         print(c)
     required = [c for c in checks if c.required]
