@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from course_lib import models
@@ -184,3 +185,146 @@ class TestService:
         report = release_check(fraud_model, fraud, tmp_path / "r", service=service,
                                policy=ReleasePolicy(min_recall=0.0))
         assert report.ok and repr(service).endswith("stopped)")
+
+
+class TestPolicyPerTask:
+    def test_each_task_has_its_rules(self):
+        policy = ReleasePolicy(min_macro_f1=0.9, min_accuracy=0.95)
+        assert policy.rules("multiclass") == (("macro F1", "f1", ">=", 0.9),
+                                              ("accuracy", "accuracy", ">=", 0.95))
+
+    def test_the_binary_rule_is_the_recall_floor(self):
+        assert ReleasePolicy().rules("binary") == (("recall", "recall", ">=", 0.8),)
+
+    def test_a_regression_rule_is_a_ceiling(self):
+        assert ReleasePolicy(max_mae=40.0).rules("regression") == (("MAE", "mae", "<=", 40.0),)
+
+    def test_no_rule_set_is_no_rule(self):
+        assert ReleasePolicy().rules("regression") == ()
+
+    def test_the_default_recall_floor_does_not_apply_to_other_tasks(self):
+        assert ReleasePolicy().rules("multiclass") == ()
+
+    def test_another_tasks_rule_is_refused(self):
+        with pytest.raises(InvalidInputError, match=r"quality rule of the model's task \(a binary "
+                                                    r"classifier: min_recall=\); found max_rmse=50.0"):
+            ReleasePolicy(max_rmse=50.0).rules("binary")
+
+    def test_a_changed_recall_floor_is_refused_for_a_regression(self):
+        with pytest.raises(InvalidInputError, match="found min_recall=0.9, a rule for a binary"):
+            ReleasePolicy(min_recall=0.9).rules("regression")
+
+    def test_a_threshold_is_refused_for_a_multiclass_model(self):
+        with pytest.raises(InvalidInputError, match="no decision threshold for a multi-class model"):
+            ReleasePolicy(threshold=0.3).rules("multiclass")
+
+    def test_a_threshold_outside_zero_one_is_refused(self):
+        with pytest.raises(InvalidInputError, match="threshold"):
+            ReleasePolicy(threshold=1.5)
+
+    def test_a_macro_f1_above_one_is_refused(self):
+        with pytest.raises(InvalidInputError, match="min_macro_f1 to be a number between 0 and 1"):
+            ReleasePolicy(min_macro_f1=90)
+
+    def test_a_negative_rmse_ceiling_is_refused(self):
+        with pytest.raises(InvalidInputError, match="max_rmse to be a number of 0 or more"):
+            ReleasePolicy(max_rmse=-1)
+
+    def test_the_description_names_the_threshold_and_other_rules(self):
+        text = str(ReleasePolicy(threshold=0.3, max_rmse=60.0))
+        assert "recall >= 0.80 at threshold 0.30" in text and "RMSE <= 60 for a regression" in text
+
+
+class TestSkippedGates:
+    def _report(self):
+        gates = (GateResult("a", "00", True, "m", "l"),
+                 GateResult("quality rule", "00", False, "not measured", "none set",
+                            "no quality rule", skipped=True))
+        return ReleaseReport(candidate="m", policy=ReleasePolicy(), results=gates)
+
+    def test_a_skipped_gate_is_not_a_failure(self):
+        assert self._report().ok and self._report().failures == ()
+
+    def test_a_skipped_gate_is_never_shown_as_passed(self):
+        row = self._report().results[1].row()
+        assert row[2] == "SKIPPED" and row[5] == "no quality rule"
+
+    def test_the_verdict_names_the_skipped_gates(self):
+        assert self._report().verdict == "m: READY: 1 of 2 gates passed, 1 skipped (quality rule)"
+
+    def test_the_json_form_keeps_the_task_and_the_skip(self, tmp_path):
+        report = ReleaseReport(candidate="m", policy=ReleasePolicy(), results=self._report().results,
+                               task="regression")
+        data_ = json.loads(report.write(tmp_path / "r.json").read_text())
+        assert data_["task"] == "regression" and data_["gates"][1]["skipped"] is True
+
+
+class TestArgumentsRefused:
+    def test_data_that_is_not_rows_is_refused(self, tmp_path):
+        with pytest.raises(InvalidInputError, match=r"expected data as an \(x, y\) pair, a "
+                                                    r"data.Split or a data.Dataset; found str"):
+            release_check(object(), "fraud.csv", tmp_path)
+
+    def test_mismatched_x_and_y_are_refused(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="found 3 rows in x and 2 labels in y"):
+            release_check(object(), (np.zeros((3, 8)), np.array([0, 1])), tmp_path)
+
+    def test_not_a_model_is_refused(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="expected a Keras model; found object"):
+            release_check(object(), (np.zeros((3, 8)), np.array([0, 1, 0])), tmp_path)
+
+    def test_rows_that_do_not_fit_the_model_are_refused_before_any_gate(self, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match="axis 1"):
+            release_check(fraud_model, (np.zeros((3, 5)), np.array([0, 1, 0])), tmp_path / "r")
+        assert not (tmp_path / "r").exists()
+
+    def test_another_tasks_rule_is_refused_before_any_gate(self, fraud, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match="found max_rmse=10.0"):
+            release_check(fraud_model, fraud, tmp_path / "r", policy=ReleasePolicy(max_rmse=10.0))
+        assert not (tmp_path / "r").exists()
+
+    def test_choosing_the_threshold_needs_validation_rows(self, fraud, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match="its validation rows choose the threshold"):
+            release_check(fraud_model, fraud.test, tmp_path, policy=ReleasePolicy(threshold=None))
+
+    def test_a_name_that_is_not_text_is_refused(self, fraud, fraud_model, tmp_path):
+        with pytest.raises(InvalidInputError, match="name"):
+            release_check(fraud_model, fraud, tmp_path, name=3)
+
+
+@pytest.fixture(scope="module")
+def unlabelled(fraud, fraud_model, tmp_path_factory):
+    """The session's fraud model checked on rows without labels, named by the caller."""
+    return release_check(fraud_model, (fraud.test.x[:300], None), tmp_path_factory.mktemp("u") / "r",
+                         name="cards", policy=ReleasePolicy(min_recall=0.0))
+
+
+class TestPlainRows:
+    def test_the_candidate_is_named_by_the_caller(self, unlabelled):
+        assert unlabelled.candidate == "cards" and unlabelled.verdict.startswith("cards: READY")
+
+    def test_without_labels_parity_is_judged_on_predictions(self, unlabelled):
+        gate = unlabelled.results[0]
+        assert gate.ok and gate.limit == "predictions within 0.01"
+        assert gate.measured.endswith("0 of 300 rows changed class")
+
+    def test_without_labels_the_gates_that_need_them_are_skipped(self, unlabelled):
+        assert [g.name for g in unlabelled.skipped] == ["registry publish and verify", "recall floor"]
+        assert "no labels" in unlabelled.skipped[0].detail
+
+    def test_the_threshold_can_be_chosen_on_the_validation_rows(self, fraud, fraud_model, tmp_path):
+        report = release_check(fraud_model, fraud, tmp_path / "r", name="cards",
+                               policy=ReleasePolicy(threshold=None))
+        gate = next(g for g in report.results if g.name == "recall floor")
+        assert re.search(r"at threshold 0\.\d\d \(chosen on validation rows\)", gate.measured)
+        assert report.metrics.threshold < 0.5  # the session's model needs a lower one for recall
+
+    def test_the_registry_eval_set_is_named_after_the_candidate_and_split(self, fraud, fraud_model,
+                                                                          tmp_path):
+        from course_lib.registry import ModelRegistry
+
+        release_check(fraud_model, fraud.test, tmp_path / "r", name="cards",
+                      policy=ReleasePolicy(min_recall=0.0))
+        reg = ModelRegistry(tmp_path / "r" / "registry")
+        manifest = json.loads((reg.root / "cards" / "1" / "course_manifest.json").read_text())
+        assert reg.names() == ["cards"] and manifest["evaluation"]["name"] == "cards test"
