@@ -22,8 +22,9 @@ Verbs:
   - ``show ROOT NAME REF``: one version's manifest (REF: a number, an alias, ``latest``);
   - ``verify ROOT NAME [REF]``: check every file's sha256 (all versions without REF);
   - ``compare ROOT NAME A B``: metrics, deltas, size and latency of two versions;
-  - ``promote ROOT NAME REF [--min-recall R] [--max-drop D] ...``: move the
-    production alias if the version passes every rule of the promotion policy;
+  - ``promote ROOT NAME REF [--min METRIC=VALUE] [--max METRIC=VALUE] [--max-drop D]
+    ...``: move the production alias if the version passes every rule of the promotion
+    policy (``--min macro_f1=0.8``, ``--max rmse=60``, ``--min-recall 0.8``);
   - ``rollback ROOT NAME``: production back to the version before.
 
 Exit codes: 0 done; 1 the check ran and said no (a file differs, the policy refused,

@@ -200,3 +200,68 @@ class TestRegistryParser:
                                 metrics=Metrics.from_counts(tp=80, fp=20, fn=15, tn=85))
         assert main(["registry", "compare", registry_root, "fraud", "1", "3"]) == 1
         assert "evaluated on the same data" in capsys.readouterr().err
+
+
+@pytest.fixture
+def task_root(tmp_path):
+    """A registry with a regression 'dose' (RMSE about 20) and a 3-class 'shapes', version 1 each."""
+    import numpy as np
+
+    from course_lib.metrics import MulticlassMetrics, RegressionMetrics
+    from course_lib.registry import EvalSet, ModelRegistry
+
+    src = tmp_path / "export"
+    for rel in ("saved_model.pb", "variables/variables.index"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(rel.encode() * 100)
+    rng = np.random.default_rng(0)
+    reg = ModelRegistry(tmp_path / "registry")
+    y = rng.normal(150, 40, size=50)
+    dose = EvalSet("dose test", {"a": rng.normal(size=(50, 3)), "b": rng.normal(size=(50, 1))}, y)
+    reg.publish_saved_model(src, "dose", dose, latency_ms=1.0,
+                            metrics=RegressionMetrics.from_predictions(y, y + rng.normal(0, 20, 50)))
+    labels = np.repeat([0, 1, 2], 20)
+    shapes = EvalSet("shapes test", rng.normal(size=(60, 4, 4, 1)), labels)
+    reg.publish_saved_model(src, "shapes", shapes, latency_ms=1.0,
+                            metrics=MulticlassMetrics.from_predictions(labels, labels))
+    return str(reg.root)
+
+
+class TestRegistryPromoteAnyTask:
+    def test_a_ceiling_on_a_regressions_rmse(self, task_root, capsys):
+        assert main(["registry", "promote", task_root, "dose", "1", "--max", "rmse=60",
+                     "--min", "r2=0.3"]) == 0
+        out = capsys.readouterr().out
+        assert "rmse <= 60" in out and "r2 >= 0.3" in out and "PROMOTED" in out
+
+    def test_a_ceiling_the_version_does_not_meet_exits_1(self, task_root, capsys):
+        assert main(["registry", "promote", task_root, "dose", "1", "--max", "rmse=5"]) == 1
+        assert "FAIL    rmse <= 5" in capsys.readouterr().out
+
+    def test_a_floor_on_a_multiclass_macro_f1(self, task_root, capsys):
+        assert main(["registry", "promote", task_root, "shapes", "1",
+                     "--min", "macro_f1=0.8"]) == 0
+        assert "macro_f1 >= 0.80" in capsys.readouterr().out
+
+    def test_a_rule_on_a_metric_the_task_does_not_record_exits_2(self, task_root, capsys):
+        assert main(["registry", "promote", task_root, "dose", "1", "--min-recall", "0.8"]) == 2
+        assert "found recall >= 0.80" in capsys.readouterr().err
+
+    def test_a_rule_given_twice_exits_2(self, task_root, capsys):
+        assert main(["registry", "promote", task_root, "shapes", "1", "--min-recall", "0.8",
+                     "--min", "recall=0.9"]) == 2
+        assert "each rule once" in capsys.readouterr().err
+
+    @pytest.mark.parametrize("rule", ["macro_f1", "macro_f1=high", "=0.8"])
+    def test_a_rule_that_is_not_metric_equals_value_exits_2(self, task_root, rule, capsys):
+        with pytest.raises(SystemExit) as done:
+            main(["registry", "promote", task_root, "shapes", "1", "--min", rule])
+        assert done.value.code == 2 and "expected METRIC=VALUE" in capsys.readouterr().err
+
+    def test_list_shows_a_regressions_own_columns(self, task_root, capsys):
+        assert main(["registry", "list", task_root, "dose"]) == 0
+        assert capsys.readouterr().out.split()[4:8] == ["mae", "rmse", "r2", "max_error"]
+
+    def test_rollback_of_a_model_never_published_exits_2(self, task_root, capsys):
+        assert main(["registry", "rollback", task_root, "never_published"]) == 2
+        assert "nothing was ever published" in capsys.readouterr().err

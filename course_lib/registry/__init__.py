@@ -9,6 +9,12 @@
 >>> v.version, reg.versions("fraud")
 (1, [1])
 
+Any Keras model: a binary, multi-class or regression model, with inputs of any rank or
+several named inputs (a dict). The manifest records the model's task and that task's
+metrics; a :class:`PromotionPolicy` holds floors and ceilings on any of them
+(``min_recall``, ``min_macro_f1``, ``max_rmse``...); compare and table show the task's own
+columns.
+
 Layout (what TF Serving's ``--model_base_path`` expects, one folder per model)::
 
     ROOT/
@@ -70,7 +76,8 @@ from __future__ import annotations
 # The package's modules, one concern each (a module imports only those above it):
 #   names       file names of the layout; allow-lists of names, versions and aliases
 #   storage     manifest bytes and checksum, locks, crash points (test hook); the rest is _fs
-#   manifest    EvalSet, fingerprint, VersionInfo, VersionStatus, VersionTable
+#   evaluation  EvalSet, fingerprint, the model's output, each task's metrics in a manifest
+#   manifest    VersionInfo, VersionStatus, VersionTable
 #   reports     VerifyReport (and check_files), VersionComparison
 #   policy      PromotionPolicy, RuleResult, PromotionResult, AliasChange
 #   serving     ServingPlan, TF Serving's model config, ModelRegistry's serving methods
@@ -94,13 +101,8 @@ from course_lib.errors import (
 )
 from course_lib.metrics import Metrics  # noqa: F401 (course_lib.registry.Metrics, as before)
 from course_lib.registry.core import ModelRegistry
-from course_lib.registry.manifest import (
-    EvalSet,
-    VersionInfo,
-    VersionStatus,
-    VersionTable,
-    fingerprint,
-)
+from course_lib.registry.evaluation import EvalSet, fingerprint
+from course_lib.registry.manifest import VersionInfo, VersionStatus, VersionTable
 from course_lib.registry.names import (  # noqa: F401 (the other names: as before)
     ALIASES_NAME,
     CONFIG_NAME,

@@ -51,6 +51,18 @@ class AliasMethods:
     :meth:`versions`.
     """
 
+    def _published_dir(self, name: str) -> Any:
+        """The model's folder; a clear error when the model was never published here."""
+        d = self._model_dir(name)
+        if not d.is_dir():
+            known = ", ".join(self.names()) or "none"
+            raise VersionNotFoundError(
+                f"expected a model named {name!r} in {self.root}; nothing was ever published "
+                f"under that name (models: {known}). Fix: check the name, or publish the model "
+                "first."
+            )
+        return d
+
     def _read_aliases(self, name: str) -> dict[str, Any]:
         p = self._model_dir(name) / ALIASES_NAME
         if not p.is_file():
@@ -129,7 +141,7 @@ class AliasMethods:
         fraud: candidate moved from version 3 to nothing
         """
         alias = validate_alias(alias)
-        with locked(self._model_dir(name)):
+        with locked(self._published_dir(name)):
             state = self._read_aliases(name)
             if alias not in state["aliases"]:
                 raise VersionNotFoundError(
@@ -233,7 +245,7 @@ class AliasMethods:
         fraud: production moved from version 2 to version 1
         """
         alias = validate_alias(alias)
-        with locked(self._model_dir(name)):
+        with locked(self._published_dir(name)):
             state = self._read_aliases(name)
             history = state["history"].get(alias, [])
             current = state["aliases"].get(alias)

@@ -12,8 +12,10 @@ Actions:
 - ``show ROOT NAME REF``: one version's manifest (REF: a number, an alias, ``latest``);
 - ``verify ROOT NAME [REF]``: check every file's sha256 (all versions without REF);
 - ``compare ROOT NAME A B``: metrics, deltas, size and latency of two versions;
-- ``promote ROOT NAME REF [--min-recall R] [--max-drop D] ...``: move the production
-  alias if the version passes every rule of the promotion policy;
+- ``promote ROOT NAME REF [--min METRIC=VALUE] [--max METRIC=VALUE] [--max-drop D] ...``:
+  move the production alias if the version passes every rule of the promotion policy
+  (``--min macro_f1=0.8``, ``--max rmse=60``: a floor or ceiling on any metric the
+  version's task records; ``--min-recall R`` is ``--min recall=R``);
 - ``rollback ROOT NAME``: production back to the version before.
 
 :func:`main` returns 0 when done and 1 when the check ran and said no (a file differs,
@@ -25,14 +27,15 @@ the policy refused). A :class:`~course_lib.errors.CourseLibError` propagates: th
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 
 from course_lib import _display
-from course_lib.errors import PromotionRefusedError
+from course_lib.errors import InvalidInputError, PromotionRefusedError
 from course_lib.registry.core import ModelRegistry
 from course_lib.registry.policy import PromotionPolicy, PromotionResult
 
-__all__ = ["build_parser", "main", "models_table", "promotion", "run"]
+__all__ = ["build_parser", "main", "metric_rule", "models_table", "policy_of", "promotion", "run"]
 
 
 def build_parser(prog: str = "course-lib registry") -> argparse.ArgumentParser:
@@ -72,6 +75,13 @@ def build_parser(prog: str = "course-lib registry") -> argparse.ArgumentParser:
     pro = action("promote", "move an alias (production) to a version if it passes the policy",
                  ref="required")
     pro.add_argument("--alias", default="production")
+    pro.add_argument("--min", type=metric_rule, action="append", default=[],
+                     metavar="METRIC=VALUE",
+                     help="a floor on a metric of the version's task, e.g. macro_f1=0.8 or r2=0.4 "
+                          "(repeat for several)")
+    pro.add_argument("--max", type=metric_rule, action="append", default=[],
+                     metavar="METRIC=VALUE",
+                     help="a ceiling on a metric, e.g. rmse=60 or mae=45 (repeat for several)")
     pro.add_argument("--min-recall", type=float, metavar="R", help="e.g. 0.80")
     pro.add_argument("--min-precision", type=float, metavar="P")
     pro.add_argument("--min-accuracy", type=float, metavar="A")
@@ -83,6 +93,45 @@ def build_parser(prog: str = "course-lib registry") -> argparse.ArgumentParser:
     action("rollback", "move an alias (production) back to its previous version").add_argument(
         "--alias", default="production")
     return r
+
+
+def metric_rule(text: str) -> tuple[str, float]:
+    """``"macro_f1=0.8"`` as ``("macro_f1", 0.8)`` (the value of ``--min`` and ``--max``).
+
+    >>> metric_rule("rmse=60")
+    ('rmse', 60.0)
+    """
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not sep or not name.strip() or not math.isfinite(number):
+        raise argparse.ArgumentTypeError(
+            f"expected METRIC=VALUE, e.g. macro_f1=0.8 or rmse=60; found {text!r}")
+    return name.strip(), number
+
+
+def policy_of(args: argparse.Namespace) -> PromotionPolicy:
+    """The promotion policy of the parsed ``promote`` options.
+
+    >>> args = build_parser().parse_args(["promote", "reg", "digits", "2", "--min",
+    ...                                   "macro_f1=0.8", "--max-size-bytes", "100000"])
+    >>> print(policy_of(args))
+    macro_f1 >= 0.80; size <= 97.7 KB
+    """
+    rules: dict[str, float] = {}
+    named = [("min", k, v) for k, v in args.min] + [("max", k, v) for k, v in args.max]
+    named += [("min", k, getattr(args, f"min_{k}")) for k in ("recall", "precision", "accuracy")
+              if getattr(args, f"min_{k}") is not None]
+    for kind, metric, value in named:
+        key = f"{kind}_{metric}"
+        if key in rules:
+            raise InvalidInputError(
+                f"expected each rule once; found --{kind} {metric} twice. Fix: give it once.")
+        rules[key] = value
+    return PromotionPolicy(rules, max_drop=args.max_drop, max_size_bytes=args.max_size_bytes,
+                           max_latency_ms=args.max_latency_ms)
 
 
 def models_table(reg: ModelRegistry) -> str:
@@ -103,10 +152,7 @@ def models_table(reg: ModelRegistry) -> str:
 
 def promotion(reg: ModelRegistry, args: argparse.Namespace) -> PromotionResult:
     """The result of ``promote`` (applied, refused, or a dry run) from the parsed options."""
-    policy = PromotionPolicy(
-        min_recall=args.min_recall, min_precision=args.min_precision,
-        min_accuracy=args.min_accuracy, max_drop=args.max_drop,
-        max_size_bytes=args.max_size_bytes, max_latency_ms=args.max_latency_ms)
+    policy = policy_of(args)
     if args.dry_run:
         return reg.check_gate(args.name, args.ref, policy, args.alias)
     try:

@@ -29,10 +29,17 @@ from course_lib.errors import (
     RegistryError,
     VersionNotFoundError,
 )
-from course_lib.metrics import METRIC_NAMES, MetricDelta, Metrics
+from course_lib.metrics import AnyMetrics
 from course_lib.registry.aliases import AliasMethods
-from course_lib.registry.manifest import (
+from course_lib.registry.evaluation import (
+    TASK_WORDS,
     EvalSet,
+    check_eval_set,
+    measure,
+    metrics_from_record,
+    single_output,
+)
+from course_lib.registry.manifest import (
     VersionInfo,
     VersionStatus,
     VersionTable,
@@ -50,8 +57,8 @@ from course_lib.registry.names import (
     validate_version,
 )
 from course_lib.registry.policy import fraction
-from course_lib.registry.publish import PublishingMethods, check_eval_set
-from course_lib.registry.reports import VerifyReport, VersionComparison, check_files
+from course_lib.registry.publish import PublishingMethods
+from course_lib.registry.reports import VerifyReport, VersionComparison, check_files, metric_rows
 from course_lib.registry.serving import ServingMethods
 from course_lib.registry.storage import checksum_ok, locked
 
@@ -248,8 +255,10 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         raw = (d / MANIFEST_NAME).read_bytes()
         try:
             data = json.loads(raw.decode("utf-8"))
-            _ = data["evaluation"]["metrics"]["tp"], data["files"], data["name"], data["version"]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            _ = metrics_from_record(data["evaluation"]), data["files"], data["name"]
+            _ = data["version"]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
+                InvalidInputError) as exc:
             raise InvalidVersionError(
                 f"expected {d / MANIFEST_NAME} to be a registry manifest; it cannot be read "
                 f"({exc}). "
@@ -300,8 +309,10 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
             )
         return VersionTable(validate_name(name), tuple(rows), tuple(invalid))
 
-    def metrics(self, name: str) -> dict[str, Metrics]:
+    def metrics(self, name: str) -> dict[str, AnyMetrics]:
         """``{"version 1": Metrics, ...}`` for every version; they must share one evaluation set.
+
+        Each value is the metrics of the version's task (all versions must share it).
 
         >>> ModelRegistry(__import__("tempfile").mkdtemp()).metrics("fraud")
         {}
@@ -313,6 +324,12 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
                 f"expected every version of {name!r} evaluated on the same data; found "
                 f"{sorted(prints)}. "
                 "Fix: delete or re-evaluate the versions published on other rows."
+            )
+        tasks = sorted({v.task for v in rows})
+        if len(tasks) > 1:
+            raise IncomparableVersionsError(
+                f"expected every version of {name!r} to measure one task; found {tasks}. "
+                "Fix: publish models of different tasks under different names."
             )
         return {v.label: v.metrics for v in rows}
 
@@ -365,17 +382,26 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
 
     def evaluate(
         self, name: str, ref: int | str, eval_set: EvalSet, threshold: float | None = None
-    ) -> Metrics:
-        """Load a version and compute its metrics on ``eval_set`` (at its recorded threshold).
+    ) -> AnyMetrics:
+        """Load a version and compute its metrics on ``eval_set`` (a binary classifier's at
+        its recorded threshold), for the task the version was published with.
 
         >>> round(reg.evaluate("fraud", 2, EvalSet("fraud test", x_test, y_test)).recall, 3)
         0.944
         """
         check_eval_set(eval_set)
         info = self.get(name, ref)
+        if eval_set.task is not None and eval_set.task != info.task:
+            raise InvalidInputError(
+                f"expected an evaluation set of {TASK_WORDS[info.task]} ({name} version "
+                f"{info.version}'s task); found task={eval_set.task!r}. Fix: leave task= out, or "
+                "evaluate a version of that task."
+            )
         loaded = self.load(name, info.version)
-        t = info.threshold if threshold is None else threshold
-        return Metrics.from_predictions(eval_set.y, loaded.predict(eval_set.x), t)
+        t = (info.threshold if info.threshold is not None else 0.5) if threshold is None \
+            else threshold
+        out = single_output(loaded.predict(eval_set.x), f"{name} version {info.version}")
+        return measure(eval_set, out, t, task=info.task)
 
     # -- comparing ----------------------------------------------------------------------------
 
@@ -390,15 +416,31 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
     ) -> VersionComparison:
         """Compare two versions on their shared evaluation set: metrics, deltas, size, latency.
 
-        Versions evaluated on different data (different fingerprints) are refused
-        (:class:`IncomparableVersionsError`) unless ``allow_different_data=True``, which
-        shows them side by side flagged NOT COMPARABLE.
+        The metrics are those of the versions' task (a binary classifier's four metrics
+        and counts, a multi-class one's accuracy and macro averages, a regression's errors
+        and R²). ``tolerance`` is the largest drop still called stable: in points for a
+        classifier (0.01), relative for a regression's errors (0.01 = 1% larger) and in
+        points for its R². Versions of different tasks, or evaluated on different data
+        (different fingerprints), are refused (:class:`IncomparableVersionsError`); the
+        latter unless ``allow_different_data=True``, which shows them side by side flagged
+        NOT COMPARABLE.
 
         >>> reg.compare("fraud", 1, 2).verdict
         'GOOD: version 2 is improved or stable on every metric compared with version 1 ...'
         """
         tol = fraction("tolerance", tolerance, example=0.01)
         va, vb = self.get(name, a), self.get(name, b)
+        classes = [v.metrics.class_names if v.task == "multiclass" else None for v in (va, vb)]
+        if va.task != vb.task or classes[0] != classes[1]:
+            what = (f"version {va.version} is {TASK_WORDS[va.task]}, version {vb.version} "
+                    f"{TASK_WORDS[vb.task]}" if va.task != vb.task else
+                    f"version {va.version} has the classes {list(va.metrics.class_names)}, "
+                    f"version {vb.version} {list(vb.metrics.class_names)}")
+            raise IncomparableVersionsError(
+                f"expected {name} versions {va.version} and {vb.version} to measure the same "
+                f"task; {what}: their metrics are not the same quantities. Fix: compare "
+                "versions of one task (publish models of different tasks under different names)."
+            )
         same = va.eval_fingerprint == vb.eval_fingerprint
         if not same and not allow_different_data:
             raise IncomparableVersionsError(
@@ -416,9 +458,7 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
                 "allow_different_data=True "
                 "to see them side by side, flagged."
             )
-        rows = tuple(
-            MetricDelta(k, va.metrics.get(k), vb.metrics.get(k), tol or 0.0) for k in METRIC_NAMES
-        )
+        rows = metric_rows(va.metrics, vb.metrics, tol or 0.0)
         return VersionComparison(va, vb, rows, tol or 0.0, same)
 
     # -- deleting -----------------------------------------------------------------------------

@@ -1,93 +1,54 @@
-"""What a manifest records: the evaluation set (:class:`EvalSet`), a version (:class:`VersionInfo`),
-the cheap validity check of a numbered folder (:class:`VersionStatus`) and the version table.
+"""What a manifest records: a version (:class:`VersionInfo`), the cheap validity check of a
+numbered folder (:class:`VersionStatus`) and the version table (:class:`VersionTable`).
 
->>> s = EvalSet("toy", [[0.0, 1.0], [1.0, 0.0]], [0, 1])
->>> s.rows, s.positives, s.fingerprint == fingerprint([[0, 1], [1, 0]], [0, 1])
-(2, 1, True)
+>>> v = VersionInfo("fraud", 1, Path("r/fraud/1"), "", "toy test", "ab" * 32, 200, 0.5,
+...                 Metrics.from_counts(tp=80, fp=20, fn=15, tn=85), 50_000, 1.0, {}, {})
+>>> v.task, VersionTable.head_of([v])[3:7]
+('binary', ('accuracy', 'precision', 'recall', 'f1'))
+
+The evaluation set and the metrics of each task are :mod:`course_lib.registry.evaluation`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from course_lib import _display
+from course_lib.metrics import AnyMetrics, Metrics
+from course_lib.registry.evaluation import (  # noqa: F401 (EvalSet, fingerprint: as before)
+    TASK_WORDS,
+    EvalSet,
+    fingerprint,
+    metrics_from_record,
+)
+from course_lib.registry.names import KERAS_FILE, MANIFEST_NAME, SAVED_MODEL
 
-from course_lib import _checks, _display
-from course_lib.errors import InvalidInputError
-from course_lib.metrics import METRIC_NAMES, Metrics
-from course_lib.registry.names import KERAS_FILE, MANIFEST_NAME, SAVED_MODEL, SCHEMA
 
+def metrics_line(m: AnyMetrics) -> str:
+    """A version's metrics in one line (with the counts of a binary classifier).
 
-def fingerprint(x: object, y: object) -> str:
-    """A sha256 of an evaluation set's features and labels (as float32 and int64, with shapes).
-
-    Two versions are only compared when their evaluation sets have the same fingerprint.
-
-    >>> a = fingerprint([[1.0, 2.0]], [1])
-    >>> same = fingerprint(np.array([[1, 2]], dtype="float64"), [1])
-    >>> a == same, a == fingerprint([[1.0, 2.5]], [1])
-    (True, False)
+    >>> print(metrics_line(Metrics.from_counts(tp=80, fp=20, fn=15, tn=85)))
+    accuracy 0.825  precision 0.800  recall 0.842  f1 0.821  (TP 80, FP 20, FN 15, TN 85)
     """
-    xs = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
-    ys = np.ascontiguousarray(np.asarray(y).reshape(-1).astype(np.int64))
-    digest = hashlib.sha256(f"{SCHEMA} x{xs.shape} y{ys.shape}\n".encode())
-    digest.update(xs.tobytes())
-    digest.update(ys.tobytes())
-    return digest.hexdigest()
+    if isinstance(m, Metrics):
+        return ("  ".join(f"{k} {m.get(k):.3f}" for k in m.names)
+                + f"  (TP {m.tp}, FP {m.fp}, FN {m.fn}, TN {m.tn})")
+    if m.task == "multiclass":
+        return ("  ".join(f"{k} {m.get(k):.3f}" for k in m.names)
+                + f"  (precision, recall, f1: macro averages over {len(m.class_names)} classes)")
+    return "  ".join(f"{k} {m.get(k):.4g}" for k in m.names) + "  (errors in the target's units)"
 
 
-class EvalSet:
-    """A named evaluation set (features and 0/1 labels) with a fingerprint of its content.
-
-    >>> s = EvalSet("toy", [[0.0, 1.0], [1.0, 0.0]], [0, 1])
-    >>> s
-    EvalSet('toy', rows=2, positives=1, fingerprint='05aa6d16f701')
-
-    The fingerprint travels into every manifest: versions evaluated on different rows
-    are refused by :meth:`ModelRegistry.compare` and by the promotion policy's drop rule.
-    """
-
-    def __init__(self, name: str, x: object, y: object) -> None:
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise InvalidInputError(
-                f"expected the evaluation set's name to be a short non-empty text; found {name!r}. "
-                'Fix: name it after its rows, e.g. EvalSet("fraud test", fraud.test.x, '
-                'fraud.test.y).'
-            )
-        xs = _checks.features(x, "x")
-        labels = _checks.labels(y, "y")
-        if len(labels) != xs.shape[0]:
-            raise InvalidInputError(
-                f"expected one label per row: x has {xs.shape[0]} rows but y has {len(labels)} "
-                "labels. "
-                "Fix: take x and y from the same split, e.g. fraud.test.x and fraud.test.y."
-            )
-        self.name = name
-        self.x = xs
-        self.y = labels
-        self.fingerprint = fingerprint(xs, labels)
-
-    @property
-    def rows(self) -> int:
-        """Number of rows."""
-        return int(self.x.shape[0])
-
-    @property
-    def positives(self) -> int:
-        """Number of rows labelled 1."""
-        return int(self.y.sum())
-
-    def __repr__(self) -> str:
-        return (
-            f"EvalSet({self.name!r}, rows={self.rows}, positives={self.positives}, "
-            f"fingerprint={self.fingerprint[:12]!r})"
-        )
+def metric_cell(m: AnyMetrics, name: str) -> str:
+    """One metric as a table shows it ("-" when the version's task does not record it)."""
+    if name not in m.names:
+        return "-"
+    return f"{m.get(name):.4g}" if m.task == "regression" else f"{m.get(name):.3f}"
 
 
 # -- what a version holds -------------------------------------------------------------------
@@ -104,8 +65,10 @@ class VersionInfo:
     >>> print(str(v).splitlines()[3])
       size 48.8 KB (SavedModel, 0 files), latency 1.00 ms per call on 1 row
 
-    Metrics are those of the named evaluation set (``eval_name``, ``eval_fingerprint``)
-    at ``threshold``; ``size_bytes`` is the SavedModel's size (without the manifest and
+    Metrics are those of the named evaluation set (``eval_name``, ``eval_fingerprint``),
+    for the model's task (:class:`~course_lib.metrics.Metrics` of a binary classifier at
+    ``threshold``, :class:`~course_lib.metrics.MulticlassMetrics` or
+    :class:`~course_lib.metrics.RegressionMetrics`, whose ``threshold`` is None); ``size_bytes`` is the SavedModel's size (without the manifest and
     the optional ``.keras`` file); ``latency_ms`` the median time of one call on one row.
     It is only made from a manifest that matches its own checksum: a record, not a verdict
     (:meth:`ModelRegistry.verify` judges a version's files).
@@ -118,8 +81,8 @@ class VersionInfo:
     eval_name: str
     eval_fingerprint: str
     eval_rows: int
-    threshold: float
-    metrics: Metrics
+    threshold: float | None
+    metrics: AnyMetrics
     size_bytes: int
     latency_ms: float | None
     files: Mapping[str, Mapping[str, Any]]
@@ -129,6 +92,11 @@ class VersionInfo:
     keras_file: str | None = None
     latency: Mapping[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+
+    @property
+    def task(self) -> str:
+        """``"binary"``, ``"multiclass"`` or ``"regression"``: the task its metrics measure."""
+        return self.metrics.task
 
     @property
     def label(self) -> str:
@@ -143,17 +111,16 @@ class VersionInfo:
 
     def summary_lines(self) -> list[str]:
         """The heading, then evaluation, metrics, size and latency, notes and tags."""
-        m = self.metrics
         tags = ", ".join(f"{k}={v}" for k, v in self.tags.items())
+        how = (f"threshold {self.threshold:.2f}" if self.task == "binary"
+               and self.threshold is not None else TASK_WORDS[self.task])
         lines = [
             self.heading,
             (
                 f"  evaluated on {self.eval_name!r}: {self.eval_rows:,} rows, fingerprint "
-                f"{self.eval_fingerprint[:12]}, threshold {self.threshold:.2f}"
+                f"{self.eval_fingerprint[:12]}, {how}"
             ),
-            "  "
-            + "  ".join(f"{k} {m.get(k):.3f}" for k in METRIC_NAMES)
-            + f"  (TP {m.tp}, FP {m.fp}, FN {m.fn}, TN {m.tn})",
+            "  " + metrics_line(self.metrics),
             (
                 f"  size {_display.size(self.size_bytes)} (SavedModel, "
                 f"{_display.plural(len(self.model_files), 'file')}), "
@@ -228,10 +195,11 @@ class VersionInfo:
 def info_from_manifest(
     data: Mapping[str, Any], path: Path, aliases: tuple[str, ...]
 ) -> VersionInfo:
-    """The :class:`VersionInfo` of a parsed manifest found at ``path``."""
-    ev, m = data["evaluation"], data["evaluation"]["metrics"]
-    metrics = Metrics.from_counts(tp=m["tp"], fp=m["fp"], fn=m["fn"], tn=m["tn"])
-    metrics = replace(metrics, threshold=float(ev["threshold"]))
+    """The :class:`VersionInfo` of a parsed manifest found at ``path`` (any task; a manifest
+    without a task is a binary classifier's, as every manifest was before tasks)."""
+    ev = data["evaluation"]
+    metrics = metrics_from_record(ev)
+    threshold = ev.get("threshold")
     latency = data.get("latency") or {}
     return VersionInfo(
         name=data["name"],
@@ -241,7 +209,7 @@ def info_from_manifest(
         eval_name=ev["name"],
         eval_fingerprint=ev["fingerprint"],
         eval_rows=int(ev["rows"]),
-        threshold=float(ev["threshold"]),
+        threshold=None if threshold is None else float(threshold),
         metrics=metrics,
         size_bytes=int(data["size_bytes"]),
         latency_ms=latency.get("median_ms"),
@@ -282,6 +250,7 @@ class VersionTable(_display.Report):
     rows: tuple[VersionInfo, ...]
     invalid: tuple[VersionStatus, ...] = ()
 
+    #: The columns of a binary classifier's versions (each task shows its own metrics).
     HEAD = (
         "version",
         "aliases",
@@ -294,6 +263,14 @@ class VersionTable(_display.Report):
         "latency",
         "notes",
     )
+
+    @staticmethod
+    def head_of(rows: Sequence[VersionInfo]) -> tuple[str, ...]:
+        """The columns for these versions: their task's metrics (and the task when they differ)."""
+        tasks = list(dict.fromkeys(v.task for v in rows))
+        metrics = dict.fromkeys(n for v in rows for n in v.metrics.names)  # in order, once each
+        return ("version", "aliases", "evaluated on", *(("task",) if len(tasks) > 1 else ()),
+                *metrics, "size", "latency", "notes")
 
     @property
     def failures(self) -> tuple[VersionStatus, ...]:
@@ -316,27 +293,25 @@ class VersionTable(_display.Report):
         return head + (f"; INVALID: {bad}" if bad else "")
 
     def table(self) -> tuple[tuple[str, ...], list[list[str]]] | None:
-        """One row per valid version: aliases, evaluation set, metrics, size, latency, notes."""
+        """One row per valid version: aliases, evaluation set, its task's metrics, size, latency."""
         if not self.rows:
             return None
-        return self.HEAD, [self.cells(v) for v in self.rows]
+        head = self.head_of(self.rows)
+        return head, [self.cells(v, head) for v in self.rows]
 
     @staticmethod
-    def cells(v: VersionInfo) -> list[str]:
-        """The table's cells of one version."""
-        m = v.metrics
-        return [
-            str(v.version),
-            ", ".join(v.aliases) or "-",
-            v.eval_name,
-            f"{m.accuracy:.3f}",
-            f"{m.precision:.3f}",
-            f"{m.recall:.3f}",
-            f"{m.f1:.3f}",
-            _display.size(v.size_bytes),
-            _display.milliseconds(v.latency_ms),
-            v.notes or "-",
-        ]
+    def cells(v: VersionInfo, head: Sequence[str] = HEAD) -> list[str]:
+        """The table's cells of one version, for the columns ``head``."""
+        known = {
+            "version": str(v.version),
+            "aliases": ", ".join(v.aliases) or "-",
+            "evaluated on": v.eval_name,
+            "task": v.task,
+            "size": _display.size(v.size_bytes),
+            "latency": _display.milliseconds(v.latency_ms),
+            "notes": v.notes or "-",
+        }
+        return [known[c] if c in known else metric_cell(v.metrics, c) for c in head]
 
 
 def status(version: int, path: str, is_link: bool, is_dir: bool) -> VersionStatus:

@@ -21,8 +21,18 @@ import numpy as np
 
 from course_lib import _checks, _fs
 from course_lib.errors import InvalidInputError, RegistryError
-from course_lib.metrics import Metrics
-from course_lib.registry.manifest import EvalSet, VersionInfo, info_from_manifest
+from course_lib.metrics import AnyMetrics, Metrics
+from course_lib.registry.evaluation import (
+    EvalSet,
+    check_eval_set,
+    check_metrics,
+    keras_inputs,
+    keras_output,
+    measure,
+    metrics_record,
+    single_output,
+)
+from course_lib.registry.manifest import VersionInfo, info_from_manifest
 from course_lib.registry.names import (
     KERAS_FILE,
     MANIFEST_NAME,
@@ -73,7 +83,7 @@ class PublishingMethods:
         name: str,
         eval_set: EvalSet,
         *,
-        metrics: Metrics | None = None,
+        metrics: AnyMetrics | None = None,
         threshold: float = 0.5,
         keras_file: bool = False,
         notes: str = "",
@@ -82,10 +92,13 @@ class PublishingMethods:
     ) -> VersionInfo:
         """Save a Keras model as the next version of ``name``, with its manifest; returns it.
 
-        The metrics are computed on ``eval_set`` at ``threshold`` (or pass ``metrics``
-        computed on that set), the latency is the median of 30 calls on one row (or
-        pass ``latency_ms``). The SavedModel is written into the version folder itself,
-        plus ``model.keras`` when ``keras_file=True``.
+        The metrics are those of the model's task (binary, multi-class, regression: read
+        from ``eval_set``'s labels and the model's output), computed on ``eval_set`` (a
+        binary classifier's at ``threshold``), or pass ``metrics`` computed on that set.
+        A model with several outputs is measured only with ``metrics`` given. The latency is
+        the median of 30 calls on the first row of every input (or pass ``latency_ms``).
+        The SavedModel is written into the version folder itself, plus ``model.keras``
+        when ``keras_file=True``.
 
         >>> test_set = EvalSet("fraud test", x_test, y_test)
         >>> v = reg.publish(model, "fraud", test_set, notes="the lessons' model")
@@ -93,7 +106,6 @@ class PublishingMethods:
         (4, PosixPath('work/registry/fraud/4'))
         """
         from course_lib import _tf, persistence
-        from course_lib.models import predict_scores
 
         name = validate_name(name)
         check_eval_set(eval_set)
@@ -105,12 +117,11 @@ class PublishingMethods:
                 "the trained model, or publish_saved_model(path, ...) for a SavedModel folder."
             )
         if metrics is None:
-            metrics = Metrics.from_predictions(
-                eval_set.y, predict_scores(model, eval_set.x), threshold
-            )
+            metrics = measure(eval_set, keras_output(model, eval_set.x), threshold)
+        metrics = check_metrics(metrics, eval_set)
         latency = given_latency(latency_ms) if latency_ms is not None else latency_record(
-            lambda batch: np.asarray(model(batch, training=False)),
-            eval_set.x[:1],
+            lambda batch: model(batch, training=False),
+            keras_inputs(model, eval_set.first_row()),
             "keras model(x, training=False), in process",
         )
         model_dir = self._model_dir(name, create=True)
@@ -129,7 +140,7 @@ class PublishingMethods:
         name: str,
         eval_set: EvalSet,
         *,
-        metrics: Metrics | None = None,
+        metrics: AnyMetrics | None = None,
         threshold: float = 0.5,
         notes: str = "",
         tags: Mapping[str, str] | None = None,
@@ -167,16 +178,21 @@ class PublishingMethods:
                     crash_point("copying")
                 return out
 
-            shutil.copytree(src, staging, copy_function=copy, dirs_exist_ok=True)
+            # a version folder of a registry has a manifest of its own: the new one replaces it
+            ignore = lambda d, names: [MANIFEST_NAME] if Path(d) == src and MANIFEST_NAME in names \
+                else []  # noqa: E731
+            shutil.copytree(src, staging, copy_function=copy, dirs_exist_ok=True, ignore=ignore)
             crash_point("saved")
             if metrics is None or latency_ms is None:
                 from course_lib import persistence
 
                 predict = persistence.load(staging, "savedmodel").predict
             if metrics is None:
-                metrics = Metrics.from_predictions(eval_set.y, predict(eval_set.x), threshold)
+                metrics = measure(eval_set, single_output(predict(eval_set.x), "the SavedModel"),
+                                  threshold)
+            metrics = check_metrics(metrics, eval_set)
             latency = given_latency(latency_ms) if latency_ms is not None else latency_record(
-                predict, eval_set.x[:1], "SavedModel serving_default, in process"
+                predict, eval_set.first_row(), "SavedModel serving_default, in process"
             )
             return self._commit(
                 name, model_dir, staging, eval_set, metrics, latency, notes, tags, False
@@ -188,23 +204,14 @@ class PublishingMethods:
         model_dir: Path,
         staging: Path,
         eval_set: EvalSet,
-        metrics: Metrics,
+        metrics: AnyMetrics,
         latency: Mapping[str, Any],
         notes: str,
         tags: Mapping[str, str] | None,
         keras_file: bool,
     ) -> VersionInfo:
         """Hash and fsync the staged files, write the manifest, rename into the next free number."""
-        if not isinstance(metrics, Metrics):
-            raise InvalidInputError(
-                f"expected metrics as a Metrics value; found {type(metrics).__name__}."
-            )
-        if metrics.total != eval_set.rows:
-            raise InvalidInputError(
-                f"expected metrics computed on the {eval_set.rows:,} rows of {eval_set.name!r}; "
-                "they count "
-                f"{metrics.total:,} examples. Fix: compute them on that set, or leave metrics= out."
-            )
+        metrics = check_metrics(metrics, eval_set)
         if not isinstance(notes, str):
             raise InvalidInputError(f"expected notes to be text; found {type(notes).__name__}.")
         tags = dict(tags or {})
@@ -217,19 +224,11 @@ class PublishingMethods:
         for rel in ["", *_fs.walk(staging)[1]]:
             _fs.fsync_dir(staging / rel)
         crash_point("hashed")
-        threshold = metrics.threshold if metrics.threshold is not None else 0.5
         body: dict[str, Any] = {
             "schema": SCHEMA,
             "name": name,
             "created": now(),
-            "evaluation": {
-                "name": eval_set.name,
-                "fingerprint": eval_set.fingerprint,
-                "rows": eval_set.rows,
-                "positives": eval_set.positives,
-                "threshold": threshold,
-                "metrics": metrics.as_dict(),
-            },
+            "evaluation": evaluation_record(eval_set, metrics),
             "size_bytes": sum(r["size"] for k, r in files.items() if k != KERAS_FILE),
             "keras_file": KERAS_FILE if keras_file else None,
             "latency": dict(latency),
@@ -261,33 +260,46 @@ class PublishingMethods:
         )
 
 
-def check_eval_set(eval_set: object) -> EvalSet:
-    """``eval_set`` if it is an :class:`EvalSet`; a clear error otherwise.
+def evaluation_record(eval_set: EvalSet, metrics: AnyMetrics) -> dict[str, Any]:
+    """The manifest's ``evaluation``: the set, the task and its metrics.
 
-    >>> check_eval_set(EvalSet("toy", [[0.0]], [1])).rows
-    1
+    A binary classifier's record is what it always was (threshold, positives, the counts).
+
+    >>> record = evaluation_record(EvalSet("toy", [[0.0], [1.0]], [0, 1]),
+    ...                            Metrics.from_predictions([0, 1], [0.2, 0.9]))
+    >>> record["task"], record["threshold"], record["positives"], record["metrics"]["tp"]
+    ('binary', 0.5, 1, 1)
     """
-    if not isinstance(eval_set, EvalSet):
-        raise InvalidInputError(
-            "expected an EvalSet (named rows with a fingerprint); found "
-            f"{type(eval_set).__name__}. "
-            'Fix: EvalSet("fraud test", fraud.test.x, fraud.test.y).'
-        )
-    return eval_set
+    record: dict[str, Any] = {"name": eval_set.name, "fingerprint": eval_set.fingerprint,
+                              "rows": eval_set.rows, "task": metrics.task}
+    if isinstance(metrics, Metrics):
+        record["positives"] = metrics.positives
+        record["threshold"] = metrics.threshold if metrics.threshold is not None else 0.5
+        if metrics.class_names != ("negative", "positive"):
+            record["class_names"] = list(metrics.class_names)
+    else:
+        record["threshold"] = None
+    record["metrics"] = metrics_record(metrics)
+    return record
 
 
-def latency_record(
-    fn: Callable[[np.ndarray], Any], one_row: np.ndarray, how: str
-) -> dict[str, Any]:
+def latency_record(fn: Callable[[Any], Any], one_row: Any, how: str) -> dict[str, Any]:
     """The manifest's latency: median and p95 of 30 calls of ``fn`` on one row (3 warm-ups).
+
+    ``one_row`` is one row of every input (an array, or a dict or list of arrays).
 
     >>> record = latency_record(lambda batch: batch * 2, np.zeros((1, 8)), "doubling")
     >>> record["calls"], record["batch_rows"], record["how"]
     (30, 1, 'doubling')
+    >>> latency_record(lambda b: b["a"] + b["b"], {"a": np.ones((1, 2)), "b": np.ones((1, 2))},
+    ...                "two inputs")["calls"]
+    30
     """
     from course_lib.inference import measure_latency
 
-    row = measure_latency(fn, one_row, batch_sizes=(1,), repeats=30, warmup=3).rows[0]
+    report = measure_latency(lambda batch: as_numpy(fn(batch)), one_row, batch_sizes=(1,),
+                             repeats=30, warmup=3)
+    row = report.rows[0]
     return {
         "median_ms": row.p50 * 1000,
         "p95_ms": row.p95 * 1000,
@@ -295,6 +307,15 @@ def latency_record(
         "batch_rows": 1,
         "how": how,
     }
+
+
+def as_numpy(out: Any) -> Any:
+    """Every output of a call as NumPy (an array, or a dict or list of them): part of the time."""
+    if isinstance(out, Mapping):
+        return {k: np.asarray(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [np.asarray(v) for v in out]
+    return np.asarray(out)
 
 
 def given_latency(latency_ms: object) -> dict[str, Any]:

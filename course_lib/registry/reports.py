@@ -19,8 +19,9 @@ from typing import Any
 
 from course_lib import _display, _fs
 from course_lib.errors import IntegrityError, InvalidInputError
-from course_lib.metrics import MetricDelta
-from course_lib.registry.manifest import VersionInfo
+from course_lib.metrics import AnyMetrics, MetricDelta, compare
+from course_lib.registry.evaluation import ERRORS
+from course_lib.registry.manifest import VersionInfo, metric_cell
 from course_lib.registry.names import MANIFEST_NAME, SAVED_MODEL
 from course_lib.registry.storage import manifest_bytes
 
@@ -173,6 +174,25 @@ def check_files(name: str, version: int, d: Path) -> VerifyReport:
 # -- comparing -----------------------------------------------------------------------------
 
 
+def metric_rows(a: AnyMetrics, b: AnyMetrics, tolerance: float) -> tuple[MetricDelta, ...]:
+    """Each metric of the task from ``a`` to ``b`` with its allowed drop (absolute).
+
+    A regression's errors get a tolerance relative to ``a``'s error (0.01 = 1% larger).
+
+    >>> from course_lib.metrics import RegressionMetrics
+    >>> a = RegressionMetrics(n=10, mae=40.0, rmse=50.0, r2=0.5, max_error=120.0, worst_row=3)
+    >>> [(r.name, r.tolerance) for r in metric_rows(a, a, 0.01)][:2]
+    [('mae', 0.4), ('rmse', 0.5)]
+    """
+    return compare(a, b, tolerance).rows
+
+
+def worse(row: MetricDelta) -> bool:
+    """True when a metric moved the wrong way by more than its tolerance (errors: up)."""
+    change = row.delta if row.name in ERRORS else -row.delta
+    return change > row.tolerance + 1e-12
+
+
 @dataclass(frozen=True, repr=False)
 class VersionComparison(_display.Report):
     """Two versions of one model on the same evaluation set: metrics, deltas, size, latency.
@@ -182,8 +202,10 @@ class VersionComparison(_display.Report):
     (True, <Figure size 800x420 with 1 Axes>)
 
     The verdict follows the seed's rule: a good new version is improved or stable
-    (within ``tolerance``) on every metric; much larger size without gains is flagged.
-    ``ok`` is True for GOOD. :meth:`plot` draws the two confusion matrices.
+    (within ``tolerance``) on every metric of its task; much larger size without gains is
+    flagged. ``ok`` is True for GOOD. A regression's errors (MAE, RMSE, largest error) are
+    better when lower: a rise beyond the tolerance is a regression. :meth:`plot` draws the
+    two confusion matrices (K x K for a multi-class model), or a regression's errors.
     """
 
     a: VersionInfo
@@ -194,27 +216,33 @@ class VersionComparison(_display.Report):
 
     @property
     def ok(self) -> bool:
-        """True when both share their evaluation data and no metric dropped (GOOD)."""
+        """True when both share their evaluation data and no metric got worse (GOOD)."""
         return self.same_data and not self.regressions
 
     @property
     def failures(self) -> tuple[MetricDelta, ...]:
-        """The metrics that dropped by more than the tolerance (same as ``regressions``)."""
+        """The metrics that got worse by more than the tolerance (same as ``regressions``)."""
         return self.regressions
 
     @property
     def regressions(self) -> tuple[MetricDelta, ...]:
-        """The metrics that dropped by more than the tolerance from a to b."""
-        return tuple(r for r in self.rows if r.delta < -r.tolerance - 1e-12)
+        """The metrics that got worse by more than the tolerance from a to b."""
+        return tuple(r for r in self.rows if worse(r))
 
     @property
     def size_ratio(self) -> float:
         """b's size divided by a's."""
         return self.b.size_bytes / self.a.size_bytes if self.a.size_bytes else math.inf
 
+    def _allowed(self) -> str:
+        if self.a.task == "regression":
+            return f"no error more than {self.tolerance:.0%} larger, R² no more than " \
+                   f"{self.tolerance:g} lower"
+        return f"no drop over {self.tolerance:g}"
+
     @property
     def verdict(self) -> str:
-        """GOOD (improved or stable on every metric) or BAD (which metrics dropped), plus size."""
+        """GOOD (improved or stable on every metric) or BAD (which metrics got worse), plus size."""
         a, b = self.a.label, self.b.label
         if not self.same_data:
             return (
@@ -225,11 +253,14 @@ class VersionComparison(_display.Report):
         if self.size_ratio >= 1.5:
             size = f"; and {b} is {self.size_ratio:.1f}x the size of {a}"
         if self.regressions:
-            dropped = ", ".join(f"{r.name} {r.delta:+.3f}" for r in self.regressions)
-            return f"BAD: {b} is worse than {a} on {dropped} (more than {self.tolerance:g}){size}"
+            f = ".4g" if self.a.task == "regression" else ".3f"
+            dropped = ", ".join(f"{r.name} {r.delta:+{f}}" for r in self.regressions)
+            allowed = (f"allowed: {self._allowed()}" if self.a.task == "regression"
+                       else f"more than {self.tolerance:g}")
+            return f"BAD: {b} is worse than {a} on {dropped} ({allowed}){size}"
         return (
             f"GOOD: {b} is improved or stable on every metric compared with {a} "
-            f"(no drop over {self.tolerance:g}){size}"
+            f"({self._allowed()}){size}"
         )
 
     @property
@@ -238,18 +269,23 @@ class VersionComparison(_display.Report):
         return f"{self.a.name}: {self.data_line()}"
 
     def table(self) -> tuple[tuple[str, ...], list[list[str]]]:
-        """Each metric, the four counts, size and latency of a and b, and the change."""
+        """Each metric of the task (and a binary classifier's four counts), size and latency."""
         ma, mb = self.a.metrics, self.b.metrics
-        rows = [[r.name, f"{r.before:.3f}", f"{r.after:.3f}", f"{r.delta:+.3f}"] for r in self.rows]
-        rows += [
-            [
-                k.upper(),
-                f"{getattr(ma, k):,}",
-                f"{getattr(mb, k):,}",
-                f"{getattr(mb, k) - getattr(ma, k):+,d}",
+        task = self.a.task
+        f = "+.4g" if task == "regression" else "+.3f"
+        macro = {"precision", "recall", "f1"} if task == "multiclass" else set()
+        rows = [[f"macro {r.name}" if r.name in macro else r.name, metric_cell(ma, r.name),
+                 metric_cell(mb, r.name), f"{r.delta:{f}}"] for r in self.rows]
+        if task == "binary":
+            rows += [
+                [
+                    k.upper(),
+                    f"{getattr(ma, k):,}",
+                    f"{getattr(mb, k):,}",
+                    f"{getattr(mb, k) - getattr(ma, k):+,d}",
+                ]
+                for k in ("tp", "fp", "fn", "tn")
             ]
-            for k in ("tp", "fp", "fn", "tn")
-        ]
         rows.append(
             [
                 "size",
@@ -283,24 +319,60 @@ class VersionComparison(_display.Report):
         )
 
     def plot(self, ax: Any = None) -> VersionComparison:
-        """Draw the two confusion matrices side by side into ``ax``; returns the comparison.
+        """Draw both versions side by side into ``ax``; returns the comparison.
 
-        Each matrix is an inset of ``ax`` (a new figure without it), titled with the
-        version's size and latency; ``ax_`` and ``figure_`` are kept (a lesson shows
-        ``.plot().figure_``).
+        A classifier's two confusion matrices (2 x 2, or K x K with the class names),
+        each an inset of ``ax`` (a new figure without it) titled with the version's size
+        and latency; a regression's errors as bars. ``ax_`` and ``figure_`` are kept (a
+        lesson shows ``.plot().figure_``).
         """
-        from course_lib.plots import plot_confusion_matrix
-
         if ax is not None and not hasattr(ax, "inset_axes"):
             raise InvalidInputError(
                 f"expected ax to be a matplotlib Axes; found {type(ax).__name__}. "
                 "Fix: pass ax=fig.add_subplot(), or leave it out for a new figure."
             )
         ax = self._axes(ax, 8.0, 4.2)
-        ax.set_axis_off()
         ax.set_title(f"{self.a.name}: {self.data_line()}", fontsize="medium")
+        if self.a.task == "regression":
+            self._plot_errors(ax)
+            return self
+        ax.set_axis_off()
         for i, v in enumerate((self.a, self.b)):
             inset = ax.inset_axes((0.56 * i, 0.0, 0.44, 0.78))
             size, latency = _display.size(v.size_bytes), _display.milliseconds(v.latency_ms)
-            plot_confusion_matrix(v.metrics, ax=inset, title=f"{v.label}: {size}, {latency}")
+            title = f"{v.label}: {size}, {latency}"
+            if v.task == "binary":
+                from course_lib.plots import plot_confusion_matrix
+
+                plot_confusion_matrix(v.metrics, ax=inset, title=title)
+            else:
+                _plot_matrix(v.metrics, inset, title)
         return self
+
+    def _plot_errors(self, ax: Any) -> None:
+        names = [r.name for r in self.rows if r.name in ERRORS]
+        width = 0.38
+        for i, v in enumerate((self.a, self.b)):
+            xs = [k + (i - 0.5) * width for k in range(len(names))]
+            size, latency = _display.size(v.size_bytes), _display.milliseconds(v.latency_ms)
+            ax.bar(xs, [v.metrics.get(n) for n in names], width,
+                   label=f"{v.label}: {size}, {latency} (R² {v.metrics.get('r2'):.3f})")
+        ax.set_xticks(range(len(names)), names)
+        ax.set_ylabel("error (the target's units; lower is better)")
+        ax.legend(fontsize="small")
+
+
+def _plot_matrix(metrics: Any, ax: Any, title: str) -> None:
+    """A K x K confusion matrix with the class names, and the macro recall and precision."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    ConfusionMatrixDisplay(confusion_matrix=metrics.confusion_matrix,
+                           display_labels=list(metrics.class_names)).plot(
+        ax=ax, colorbar=False, values_format="d")
+    small = len(metrics.class_names) > 5
+    if small:
+        ax.tick_params(labelsize="x-small")
+        for text in ax.texts:
+            text.set_fontsize("x-small")
+    ax.set_title(f"{title}\nmacro recall {metrics.recall:.3f}  precision "
+                 f"{metrics.precision:.3f}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib.metrics import Metrics
+from course_lib.metrics import Metrics, MulticlassMetrics, RegressionMetrics
 from course_lib.registry import EvalSet, ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,34 @@ def toy_set(name: str = "toy test", seed: int = 0) -> EvalSet:
     """200 rows of 8 random features, half labelled 1."""
     rng = np.random.default_rng(seed)
     return EvalSet(name, rng.normal(size=(200, 8)), np.array([0, 1] * 100))
+
+
+def multiclass_set(name: str = "toy images") -> EvalSet:
+    """90 images (n, 4, 4, 1) of 3 classes, 30 rows each (labels 0, 1, 2)."""
+    rng = np.random.default_rng(5)
+    return EvalSet(name, rng.normal(size=(90, 4, 4, 1)), np.repeat([0, 1, 2], 30))
+
+
+def multiclass_metrics(wrong: int) -> MulticlassMetrics:
+    """Metrics of ``multiclass_set`` with ``wrong`` rows of class 2 predicted as class 0."""
+    y = np.repeat([0, 1, 2], 30)
+    pred = y.copy()
+    pred[60:60 + wrong] = 0
+    return MulticlassMetrics.from_predictions(y, pred)
+
+
+def regression_set(name: str = "toy targets") -> EvalSet:
+    """50 rows of two named inputs and a fractional target."""
+    rng = np.random.default_rng(6)
+    x = {"a": rng.normal(size=(50, 3)), "b": rng.normal(size=(50, 2))}
+    return EvalSet(name, x, rng.normal(150, 40, size=50))
+
+
+def regression_metrics(noise: float) -> RegressionMetrics:
+    """Metrics of ``regression_set``'s targets predicted with errors of about ``noise``."""
+    y = regression_set().y
+    errors = np.random.default_rng(7).normal(0, 1, size=y.shape[0])
+    return RegressionMetrics.from_predictions(y, y + noise * errors)
 
 
 # -- processes that publish (crash and concurrency tests) -----------------------------------------

@@ -98,3 +98,16 @@ class TestAliasChange:
         two.remove_alias("fraud", "candidate")
         history = json.loads((two.root / "fraud" / "aliases.json").read_text())["history"]
         assert history == {"candidate": [1]}
+
+
+class TestModelNeverPublished:
+    def test_rollback_names_the_missing_model(self, two):
+        with pytest.raises(VersionNotFoundError,
+                           match="model named 'never_published'.*nothing was ever published.*"
+                                 r"\(models: fraud\)"):
+            two.rollback("never_published")
+        assert not (two.root / "never_published").exists()
+
+    def test_remove_alias_names_the_missing_model(self, reg):
+        with pytest.raises(VersionNotFoundError, match=r"model named 'fraud'.*\(models: none\)"):
+            reg.remove_alias("fraud", "production")

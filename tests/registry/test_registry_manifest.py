@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
 import pytest
-from registry_helpers import toy_set
+from registry_helpers import (
+    multiclass_metrics,
+    multiclass_set,
+    regression_metrics,
+    regression_set,
+    toy_set,
+)
 
 from course_lib._display import Report
 from course_lib.errors import InvalidInputError
-from course_lib.registry import EvalSet, VersionTable, fingerprint
+from course_lib.metrics import Metrics
+from course_lib.registry import MANIFEST_NAME, EvalSet, VersionTable, fingerprint
 
 
 class TestFingerprint:
@@ -101,3 +109,53 @@ class TestVersionInfo:
     def test_repr_is_the_text(self, two):
         info = two.get("fraud", 1)
         assert repr(info) == str(info)
+
+
+class TestTableOfAnyTask:
+    def test_a_regression_shows_its_errors_and_r2(self, reg, src):
+        reg.publish_saved_model(src, "dose", regression_set(), metrics=regression_metrics(20),
+                                latency_ms=1)
+        head, rows = reg.table("dose").table()
+        assert head == ("version", "aliases", "evaluated on", "mae", "rmse", "r2", "max_error",
+                        "size", "latency", "notes")
+
+    def test_a_multiclass_model_shows_accuracy_and_macro_averages(self, reg, src):
+        reg.publish_saved_model(src, "shapes", multiclass_set(), metrics=multiclass_metrics(6),
+                                latency_ms=1)
+        head, rows = reg.table("shapes").table()
+        assert head[3:7] == ("accuracy", "precision", "recall", "f1")
+        assert rows[0][3] == f"{multiclass_metrics(6).accuracy:.3f}"
+
+    def test_versions_of_several_tasks_get_a_task_column_and_dashes(self, two, src):
+        two.publish_saved_model(src, "fraud", regression_set(), metrics=regression_metrics(20),
+                                latency_ms=1)
+        head, rows = two.table("fraud").table()
+        assert head[3] == "task" and [r[3] for r in rows] == ["binary", "binary", "regression"]
+        assert rows[0][head.index("rmse")] == "-" and rows[2][head.index("recall")] == "-"
+
+
+class TestVersionInfoOfAnyTask:
+    def test_a_regression_records_no_threshold(self, reg, src):
+        v = reg.publish_saved_model(src, "dose", regression_set(),
+                                    metrics=regression_metrics(20), latency_ms=1)
+        lines = str(v).splitlines()
+        assert (v.task, v.threshold) == ("regression", None)
+        assert lines[1].endswith("a regression") and lines[2].lstrip().startswith("mae ")
+
+    def test_a_multiclass_model_says_its_averages_are_macro(self, reg, src):
+        v = reg.publish_saved_model(src, "shapes", multiclass_set(),
+                                    metrics=multiclass_metrics(6), latency_ms=1)
+        assert "macro averages over 3 classes" in str(v) and v.metrics == multiclass_metrics(6)
+
+    def test_the_manifest_records_the_task(self, reg, src):
+        v = reg.publish_saved_model(src, "shapes", multiclass_set(),
+                                    metrics=multiclass_metrics(6), latency_ms=1)
+        evaluation = json.loads((v.path / MANIFEST_NAME).read_text())["evaluation"]
+        assert evaluation["task"] == "multiclass" and "positives" not in evaluation
+        assert evaluation["metrics"]["confusion_matrix"][2] == [6, 0, 24]
+
+    def test_a_binary_classifiers_class_names_are_kept(self, reg, src):
+        s = EvalSet("t", np.zeros((4, 1)), ["no", "yes", "yes", "no"], class_names=["no", "yes"])
+        m = Metrics.from_predictions(s.y, [0.1, 0.9, 0.2, 0.3], class_names=["no", "yes"])
+        v = reg.publish_saved_model(src, "churn", s, metrics=m, latency_ms=1)
+        assert reg.get("churn", v.version).metrics.class_names == ("no", "yes")

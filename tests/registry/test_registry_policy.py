@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from registry_helpers import SEED_V1, SEED_V2, WORSE_RECALL, fake_saved_model, toy_set
+from registry_helpers import (
+    SEED_V1,
+    SEED_V2,
+    WORSE_RECALL,
+    fake_saved_model,
+    multiclass_metrics,
+    multiclass_set,
+    regression_metrics,
+    regression_set,
+    toy_set,
+)
 
 from course_lib._display import Report
 from course_lib.errors import InvalidInputError
@@ -134,3 +146,126 @@ class TestPromotionResult:
     @pytest.mark.parametrize("cls", [PromotionResult, AliasChange])
     def test_is_a_report(self, cls):
         assert issubclass(cls, Report)
+
+
+@pytest.fixture
+def regression_versions(reg, src):
+    """Versions 1 (errors of about 20) and 2 (about 30) of a regression on two inputs."""
+    s = regression_set()
+    reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1.0)
+    reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(30), latency_ms=1.0)
+    return reg
+
+
+@pytest.fixture
+def multiclass_versions(reg, src):
+    """Versions 1 (6 of 90 images wrong) and 2 (all right) of a 3-class image model."""
+    s = multiclass_set()
+    reg.publish_saved_model(src, "shapes", s, metrics=multiclass_metrics(6), latency_ms=1.0)
+    reg.publish_saved_model(src, "shapes", s, metrics=multiclass_metrics(0), latency_ms=1.0)
+    return reg
+
+
+class TestRulesOnAnyMetric:
+    def test_a_mapping_and_keywords_give_the_same_policy(self):
+        assert PromotionPolicy({"min_macro_f1": 0.8, "max_rmse": 60}) == PromotionPolicy(
+            min_macro_f1=0.8, max_rmse=60)
+
+    def test_str_lists_floors_and_ceilings_in_one_order(self):
+        policy = PromotionPolicy(min_r2=0.3, max_rmse=60, min_accuracy=0.85, min_recall=0.8)
+        assert str(policy) == "recall >= 0.80; accuracy >= 0.85; rmse <= 60; r2 >= 0.3"
+
+    def test_the_old_keywords_read_as_before(self):
+        policy = PromotionPolicy(min_recall=0.8, max_rmse=60)
+        assert (policy.min_recall, policy.max_rmse, policy.min_precision) == (0.8, 60.0, None)
+
+    def test_repr_is_the_call(self):
+        assert repr(PromotionPolicy(min_recall=0.8, max_drop=0.01)) == (
+            "PromotionPolicy(min_recall=0.8, max_drop=0.01)")
+
+    @pytest.mark.parametrize(
+        ("rules", "match"),
+        [
+            ({"min_auc": 0.8}, "rules named min_<metric> or max_<metric>.*found 'min_auc'"),
+            ({"at_least_recall": 0.8}, "found 'at_least_recall'"),
+            ({"max_rmse": -1}, "max_rmse to be a number of 0 or more"),
+            ({"min_r2": 1.5}, "min_r2 to be a number of at most 1"),
+            ({"min_macro_f1": 2}, "min_macro_f1 to be a number between 0 and 1"),
+        ],
+    )
+    def test_bad_rules_are_refused(self, rules, match):
+        with pytest.raises(InvalidInputError, match=match):
+            PromotionPolicy(rules)
+
+    def test_a_rule_given_twice_is_refused(self):
+        with pytest.raises(InvalidInputError, match="each rule once"):
+            PromotionPolicy({"min_recall": 0.8}, min_recall=0.9)
+
+    def test_a_mapping_may_hold_the_other_rules(self):
+        assert PromotionPolicy({"max_drop": 0.01, "max_rmse": 60}).max_drop == 0.01
+
+    def test_rules_that_are_not_a_mapping_are_refused(self):
+        with pytest.raises(InvalidInputError, match="rules as a mapping"):
+            PromotionPolicy(0.8)
+
+    def test_a_ceiling_on_a_regression_error(self, regression_versions):
+        result = regression_versions.check_gate("dose", 2, PromotionPolicy(max_rmse=25))
+        (failure,) = result.failures
+        assert failure.rule == "rmse <= 25" and re.fullmatch(r"rmse [\d.]+ > 25", failure.detail)
+
+    def test_a_floor_on_r2(self, regression_versions):
+        assert regression_versions.check_gate("dose", 1, PromotionPolicy(min_r2=0.5)).ok
+
+    def test_a_floor_on_the_macro_f1_of_a_multiclass_model(self, multiclass_versions):
+        policy = PromotionPolicy(min_macro_f1=0.95)
+        assert not multiclass_versions.check_gate("shapes", 1, policy).ok
+        assert multiclass_versions.check_gate("shapes", 2, policy).ok
+
+    def test_a_rule_on_a_metric_the_task_does_not_record_is_refused(self, regression_versions):
+        with pytest.raises(InvalidInputError,
+                           match=r"dose version 2 records \(a regression: mae, rmse, r2, "
+                                 r"max_error\); found recall >= 0.80"):
+            regression_versions.promote("dose", 2, PromotionPolicy(min_recall=0.8))
+        assert regression_versions.aliases("dose") == {}
+
+    def test_macro_f1_is_not_a_binary_classifiers_metric(self, two):
+        with pytest.raises(InvalidInputError, match="found macro_f1 >= 0.80.*min_f1=0.8"):
+            two.check_gate("fraud", 1, PromotionPolicy(min_macro_f1=0.8))
+
+    def test_a_drop_allowance_on_a_metric_of_another_task_is_refused(self, two):
+        with pytest.raises(InvalidInputError, match=r"max_drop\['rmse'\]"):
+            two.check_gate("fraud", 1, PromotionPolicy(max_drop={"rmse": 0.1}))
+
+
+class TestDropOfAnyTask:
+    def test_a_regressions_errors_may_grow_by_a_share_of_themselves(self, regression_versions):
+        regression_versions.promote("dose", 1)
+        rmse1 = regression_versions.get("dose", 1).metrics.rmse
+        rmse2 = regression_versions.get("dose", 2).metrics.rmse
+        growth = rmse2 / rmse1 - 1
+        lenient = PromotionPolicy(max_drop={"rmse": min(1.0, growth + 0.05)})
+        strict = PromotionPolicy(max_drop={"rmse": growth / 2})
+        assert regression_versions.check_gate("dose", 2, lenient).ok
+        (failure,) = regression_versions.check_gate("dose", 2, strict).failures
+        assert "rmse +" in failure.detail and "(allowed +" in failure.detail
+
+    def test_a_lower_error_is_no_drop(self, regression_versions):
+        regression_versions.promote("dose", 2)
+        regression_versions.publish_saved_model(
+            regression_versions.path("dose", 1), "dose", regression_set(),
+            metrics=regression_metrics(20), latency_ms=1.0)
+        assert regression_versions.check_gate("dose", 3, PromotionPolicy(max_drop=0.0)).ok
+
+    def test_every_metric_of_the_task_is_compared(self, multiclass_versions):
+        multiclass_versions.promote("shapes", 2)
+        (failure,) = multiclass_versions.check_gate(
+            "shapes", 1, PromotionPolicy(max_drop=0.01)).failures
+        assert [part.split()[0] for part in failure.detail.split(", ")] == [
+            "accuracy", "precision", "recall", "f1"]
+
+    def test_versions_of_another_task_cannot_be_compared(self, two, src):
+        two.promote("fraud", 1)
+        two.publish_saved_model(src, "fraud", regression_set(), metrics=regression_metrics(20),
+                                latency_ms=1.0)
+        (failure,) = two.check_gate("fraud", 3, PromotionPolicy(max_drop=0.01)).failures
+        assert "version 1 is a binary classifier, version 3 a regression" in failure.detail

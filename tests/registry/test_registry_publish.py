@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 from registry_helpers import (
     CHILD,
@@ -225,3 +226,45 @@ class TestGivenLatency:
 
     def test_is_recorded_as_given(self, two):
         assert two.get("fraud", 2).latency == {"median_ms": 1.2, "how": "given by the publisher"}
+
+
+class TestPublishAnyModel:
+    def test_a_version_folder_is_published_again_with_a_manifest_of_its_own(self, two):
+        v = two.publish_saved_model(two.path("fraud", 1), "copy", toy_set(), metrics=SEED_V2,
+                                    latency_ms=1)
+        assert two.verify("copy", v.version).ok and MANIFEST_NAME not in v.files
+        assert two.get("copy", 1).metrics == SEED_V2
+
+    def test_metrics_of_another_task_than_the_sets_are_refused(self, reg, src):
+        s = EvalSet("t", np.zeros((200, 2)), [0, 1] * 100, task="multiclass")
+        with pytest.raises(InvalidInputError, match="metrics of a multi-class classifier .*"
+                                                    "found the metrics of a binary classifier"):
+            reg.publish_saved_model(src, "fraud", s, metrics=SEED_V1, latency_ms=1)
+
+    def test_something_that_is_not_metrics_is_refused(self, reg, src):
+        with pytest.raises(InvalidInputError, match="expected metrics as a metrics value"):
+            reg.publish_saved_model(src, "fraud", toy_set(), metrics={"recall": 0.9},
+                                    latency_ms=1)
+
+    def test_rows_that_do_not_fit_the_models_input_are_refused(self, reg, registry_models):
+        fraud, small, _ = registry_models
+        s = EvalSet("seven columns", fraud.test.x[:, :7], fraud.test.y)
+        with pytest.raises(InvalidInputError, match="shape .*8 values on axis 1.*found 7"):
+            reg.publish(small, "fraud", s)
+        assert reg.versions("fraud") == []
+
+    def test_a_model_with_several_outputs_is_measured_only_with_its_metrics(
+            self, reg, two_output_model):
+        s = EvalSet("t", np.random.default_rng(0).normal(size=(20, 4)), [0, 1] * 10)
+        with pytest.raises(InvalidInputError,
+                           match=r"found 2 \('(score|kind)', '(score|kind)'\)"):
+            reg.publish(two_output_model, "multi", s)
+        assert reg.versions("multi") == []
+
+    def test_a_model_with_several_outputs_publishes_the_metrics_given(
+            self, reg, two_output_model):
+        s = EvalSet("t", np.random.default_rng(0).normal(size=(20, 4)), [0, 1] * 10)
+        score = np.asarray(two_output_model(s.x, training=False)["score"])
+        v = reg.publish(two_output_model, "multi", s,
+                        metrics=Metrics.from_predictions(s.y, score))
+        assert v.task == "binary" and v.latency_ms > 0 and reg.verify("multi", 1).ok

@@ -5,10 +5,20 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from registry_helpers import FAKE_FILES, SEED_V2, WORSE_RECALL, toy_set
+from registry_helpers import (
+    FAKE_FILES,
+    SEED_V2,
+    WORSE_RECALL,
+    multiclass_metrics,
+    multiclass_set,
+    regression_metrics,
+    regression_set,
+    toy_set,
+)
 
 from course_lib._display import Report
 from course_lib.errors import InvalidInputError
+from course_lib.metrics import MulticlassMetrics
 from course_lib.registry import (
     MANIFEST_NAME,
     IncomparableVersionsError,
@@ -162,3 +172,73 @@ class TestVerifyReport:
     @pytest.mark.parametrize("cls", [VerifyReport, VersionComparison])
     def test_is_a_report(self, cls):
         assert issubclass(cls, Report)
+
+
+class TestCompareAnyTask:
+    def test_a_regression_shows_its_errors_and_r2(self, reg, src):
+        s = regression_set()
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1)
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(30), latency_ms=1)
+        c = reg.compare("dose", 1, 2)
+        assert [r[0] for r in c.table()[1]] == [
+            "mae", "rmse", "r2", "max_error", "size", "latency (1 row)"]
+
+    def test_a_regressions_growing_error_is_bad(self, reg, src):
+        s = regression_set()
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1)
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(30), latency_ms=1)
+        c = reg.compare("dose", 1, 2)
+        assert not c.ok and {"mae", "rmse", "max_error"} <= {r.name for r in c.regressions}
+        assert c.verdict.startswith("BAD: version 2 is worse than version 1 on mae +")
+        assert "no error more than 1% larger" in c.verdict
+
+    def test_a_regressions_falling_error_is_good(self, reg, src):
+        s = regression_set()
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(30), latency_ms=1)
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1)
+        assert reg.compare("dose", 1, 2).verdict.startswith("GOOD")
+
+    def test_the_tolerance_of_a_regressions_error_is_relative(self, reg, src):
+        s = regression_set()
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1)
+        c = reg.compare("dose", 1, 1, tolerance=0.05)
+        rmse = reg.get("dose", 1).metrics.rmse
+        assert c.rows[1].name == "rmse" and c.rows[1].tolerance == pytest.approx(0.05 * rmse)
+
+    def test_a_multiclass_model_shows_accuracy_and_macro_averages(self, reg, src):
+        s = multiclass_set()
+        reg.publish_saved_model(src, "shapes", s, metrics=multiclass_metrics(6), latency_ms=1)
+        reg.publish_saved_model(src, "shapes", s, metrics=multiclass_metrics(0), latency_ms=1)
+        c = reg.compare("shapes", 1, 2)
+        assert [r[0] for r in c.table()[1]][:4] == [
+            "accuracy", "macro precision", "macro recall", "macro f1"]
+        assert c.ok and "TP" not in str(c)
+
+    def test_plot_of_a_multiclass_model_draws_k_by_k_matrices(self, reg, src):
+        s = multiclass_set()
+        reg.publish_saved_model(src, "shapes", s, metrics=multiclass_metrics(6), latency_ms=1)
+        c = reg.compare("shapes", 1, 1).plot()
+        first = c.ax_.child_axes[0]
+        assert len(first.texts) == 9 and "macro recall" in first.get_title()
+        assert [t.get_text() for t in first.get_xticklabels()] == ["0", "1", "2"]
+
+    def test_plot_of_a_regression_draws_its_errors(self, reg, src):
+        s = regression_set()
+        reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1)
+        c = reg.compare("dose", 1, 1).plot()
+        assert c.plot() is c and len(c.ax_.patches) == 6  # mae, rmse, max_error for 2 versions
+        assert [t.get_text() for t in c.ax_.get_xticklabels()] == ["mae", "rmse", "max_error"]
+
+    def test_versions_of_different_tasks_are_refused(self, two, src):
+        two.publish_saved_model(src, "fraud", regression_set(), metrics=regression_metrics(20),
+                                latency_ms=1)
+        with pytest.raises(IncomparableVersionsError,
+                           match="same task; version 1 is a binary classifier, version 3 a "
+                                 "regression"):
+            two.compare("fraud", 1, 3, allow_different_data=True)
+
+    def test_metrics_of_versions_of_different_tasks_are_refused(self, two, src):
+        two_classes = MulticlassMetrics.from_predictions([0, 1] * 100, [0, 1] * 100)
+        two.publish_saved_model(src, "fraud", toy_set(), metrics=two_classes, latency_ms=1)
+        with pytest.raises(IncomparableVersionsError, match="one task"):
+            two.metrics("fraud")
