@@ -1,0 +1,86 @@
+"""Every helper on a small model of one task (two_inputs): one test class per helper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib.errors import InvalidInputError
+
+
+class TestRelease:
+    """release_check on the functional model with two named inputs, fed (dict, y)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def report(cls, two_inputs, two_input_model, tmp_path_factory):
+        from course_lib.release import ReleasePolicy, release_check
+
+        return release_check(two_input_model, two_inputs[1], tmp_path_factory.mktemp("rel") / "r",
+                             name="cancer", policy=ReleasePolicy(min_recall=0.5))
+
+    def test_every_gate_passes(self, report):
+        assert report.ok, str(report)
+        assert report.task == "binary" and report.candidate == "cancer"
+
+    def test_parity_gates_report_the_prediction_difference(self, report):
+        for gate in report.results[:3] + report.results[4:5]:
+            assert "largest prediction difference" in gate.measured
+            assert gate.measured.endswith("of 114 rows changed class")
+
+    def test_the_recall_floor_applies(self, report):
+        gate = report.results[5]
+        assert gate.name == "recall floor" and gate.ok
+
+    def test_a_missing_input_is_refused_before_any_gate(self, two_inputs, two_input_model, tmp_path):
+        from course_lib.release import release_check
+
+        x, y = two_inputs[1]
+        with pytest.raises(InvalidInputError, match="missing 'worst'"):
+            release_check(two_input_model, ({"mean": x["mean"]}, y), tmp_path / "r")
+        assert not (tmp_path / "r").exists()
+
+
+class TestInference:
+    """Latency on a dict of inputs; the binary helpers work on its scores."""
+
+    def test_latency_of_every_call_style_on_a_dict(self, two_inputs, two_input_model):
+        from course_lib import inference
+
+        x, _y = two_inputs[1]
+        report = inference.measure_latency(inference.call_styles(two_input_model), x,
+                                           repeats=3, warmup=1)
+        assert report.batch_sizes == (1, 10, 100, 114) and len(report.rows) == 8
+
+    def test_the_savedmodel_signature_is_fed_by_input_name(self, two_inputs, two_input_model,
+                                                           tmp_path):
+        from course_lib import inference, persistence
+
+        persistence.save(two_input_model, tmp_path / "sm")
+        styles = inference.call_styles(two_input_model, persistence.load(tmp_path / "sm"))
+        x, _y = two_inputs[1]
+        batch = {k: v[:4] for k, v in x.items()}
+        np.testing.assert_allclose(styles["SavedModel signature"](batch),
+                                   two_input_model(batch, training=False), atol=1e-5)
+
+    def test_a_threshold_is_chosen_on_its_scores(self, two_inputs, two_input_model):
+        from course_lib.inference import choose_threshold
+
+        x, y = two_inputs[1]
+        result = choose_threshold(y, two_input_model.predict(x, verbose=0), min_recall=0.9)
+        assert result.ok and result.metrics.recall >= 0.9
+
+    def test_a_cost_curve_is_drawn_on_its_scores(self, two_inputs, two_input_model):
+        from course_lib.costs import cost_curve
+
+        x, y = two_inputs[1]
+        curve = cost_curve(y, two_input_model.predict(x, verbose=0), miss_cost=50, false_alarm_cost=1)
+        assert 0.0 <= curve.best_threshold <= 1.0
+
+    def test_a_feature_profile_asks_for_one_profile_per_input(self, two_inputs):
+        from course_lib.inference import FeatureProfile
+
+        x, _y = two_inputs[0]
+        with pytest.raises(InvalidInputError, match="one profile per input"):
+            FeatureProfile.from_data(x)
+        assert all(FeatureProfile.from_data(x[k]).check(two_inputs[1][0][k]).n_rows == 114 for k in x)
