@@ -466,3 +466,31 @@ def two_input_model(two_inputs):
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(x, y, epochs=10, batch_size=32, verbose=0)
     return model
+
+
+@pytest.fixture(scope="session")
+def multi_output_model():
+    """Untrained: one input 'features' (n, 4), two outputs 'score' (n, 1) sigmoid and 'kind' (n, 3) softmax."""
+    from course_lib import _tf, models
+
+    keras = _tf.keras()
+    models.set_seed(0)
+    inputs = keras.Input((4,), name="features")
+    h = keras.layers.Dense(8, activation="relu")(inputs)
+    score = keras.layers.Dense(1, activation="sigmoid", name="score")(h)
+    kind = keras.layers.Dense(3, activation="softmax", name="kind")(h)
+    return keras.Model(inputs, [score, kind], name="two_outputs")
+
+
+@pytest.fixture(scope="session")
+def text_input_model():
+    """Untrained: a text input 'city' (n, 1) looked up by a StringLookup, 'age' (n, 1), one sigmoid output."""
+    from course_lib import _tf, models
+
+    keras = _tf.keras()
+    models.set_seed(0)
+    city, age = keras.Input((1,), dtype="string", name="city"), keras.Input((1,), name="age")
+    ids = keras.layers.StringLookup(vocabulary=["Paris", "Lyon"], output_mode="one_hot")(city)
+    h = keras.layers.Concatenate()([keras.layers.Reshape((3,))(ids), age])
+    out = keras.layers.Dense(1, activation="sigmoid", name="yes")(h)
+    return keras.Model({"city": city, "age": age}, out, name="text_input")

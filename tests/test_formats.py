@@ -106,10 +106,11 @@ class TestLoad:
         loaded = persistence.load(fraud_saved["savedmodel"].path)
         assert "serving_default" in loaded.raw.signatures and loaded.input.shape == (None, 8)
 
-    def test_repr_names_format_path_and_input(self, fraud_saved):
+    def test_repr_names_format_path_input_and_output(self, fraud_saved):
         loaded = persistence.load(fraud_saved["keras"].path)
         assert repr(loaded) == (f"LoadedModel(format='keras', path='{fraud_saved['keras'].path}', "
-                                "input=features: float32 (None, 8))")
+                                "input=features: float32 (None, 8), "
+                                "output=fraud_probability: float32 (None, 1))")
 
     def test_keras_model_keeps_its_optimizer_state(self, fraud_model, fraud_saved):
         raw = persistence.load(fraud_saved["keras"].path).raw
@@ -270,3 +271,185 @@ class TestWeightsCheckpoint:
         other = models.build_fraud_model(fraud.train.x, hidden=(4, 4))
         with pytest.raises(ModelFileError, match="build the model exactly as"):
             persistence.load_weights(other, tmp_path / "m.weights.h5")
+
+
+# -- any model: inputs and outputs of every shape, LoadedModel's Keras-like calls ----------------
+
+NAMES = {"keras": "m.keras", "savedmodel": "m_savedmodel", "h5": "m.h5"}
+
+
+def _save_all(model, root):
+    return {fmt: persistence.save(model, root / name).path for fmt, name in NAMES.items()}
+
+
+@pytest.fixture(scope="module")
+def two_saved(two_input_model, tmp_path_factory):
+    return _save_all(two_input_model, tmp_path_factory.mktemp("two_inputs"))
+
+
+@pytest.fixture(scope="module")
+def outputs_saved(multi_output_model, tmp_path_factory):
+    return _save_all(multi_output_model, tmp_path_factory.mktemp("two_outputs"))
+
+
+@pytest.fixture(scope="module")
+def text_saved(text_input_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("text_input")
+    return {fmt: persistence.save(text_input_model, root / NAMES[fmt]).path
+            for fmt in ("keras", "savedmodel")}
+
+
+CITIES = {"city": np.array([["Paris"], ["Lyon"], ["Nice"]]), "age": np.array([[30.0], [41.0], [8.0]])}
+
+
+class TestLoadedModelDescribesTheModel:
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_every_input_in_the_model_order(self, two_saved, fmt):
+        loaded = persistence.load(two_saved[fmt])
+        assert [str(t) for t in loaded.inputs] == ["mean: float32 (None, 10)",
+                                                   "worst: float32 (None, 10)"]
+
+    def test_outputs_of_a_keras_file_by_output_name(self, outputs_saved):
+        loaded = persistence.load(outputs_saved["keras"])
+        assert [str(t) for t in loaded.outputs] == ["score: float32 (None, 1)",
+                                                    "kind: float32 (None, 3)"]
+
+    def test_outputs_of_a_savedmodel_by_signature_name(self, outputs_saved):
+        loaded = persistence.load(outputs_saved["savedmodel"])
+        assert [t.name for t in loaded.outputs] == ["output_0", "output_1"]
+
+    def test_text_input_has_the_string_dtype(self, text_saved):
+        specs = {t.name: t.dtype for t in persistence.load(text_saved["savedmodel"]).inputs}
+        assert specs == {"age": "float32", "city": "string"}
+
+    def test_input_of_a_model_with_several_points_at_inputs(self, two_saved):
+        with pytest.raises(InvalidInputError, match=r"has 2 \(mean, worst\). Fix: use .inputs"):
+            persistence.load(two_saved["keras"]).input
+
+    def test_repr_lists_several_inputs(self, two_saved):
+        assert "inputs=[mean: float32 (None, 10), worst: float32 (None, 10)]" in repr(
+            persistence.load(two_saved["savedmodel"]))
+
+
+class TestLoadedModelPredict:
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_dict_of_inputs_by_name(self, two_input_model, two_inputs, two_saved, fmt):
+        x = two_inputs[1][0]
+        np.testing.assert_allclose(persistence.load(two_saved[fmt]).predict(x),
+                                   two_input_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_list_of_inputs_by_position(self, two_inputs, two_saved):
+        x = two_inputs[1][0]
+        loaded = persistence.load(two_saved["savedmodel"])
+        np.testing.assert_array_equal(loaded.predict([x["mean"], x["worst"]]), loaded.predict(x))
+
+    def test_a_missing_input_is_named(self, two_inputs, two_saved):
+        with pytest.raises(InvalidInputError, match="missing 'worst'"):
+            persistence.load(two_saved["savedmodel"]).predict({"mean": two_inputs[1][0]["mean"]})
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel"])
+    def test_images_of_any_rank(self, digits_model, digits, tmp_path, fmt):
+        path = persistence.save(digits_model, tmp_path / NAMES[fmt]).path
+        out = persistence.load(path).predict(digits[1].x)
+        assert out.shape == (len(digits[1].x), 10)
+
+    def test_images_of_the_wrong_shape_are_refused(self, digits_model, digits, tmp_path):
+        path = persistence.save(digits_model, tmp_path / "d.keras").path
+        with pytest.raises(InvalidInputError, match=r"input 'pixels' as a 4-D array \(n, 8, 8, 1\)"):
+            persistence.load(path).predict(digits[1].x.reshape(-1, 64))
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel"])
+    def test_zero_rows_of_several_inputs_are_refused(self, two_saved, fmt):
+        empty = {"mean": np.zeros((0, 10)), "worst": np.zeros((0, 10))}
+        with pytest.raises(InvalidInputError, match="at least one row"):
+            persistence.load(two_saved[fmt]).predict(empty)
+
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_several_outputs_come_as_a_dict_by_name(self, outputs_saved, fmt):
+        out = persistence.load(outputs_saved[fmt]).predict(np.ones((5, 4)))
+        assert {k: v.shape for k, v in out.items()} == (
+            {"output_0": (5, 1), "output_1": (5, 3)} if fmt == "savedmodel"
+            else {"score": (5, 1), "kind": (5, 3)})
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel"])
+    def test_text_inputs_where_the_model_looks_them_up(self, text_input_model, text_saved, fmt):
+        import tensorflow as tf
+
+        expected = text_input_model({k: tf.constant(v) for k, v in CITIES.items()})
+        np.testing.assert_allclose(persistence.load(text_saved[fmt]).predict(CITIES),
+                                   np.asarray(expected), atol=1e-6)
+
+    def test_numbers_for_a_text_input_are_refused(self, text_saved):
+        with pytest.raises(InvalidInputError, match="expected text for input 'city'"):
+            persistence.load(text_saved["savedmodel"]).predict({**CITIES, "city": np.ones((3, 1))})
+
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_keras_keywords_batch_size_and_verbose(self, fraud_saved, fraud, fmt):
+        loaded = persistence.load(fraud_saved[fmt].path)
+        np.testing.assert_array_equal(loaded.predict(fraud.test.x, batch_size=100, verbose=0),
+                                      loaded.predict(fraud.test.x))
+
+    def test_other_keras_keywords_go_to_keras(self, fraud_saved, fraud):
+        loaded = persistence.load(fraud_saved["keras"].path)
+        assert loaded.predict(fraud.test.x[:10], callbacks=[]).shape == (10, 1)
+
+    def test_keras_only_keywords_are_refused_for_a_savedmodel(self, fraud_saved, fraud):
+        with pytest.raises(InvalidInputError, match="only batch_size= and verbose= .* callbacks"):
+            persistence.load(fraud_saved["savedmodel"].path).predict(fraud.test.x, callbacks=[])
+
+    def test_bad_batch_size_is_refused(self, fraud_saved, fraud):
+        with pytest.raises(InvalidInputError, match="batch_size to be a whole number of 1"):
+            persistence.load(fraud_saved["savedmodel"].path).predict(fraud.test.x, batch_size=0)
+
+    def test_a_loaded_model_is_callable(self, fraud_saved, fraud):
+        loaded = persistence.load(fraud_saved["savedmodel"].path)
+        np.testing.assert_array_equal(loaded(fraud.test.x[:5]), loaded.predict(fraud.test.x[:5]))
+
+
+class TestLoadedModelEvaluate:
+    def test_binary_metrics(self, fraud_saved, fraud):
+        m = persistence.load(fraud_saved["savedmodel"].path).evaluate(fraud.test.x, fraud.test.y)
+        assert m.task == "binary" and m.total == len(fraud.test.y)
+
+    def test_multiclass_metrics(self, digits_model, digits, tmp_path):
+        path = persistence.save(digits_model, tmp_path / "d.keras").path
+        assert persistence.load(path).evaluate(digits[1].x, digits[1].y).task == "multiclass"
+
+    def test_regression_metrics(self, diabetes_model, diabetes, tmp_path):
+        path = persistence.save(diabetes_model, tmp_path / "r.keras").path
+        m = persistence.load(path).evaluate(diabetes[1].x, diabetes[1].y)
+        assert m.task == "regression" and m.mae > 0
+
+    def test_threshold_and_task_are_passed_on(self, fraud_saved, fraud):
+        loaded = persistence.load(fraud_saved["keras"].path)
+        strict = loaded.evaluate(fraud.test.x, fraud.test.y, threshold=0.9)
+        assert strict.recall < loaded.evaluate(fraud.test.x, fraud.test.y).recall
+        assert loaded.evaluate(fraud.test.x, fraud.test.y, task="regression").task == "regression"
+
+    def test_several_outputs_are_refused_with_the_way_out(self, outputs_saved):
+        with pytest.raises(InvalidInputError, match=r"has 2 \(score, kind\).*predict\(x\)\['score'\]"):
+            persistence.load(outputs_saved["keras"]).evaluate(np.ones((4, 4)), [0, 1, 0, 1])
+
+
+class TestCompile:
+    def test_compile_false_goes_to_keras(self, fraud_saved):
+        assert persistence.load(fraud_saved["h5"].path, compile=False).raw.compiled is False
+        assert persistence.load(fraud_saved["h5"].path).raw.compiled is True
+
+    def test_a_legacy_loss_is_not_called_corruption(self, diabetes_model, tmp_path):
+        persistence.save(diabetes_model, tmp_path / "r.h5")  # loss="mse": Keras 3 cannot read it back
+        with pytest.raises(ModelFileError, match="training configuration .* compile=False") as err:
+            persistence.load(tmp_path / "r.h5")
+        assert "corrupted" not in str(err.value)
+
+    def test_a_legacy_loss_loads_with_compile_false(self, diabetes_model, diabetes, tmp_path):
+        persistence.save(diabetes_model, tmp_path / "r.h5")
+        loaded = persistence.load(tmp_path / "r.h5", compile=False)
+        np.testing.assert_allclose(loaded.predict(diabetes[1].x),
+                                   diabetes_model.predict(diabetes[1].x, verbose=0), rtol=1e-6)
+
+    def test_a_truncated_h5_is_still_called_corrupted(self, fraud_saved, tmp_path):
+        bad = tmp_path / "cut.h5"
+        bad.write_bytes(fraud_saved["h5"].path.read_bytes()[:4096])
+        with pytest.raises(ModelFileError, match="corrupted"):
+            persistence.load(bad)

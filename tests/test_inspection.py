@@ -46,6 +46,17 @@ class TestInspect:
         text = str(savedmodel_info)
         assert "saved_model.pb" in text and "signature 'serving_default':" in text
 
+    def test_every_input_and_output_of_the_signature(self, multi_output_model, two_input_model,
+                                                      tmp_path):
+        two = persistence.save(two_input_model, tmp_path / "two").path
+        outs = persistence.save(multi_output_model, tmp_path / "outs").path
+        sig = {s.name: s for s in persistence.inspect(two).signatures}["serving_default"]
+        assert [str(t) for t in sig.inputs] == ["mean: float32 (None, 10)",
+                                                "worst: float32 (None, 10)"]
+        sig = {s.name: s for s in persistence.inspect(outs).signatures}["serving_default"]
+        assert [str(t) for t in sig.outputs] == ["output_0: float32 (None, 1)",
+                                                 "output_1: float32 (None, 3)"]
+
     def test_a_damaged_savedmodel_is_a_clear_error(self, fraud_saved, tmp_path):
         bad = tmp_path / "bad_savedmodel"
         shutil.copytree(fraud_saved["savedmodel"].path, bad)

@@ -112,3 +112,55 @@ class TestServingProcess:
         monkeypatch.setattr(serving.subprocess, "Popen", None)  # any start would fail
         with pytest.raises(InvalidInputError, match=message):
             persistence.ServingProcess(**kwargs)
+
+
+class TestTransport:
+    def test_dict_of_inputs_travels_by_name(self, service, two_input_model, two_inputs, tmp_path):
+        path = persistence.save(two_input_model, tmp_path / "two.keras").path
+        x = two_inputs[1][0]
+        np.testing.assert_allclose(service.predict(path, x),
+                                   two_input_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_images_keep_their_rank(self, service, digits_model, digits, tmp_path):
+        path = persistence.save(digits_model, tmp_path / "digits").path
+        assert service.predict(path, digits[1].x).shape == (len(digits[1].x), 10)
+
+    def test_several_outputs_come_back_as_a_dict(self, service, multi_output_model, tmp_path):
+        path = persistence.save(multi_output_model, tmp_path / "outs.keras").path
+        out = service.predict(path, np.ones((3, 4)))
+        assert {k: v.shape for k, v in out.items()} == {"score": (3, 1), "kind": (3, 3)}
+
+    def test_text_inputs_travel_without_pickles(self, service, text_input_model, tmp_path):
+        path = persistence.save(text_input_model, tmp_path / "text").path
+        x = {"city": np.array([["Paris"], ["Nice"]]), "age": np.array([[3.0], [4.0]])}
+        assert service.predict(path, x).shape == (2, 1)
+
+    def test_batch_size_is_passed_on(self, service, fraud_saved, fraud):
+        np.testing.assert_array_equal(
+            service.predict(fraud_saved["savedmodel"].path, fraud.test.x[:30], batch_size=7),
+            service.predict(fraud_saved["savedmodel"].path, fraud.test.x[:30]))
+
+    def test_ragged_rows_are_refused_before_the_request(self, service, fraud_saved):
+        with pytest.raises(InvalidInputError, match="could not read it"):
+            service.predict(fraud_saved["keras"].path, [[1.0, 2.0], [3.0]])
+
+    def test_a_request_that_fails_unexpectedly_is_answered(self, service, fraud_saved, fraud,
+                                                           monkeypatch):
+        import time
+
+        def garbage(path, x):
+            path.write_bytes(b"not an npz file")
+
+        monkeypatch.setattr(serving._inputs, "save", garbage)
+        start = time.perf_counter()
+        with pytest.raises(CourseLibError, match="fresh process .* it failed: .*Error"):
+            service.predict(fraud_saved["keras"].path, fraud.test.x[:2])
+        assert time.perf_counter() - start < 30  # answered, not waited out
+        monkeypatch.undo()
+        assert service.predict(fraud_saved["keras"].path, fraud.test.x[:2]).shape == (2, 1)
+
+    def test_timeout_of_predict_in_subprocess_is_checked_first(self, fraud_saved, monkeypatch):
+        monkeypatch.setattr(serving.subprocess, "Popen", None)  # any start would fail
+        with pytest.raises(InvalidInputError, match="timeout to be a number above 0 seconds"):
+            persistence.predict_in_subprocess(fraud_saved["keras"].path, np.zeros((1, 8)),
+                                              timeout=-5)

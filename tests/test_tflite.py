@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from course_lib import persistence
-from course_lib.errors import InvalidInputError
+from course_lib.errors import ConversionError, InvalidInputError
 from course_lib.persistence import ModelFileError
 
 
@@ -41,3 +42,50 @@ class TestToTFLite:
             persistence.to_tflite(fraud_saved["savedmodel"].path, tmp_path / "m.tflite",
                                   fraud.test.x[:5, :7])
         assert not (tmp_path / "m.tflite").exists()
+
+
+class TestToTFLiteOfAnyModel:
+    def test_images(self, digits_model, digits, tmp_path):
+        src = persistence.save(digits_model, tmp_path / "digits").path
+        result = persistence.to_tflite(src, tmp_path / "d.tflite", digits[1].x[:50])
+        assert result.ok and result.changed == 0
+
+    def test_two_inputs_as_a_dict(self, two_input_model, two_inputs, tmp_path):
+        src = persistence.save(two_input_model, tmp_path / "two").path
+        x = {k: v[:40] for k, v in two_inputs[1][0].items()}
+        assert persistence.to_tflite(src, tmp_path / "t.tflite", x).ok
+
+    def test_text_inputs(self, text_input_model, tmp_path):
+        src = persistence.save(text_input_model, tmp_path / "text").path
+        x = {"city": np.array([["Paris"], ["Nice"]]), "age": np.array([[3.0], [4.0]])}
+        assert persistence.to_tflite(src, tmp_path / "s.tflite", x).ok
+
+    def test_regression_tolerance_is_relative_to_the_outputs(self, diabetes_model, diabetes,
+                                                            tmp_path):
+        src = persistence.save(diabetes_model, tmp_path / "reg").path
+        result = persistence.to_tflite(src, tmp_path / "r.tflite", diabetes[1].x, task="regression")
+        assert result.ok and result.scale > 1 and result.changed is None
+        assert result.allowed == pytest.approx(1e-5 * result.scale)
+
+    def test_an_operation_tf_lite_lacks_is_named(self, tmp_path):
+        import tensorflow as tf
+
+        from course_lib import _tf
+
+        keras = _tf.keras()
+
+        class Digits(keras.layers.Layer):  # number -> text -> length: TF Select ops only
+            def call(self, x):
+                return tf.cast(tf.strings.length(tf.strings.as_string(x)), tf.float32)
+
+        inputs = keras.Input((3,), name="x")
+        src = persistence.save(keras.Model(inputs, Digits()(inputs)), tmp_path / "odd").path
+        with pytest.raises(ConversionError, match=r"lacks: AsString, StringLength.*SELECT_TF_OPS"):
+            persistence.to_tflite(src, tmp_path / "odd.tflite", np.ones((2, 3)))
+        assert not (tmp_path / "odd.tflite").exists()
+
+    def test_a_changed_class_is_not_ok(self, converted):
+        from dataclasses import replace
+
+        moved = replace(converted, changed=3)
+        assert not moved.ok and moved.verdict.endswith(", 3 rows changed class")

@@ -8,6 +8,8 @@
 >>> loaded.predict(x_test)[:2].round(2)
 array([[0.12],
        [0.06]], dtype=float32)
+>>> persistence.roundtrip(model, x_test, format="savedmodel").ok   # no labels: the predictions
+True
 
 Formats (``FORMATS``):
 
@@ -21,8 +23,12 @@ Every save writes to a temporary sibling and renames it into place, so a failed
 save never leaves a half-written model behind. Loading keeps Keras's
 ``safe_mode`` on: loading a model runs its code, so only load files you trust.
 
-One submodule per part: :mod:`~course_lib.persistence.formats` (save, load, weights
-checkpoints), :mod:`~course_lib.persistence.inspection` (files, signatures,
+Any Keras model: binary, multi-class or regression; inputs of any rank, one or several
+(a dict by input name), text inputs where the model looks them up; one or several outputs.
+
+One submodule per part: :mod:`~course_lib.persistence.formats` (save, weights
+checkpoints), :mod:`~course_lib.persistence.loading` (load, :class:`LoadedModel`:
+predict, evaluate), :mod:`~course_lib.persistence.inspection` (files, signatures,
 ``saved_model_cli``), :mod:`~course_lib.persistence.roundtrips` (round trips, the formats
 side by side), :mod:`~course_lib.persistence.serving` (a fresh process) and
 :mod:`~course_lib.persistence.tflite`. Every name is importable from here.
@@ -34,12 +40,12 @@ from __future__ import annotations
 from course_lib.errors import CourseLibError as CourseLibError
 from course_lib.errors import ModelFileError, UnknownLayerError, UnsafeModelError
 from course_lib.persistence.formats import (
-    FORMATS, H5_WARNING, LoadedModel, SaveResult, TensorInfo, detect_format, load, load_weights,
-    save, save_weights,
+    FORMATS, H5_WARNING, SaveResult, detect_format, load_weights, save, save_weights,
 )
 from course_lib.persistence.inspection import (
     FileInfo, ModelInfo, SignatureInfo, inspect, saved_model_cli,
 )
+from course_lib.persistence.loading import LoadedModel, TensorInfo, load
 from course_lib.persistence.roundtrips import (
     CONSUMERS, FormatRow, FormatsReport, RoundTripResult, compare_formats, roundtrip,
 )

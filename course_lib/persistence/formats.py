@@ -1,4 +1,4 @@
-"""Save and load a model in each format, and weights-only checkpoints.
+"""Save a model in each format, tell the formats apart, and weights-only checkpoints.
 
 >>> from course_lib.persistence import formats
 >>> formats.detect_format("no_such_model.keras")
@@ -7,14 +7,13 @@ Traceback (most recent call last):
 course_lib.errors.ModelFileError: expected a saved model at no_such_model.keras; nothing is there. Fix: check the path (relative paths start from the notebook's folder) or save the model first.
 >>> print(formats.save(model, "fraud.keras"))
 saved keras to fraud.keras (28.5 KB)
->>> formats.load("fraud.keras").predict(fraud.test.x[:2]).round(2)
-array([[0.12],
-       [0.06]], dtype=float32)
+>>> formats.detect_format("fraud.keras")
+'keras'
 
 Formats (:data:`FORMATS`): ``"keras"`` (a zip of config and weights), ``"savedmodel"``
 (the directory ``model.export`` writes, loaded with ``tf.saved_model.load``) and ``"h5"``
 (legacy HDF5). Every save is staged (:func:`course_lib._fs.staged`): a failed save leaves
-nothing behind. Loading keeps Keras's ``safe_mode`` on.
+nothing behind. Loading is :mod:`~course_lib.persistence.loading`.
 """
 
 from __future__ import annotations
@@ -22,26 +21,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import time
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from course_lib import _checks, _display, _fs, _tf
-from course_lib.errors import (
-    CourseLibError, InvalidInputError, ModelFileError, UnknownLayerError, UnsafeModelError,
-)
+from course_lib import _display, _fs, _tf
+from course_lib.errors import InvalidInputError, ModelFileError
 
 __all__ = [
-    "FORMATS", "H5_WARNING", "LoadedModel", "SaveResult", "TensorInfo", "check_format",
-    "check_model", "detect_format", "input_of", "load", "load_savedmodel", "load_weights",
-    "save", "save_weights",
+    "FORMATS", "H5_WARNING", "SUFFIXES", "SaveResult", "check_format", "check_model",
+    "detect_format", "load_weights", "quiet_logs", "save", "save_weights",
 ]
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "h5")
@@ -56,31 +49,7 @@ H5_WARNING = (
 )
 
 
-# -- what a model takes ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TensorInfo:
-    """Name, shape (None = any size) and dtype of one input or output.
-
-    >>> spec = TensorInfo("features", (None, 2), "float32")
-    >>> print(spec)
-    features: float32 (None, 2)
-    >>> spec.check([[1, 2]]).dtype
-    dtype('float32')
-    """
-
-    name: str
-    shape: tuple[int | None, ...]
-    dtype: str
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.dtype} {self.shape}"
-
-    def check(self, x: object) -> np.ndarray:
-        """``x`` as this input takes it: numbers of this shape, finite, in this dtype."""
-        dtype = self.dtype if self.dtype in ("float32", "float64") else "float32"
-        return _checks.features(x, shape=self.shape, dtype=np.dtype(dtype), name=self.name)
-
+# -- what a model is --------------------------------------------------------------------------
 
 def check_model(model: object) -> Any:
     """``model`` if it is a ``keras.Model``; otherwise a clear error."""
@@ -88,15 +57,10 @@ def check_model(model: object) -> Any:
     if not isinstance(model, keras.Model):
         raise InvalidInputError(
             f"expected a Keras model (keras.Model); found {type(model).__name__}. "
-            "Fix: pass the model you built and trained, e.g. models.build_fraud_model(...)."
+            "Fix: pass the model you built and trained (keras.Sequential, keras.Model(inputs, "
+            "outputs) or a subclass), or persistence.load(path).raw for a loaded one."
         )
     return model
-
-
-def input_of(model: Any) -> TensorInfo:
-    """The first input of a ``keras.Model``."""
-    spec = model.inputs[0]
-    return TensorInfo(spec.name, tuple(spec.shape), str(spec.dtype))
 
 
 # -- formats ---------------------------------------------------------------------------------
@@ -166,7 +130,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[list[logging.LogRecord]]:
+def quiet_logs() -> Iterator[list[logging.LogRecord]]:
     """Keras/TF log records collected (the caller explains what matters), Python warnings off.
 
     Keras warns through absl ("legacy format", "compiled metrics have yet to be built");
@@ -219,7 +183,7 @@ class SaveResult(_display.Report):
 
 def _write(model: Any, tmp: Path, format: str) -> tuple[str, ...]:
     if format == "savedmodel":
-        with _quiet():
+        with quiet_logs():
             model.export(str(tmp), format="tf_saved_model", verbose=False)
         return ()
     if format == "keras":
@@ -231,7 +195,7 @@ def _write(model: Any, tmp: Path, format: str) -> tuple[str, ...]:
     compile_config = getattr(model, "_compile_config", None)
     kept = dict(compile_config.config) if compile_config is not None else None
     try:
-        with _quiet() as records:  # legacy HDF5: keep the one warning that matters, explained
+        with quiet_logs() as records:  # legacy HDF5: keep the one warning that matters, explained
             model.save(str(tmp))
     finally:
         if kept is not None:
@@ -262,124 +226,6 @@ def save(model: Any, path: str | os.PathLike[str], format: str | None = None, *,
     seconds = time.perf_counter() - start
     return SaveResult(path=target, format=fmt, size_bytes=_fs.size(target), seconds=seconds,
                       warnings=notes)
-
-
-# -- loading -------------------------------------------------------------------------------------
-
-@dataclass
-class LoadedModel:
-    """A loaded model of any format with one way to predict: :meth:`predict`.
-
-    >>> loaded = load("fraud_savedmodel")
-    >>> loaded
-    LoadedModel(format='savedmodel', path='fraud_savedmodel', input=features: float32 (None, 8))
-
-    ``raw`` is what the loader returned (a ``keras.Model``, or the object of
-    ``tf.saved_model.load``) for anything beyond prediction.
-    """
-
-    path: Path
-    format: str
-    raw: Any
-    input: TensorInfo
-    signature: Any = field(repr=False, default=None)  # a SavedModel's serving_default
-
-    def __repr__(self) -> str:
-        return f"LoadedModel(format={self.format!r}, path='{self.path}', input={self.input})"
-
-    def predict(self, x: object, batch_size: int = 4096) -> np.ndarray:
-        """Scores for the rows of ``x`` (checked against the model's input first) as a NumPy array.
-
-        >>> load("fraud_savedmodel").predict(fraud.test.x).shape
-        (4001, 1)
-        """
-        arr = self.input.check(x)
-        if self.format == "savedmodel":
-            tf = _tf.tf()
-            parts = [self.signature(**{self.input.name: tf.constant(arr[i:i + batch_size])})
-                     for i in range(0, len(arr), batch_size)]
-            key = sorted(parts[0])[0]
-            return np.concatenate([p[key].numpy() for p in parts])
-        return np.asarray(self.raw.predict(arr, batch_size=batch_size, verbose=0))
-
-
-def _keras_error(exc: Exception, path: Path) -> CourseLibError:
-    text = str(exc)
-    if "Lambda" in text and "safe_mode" in text:
-        return UnsafeModelError(
-            f"expected a model without embedded Python code; {path.name} contains a Lambda "
-            "layer, whose code would run on load, so safe mode refused it. Fix: replace the "
-            "Lambda with a registered custom layer (keras.saving.register_keras_serializable), "
-            "or, only for a file you made yourself, load(path, safe_mode=False)."
-        )
-    missing = re.search(r"Could not locate (?:class|function) '([^']+)'|Unknown layer: '?([\w>]+)",
-                        text)
-    if missing:
-        name = missing.group(1) or missing.group(2)
-        return UnknownLayerError(
-            f"expected every layer class in {path.name} to be known to Keras; found '{name}', "
-            "which is not registered in this process. Fix: import the module that defines it, "
-            "decorated with @keras.saving.register_keras_serializable(), before loading (or "
-            "pass custom_objects={'Name': Class})."
-        )
-    return ModelFileError(
-        f"expected {path.name} to be a readable model file; Keras could not load it "
-        f"({type(exc).__name__}: {text.splitlines()[0] if text else ''}). The file may be "
-        "corrupted, truncated or written by an incompatible version. Fix: save the model "
-        "again, or restore a trusted copy."
-    )
-
-
-def load_savedmodel(path: Path) -> Any:
-    """``tf.saved_model.load(path)``, with a clear error for a damaged SavedModel."""
-    tf = _tf.tf()
-    try:
-        return tf.saved_model.load(str(path))
-    except Exception as exc:
-        raise ModelFileError(
-            f"expected a readable SavedModel at {path}; TensorFlow could not load it "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0]}). A file inside it is corrupted "
-            "or missing. Fix: export the model again, or restore a trusted copy."
-        ) from exc
-
-
-def load(path: str | os.PathLike[str], format: str | None = None, *, safe_mode: bool = True,
-         custom_objects: Mapping[str, Any] | None = None) -> LoadedModel:
-    """Load a model saved in any of :data:`FORMATS`, detecting the format from the content.
-
-    ``format`` is an expectation: a SavedModel passed where ``"keras"`` is expected
-    (or the reverse) is refused with the way out.
-
-    >>> loaded = load("fraud.keras")
-    >>> loaded.format, loaded.input.shape
-    ('keras', (None, 8))
-    """
-    p = Path(path)
-    found = detect_format(p)
-    if format is not None and check_format(format) != found:
-        how = {"savedmodel": "load(path) without format=, or keras.layers.TFSMLayer(path)",
-               "keras": "load(path) without format=", "h5": "load(path) without format="}[found]
-        raise ModelFileError(
-            f"expected a {format} model at {p}; found a {found} model. Fix: {how}.")
-    if found == "savedmodel":
-        obj = load_savedmodel(p)
-        if "serving_default" not in obj.signatures:
-            raise ModelFileError(
-                f"expected a 'serving_default' signature in {p}; found {list(obj.signatures)}. "
-                "Fix: export with model.export(path), which writes it."
-            )
-        sig = obj.signatures["serving_default"]
-        (name, spec), = sig.structured_input_signature[1].items()
-        info = TensorInfo(name, tuple(spec.shape.as_list()), spec.dtype.name)
-        return LoadedModel(path=p, format=found, raw=obj, input=info, signature=sig)
-    keras = _tf.keras()
-    try:
-        with _quiet():  # H5: "compiled metrics have yet to be built" is noise here
-            model = keras.models.load_model(str(p), safe_mode=safe_mode,
-                                            custom_objects=custom_objects)
-    except Exception as exc:
-        raise _keras_error(exc, p) from exc
-    return LoadedModel(path=p, format=found, raw=model, input=input_of(model))
 
 
 # -- weights-only checkpoints ----------------------------------------------------------------------

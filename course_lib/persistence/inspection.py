@@ -30,7 +30,8 @@ from typing import Any
 
 from course_lib import _display, _fs
 from course_lib.errors import CourseLibError, ModelFileError
-from course_lib.persistence.formats import TensorInfo, detect_format, load_savedmodel
+from course_lib.persistence.formats import detect_format
+from course_lib.persistence.loading import TensorInfo, load_savedmodel
 
 __all__ = ["FileInfo", "ModelInfo", "SignatureInfo", "inspect", "saved_model_cli"]
 

@@ -8,7 +8,10 @@
 The service is ``python -m course_lib.persistence --serve`` (see ``__main__.py``), which
 runs :func:`serve`: it answers JSON requests on its stdin, one JSON reply per line on
 its stdout. It shares nothing with the calling process but the model files and the
-inputs and outputs (``.npy`` files in a private folder; never data on a command line).
+inputs and outputs (``.npz`` files in a private folder, written by
+:func:`course_lib._inputs.save`: N-D arrays, dicts of named inputs and outputs, text as
+unicode arrays, never pickles; never data on a command line). A request that fails in the
+service answers with the error, and the service goes on.
 """
 
 from __future__ import annotations
@@ -27,11 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from course_lib import _checks, _tf
+from course_lib import _checks, _inputs, _tf
 from course_lib.errors import CourseLibError, InvalidInputError
-from course_lib.persistence.formats import detect_format, load
+from course_lib.persistence.formats import detect_format
+from course_lib.persistence.loading import load
 
 __all__ = ["ServingProcess", "predict_in_subprocess", "serve"]
 
@@ -105,8 +107,13 @@ class ServingProcess:
     def _request(self, what: str, **request: Any) -> None:
         self._ensure_running(what)
         assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps(request) + "\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+        except OSError as exc:  # the service exited since the last request
+            raise CourseLibError(f"expected the serving process to {what}; it has stopped "
+                                 f"({exc}). {self._stderr_tail()} Fix: start a new "
+                                 "ServingProcess().") from exc
         while True:
             try:
                 line = self._replies.get(timeout=self.timeout)
@@ -139,22 +146,32 @@ class ServingProcess:
         self._request(f"import {name}", op="import", module=name)
         self.imports.append(name)
 
-    def predict(self, path: str | os.PathLike[str], x: object) -> np.ndarray:
+    def predict(self, path: str | os.PathLike[str], x: object, *,
+                batch_size: int | None = None, compile: bool = True) -> Any:
         """Load the model at ``path`` in the service and return its predictions for ``x``.
+
+        ``x`` is what the model takes (one array of any rank, a dict of arrays by input name,
+        a list in input order); the result is what :meth:`LoadedModel.predict
+        <course_lib.persistence.LoadedModel.predict>` returns there: one array, or a dict by
+        output name. ``compile`` goes to :func:`~course_lib.persistence.load`.
 
         >>> service.predict("fraud.keras", fraud.test.x).shape   # service: a ServingProcess()
         (4001, 1)
         """
         p = Path(path).resolve()
         detect_format(p)  # a clear error here rather than one from the service
+        data = _inputs.read(x)  # arrays (or a dict or list of them) the transport can carry
+        if batch_size is not None:
+            batch_size = _checks.whole("batch_size", batch_size, minimum=1)
         self._ensure_running(f"load {p.name} and predict")
         self._count += 1
-        src, dst = self._dir / f"x-{self._count}.npy", self._dir / f"scores-{self._count}.npy"
-        np.save(src, np.asarray(x), allow_pickle=False)
+        src, dst = self._dir / f"x-{self._count}.npz", self._dir / f"out-{self._count}.npz"
+        _inputs.save(src, data)
         try:
             self._request(f"load {p.name} and predict", op="predict", path=str(p), x=str(src),
-                          out=str(dst), safe_mode=self.safe_mode)
-            return np.load(dst, allow_pickle=False)
+                          out=str(dst), safe_mode=self.safe_mode, compile=bool(compile),
+                          batch_size=batch_size)
+            return _inputs.load(dst)
         finally:
             src.unlink(missing_ok=True)
             dst.unlink(missing_ok=True)
@@ -181,13 +198,14 @@ def _stop_process(proc: subprocess.Popen[str], log: Any, folder: Path) -> None:
 
 
 def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: float = 300,
-                          safe_mode: bool = True, imports: Sequence[str] = ()) -> np.ndarray:
+                          safe_mode: bool = True, imports: Sequence[str] = ()) -> Any:
     """Load the model and predict in a new Python interpreter, as a deployed service would.
 
     One-shot use of :class:`ServingProcess`: nothing is shared with the calling
-    process but the model file and the input. ``imports`` names modules the
-    service imports first, such as the one registering a custom layer
-    (``"course_lib.layers"``).
+    process but the model file and the input (one array of any rank, or a dict of arrays
+    by input name); the result is one array, or a dict by output name. ``imports`` names
+    modules the service imports first, such as the one registering a custom layer
+    (``"course_lib.layers"``); ``timeout`` is in seconds (above 0).
 
     A wrong path fails at once, before an interpreter starts:
 
@@ -196,9 +214,11 @@ def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: f
     ...
     course_lib.errors.ModelFileError: expected a saved model at no_such_model.keras; nothing is there. ...
     """
+    timeout = _checks.number("timeout", timeout, positive=True, unit="seconds", example=300)
     detect_format(Path(path))  # fail before starting an interpreter
+    data = _inputs.read(x)
     with ServingProcess(imports, safe_mode=safe_mode, timeout=timeout) as service:
-        return service.predict(path, x)
+        return service.predict(path, data)
 
 
 def serve() -> int:
@@ -214,15 +234,24 @@ def serve() -> int:
     _tf.keras()  # the slow part, done before the first request arrives
     replies.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
-        request = json.loads(line)
         try:
-            if request["op"] == "import":
-                importlib.import_module(request["module"])
-            else:
-                loaded = load(request["path"], safe_mode=request["safe_mode"])
-                scores = loaded.predict(np.load(request["x"], allow_pickle=False))
-                np.save(request["out"], scores, allow_pickle=False)
+            _answer(json.loads(line), importlib.import_module)
             replies.write(json.dumps({"ok": True}) + "\n")
-        except (CourseLibError, ImportError) as exc:
-            replies.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        except Exception as exc:  # any failure is this request's answer; the service goes on
+            text = str(exc).strip() or repr(exc)
+            replies.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {text}"}) + "\n")
     return 0
+
+
+def _answer(request: dict[str, Any], import_module: Any) -> None:
+    """Do what one request asks: import a module, or load a model and predict."""
+    op = request.get("op")
+    if op == "import":
+        import_module(request["module"])
+        return
+    if op != "predict":
+        raise CourseLibError(f"expected a request to import or predict; found op {op!r}.")
+    loaded = load(request["path"], safe_mode=request["safe_mode"],
+                  compile=request.get("compile", True))
+    out = loaded.predict(_inputs.load(Path(request["x"])), batch_size=request.get("batch_size"))
+    _inputs.save(Path(request["out"]), out)
