@@ -115,21 +115,12 @@ class Split:
 
 def _labels(y: object) -> np.ndarray:
     """``y`` as an array of one label or target per row: numbers (finite) or text."""
-    try:
-        arr = np.asarray(y)
-    except Exception as exc:  # ragged lists and the like
+    if isinstance(y, dict) or _inputs.is_structured(y):
         raise InvalidInputError(
-            f"expected y as an array of labels or targets; could not read it ({exc}).") from exc
-    if arr.dtype == object:
-        try:
-            arr = arr.astype(str)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"expected numbers or class names in y; found Python objects ({exc}).") from exc
-    if arr.ndim == 0:
-        raise InvalidInputError(
-            f"expected y as one label per row; found a single value {arr.item()!r}. "
-            "Fix: pass an array with a label for every row of x.")
+            f"expected y as one array of labels or targets; found {type(y).__name__} of arrays. "
+            "Fix: pass the labels of a single output.")
+    arr = _inputs.read(y)
+    assert isinstance(arr, np.ndarray)  # a dict or list of arrays was refused above
     if arr.shape[0] == 0:
         raise InvalidInputError("expected at least one label in y; found none.")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
