@@ -100,8 +100,8 @@ def _examples() -> dict[str, list]:
             weights=(conversion.WeightInfo("dense/kernel", (30, 64), quantize or "float32"),),
             converter_version="4.22.0", seconds=1.5, log=())
 
-    node = runtime.NodeRun(scores=np.zeros((10, 1)), rows=10, wall_seconds=0.3, load_seconds=0.05,
-                           predict_seconds=0.01, row_seconds=0.001, tfjs_version="4.22.0",
+    node = runtime.NodeRun(outputs={"output_0": np.zeros((10, 1))}, rows=10, wall_seconds=0.3,
+                           load_seconds=0.05, predict_seconds=0.01, row_seconds=0.001, tfjs_version="4.22.0",
                            node_version="v20.20.2", backend="cpu")
     cells = (validate.CellResult("Cell 0", "passed", 1.0),
              validate.CellResult("Cell 1", "failed", 0.5, "mismatch 'stdout'"))

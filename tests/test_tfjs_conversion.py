@@ -8,6 +8,7 @@ import pytest
 
 from course_lib import _tf, persistence, tfjs
 from course_lib.errors import CourseLibError, InvalidInputError, ModelFileError
+from course_lib.persistence import TensorInfo
 from course_lib.tfjs import ConversionError, TfjsRuntimeError, conversion
 
 
@@ -149,6 +150,52 @@ class TestConvertErrors:
     def test_object_that_is_no_model(self, work):
         with pytest.raises(InvalidInputError, match="keras.Model or the path .* found dict"):
             tfjs.convert({"weights": []}, work / "out_obj")
+
+
+@pytest.fixture(scope="module")
+def two_savedmodel(two_input_model, work):
+    return persistence.save(two_input_model, work / "two_savedmodel").path
+
+
+class TestSignature:
+    def test_inputs_and_outputs_are_recorded(self, f32):
+        assert f32.inputs == (TensorInfo("features", (None, 3), "float32"),)
+        assert f32.outputs == (TensorInfo("output_0", (None, 1), "float32"),)
+
+    def test_text_shows_what_the_model_takes_and_returns(self, f32):
+        assert str(f32).splitlines()[1] == "takes features: float32 (n, 3); returns output_0: float32 (n, 1)"
+
+    def test_image_model_records_its_rank(self, digits_model, work):
+        done = tfjs.convert(digits_model, work / "digits")
+        assert done.inputs[0].shape == (None, 8, 8, 1) and done.outputs[0].shape == (None, 10)
+
+    def test_two_input_model_converts_in_the_keras_input_order(self, two_input_model, work):
+        done = tfjs.convert(two_input_model, work / "two")
+        assert [t.name for t in done.inputs] == ["mean", "worst"]
+        meta = json.loads((done.path / "model.json").read_text())
+        assert [k.split(":")[0] for k in meta["signature"]["inputs"]] == ["mean", "worst"]
+
+    def test_two_input_savedmodel_keeps_the_keras_input_order(self, two_savedmodel, work):
+        done = tfjs.convert(two_savedmodel, work / "two_from_savedmodel")
+        assert [t.name for t in done.inputs] == ["mean", "worst"]
+
+    def test_input_order_of_a_keras_model_and_of_its_savedmodel(self, two_input_model, two_savedmodel):
+        assert conversion.input_order(two_input_model) == ["mean", "worst"]
+        assert conversion.input_order(two_savedmodel) == ["mean", "worst"]
+
+    def test_lookup_table_handles_are_not_inputs(self):
+        meta = {"signature": {"inputs": {
+            "city:0": {"dtype": "DT_STRING", "tensorShape": {"dim": [{"size": "-1"}, {"size": "1"}]}},
+            "unknown": {"dtype": "DT_RESOURCE", "resourceId": 7}}, "outputs": {}}}
+        inputs, _ = conversion.signature(meta)
+        assert [(k, t.dtype) for k, t in inputs] == [("city:0", "string")]
+
+    def test_outputs_in_the_order_keras_returns_them(self):
+        meta = {"signature": {"inputs": {}, "outputs": {
+            "output_10": {"name": "Identity_10:0"}, "output_2": {"name": "Identity_2:0"},
+            "output_0": {"name": "Identity:0"}}}}
+        _, outputs = conversion.signature(meta)
+        assert [k for k, _ in outputs] == ["output_0", "output_2", "output_10"]
 
 
 class TestConversionReport:

@@ -7,8 +7,31 @@ import pytest
 
 from course_lib import tfjs
 from course_lib.errors import InvalidInputError
-from course_lib.metrics import Metrics
+from course_lib.metrics import Metrics, RegressionMetrics
 from course_lib.tfjs import parity as P
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("tfjs_parity")
+
+
+@pytest.fixture(scope="module")
+def digits_web(digits_model, work):
+    return tfjs.convert(digits_model, work / "digits").path
+
+
+@pytest.fixture(scope="module")
+def multi_web(multi_output_model, work):
+    """Two outputs: 'score' (n, 1) and 'kind' (n, 3), returned as a list (output_0, output_1)."""
+    return tfjs.convert(multi_output_model, work / "multi").path
+
+
+@pytest.fixture(scope="module")
+def multi_rows():
+    """Rows for multi_output_model and labels of its 'kind' output (3 classes)."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(60, 4)).astype("float32"), rng.integers(0, 3, size=60)
 
 
 class TestVerify:
@@ -41,8 +64,111 @@ class TestVerify:
             tfjs.verify(small_tfjs.f32.path, [0.1] * 400, small_split.x, small_split.y)
 
     def test_reference_scores_for_other_rows(self, small_tfjs, small_split):
-        with pytest.raises(InvalidInputError, match="one reference score per row"):
+        with pytest.raises(InvalidInputError, match="one reference output per row"):
             tfjs.verify(small_tfjs.f32.path, np.zeros((3, 1)), small_split.x, small_split.y)
+
+    def test_labelled_verdict_also_states_the_rows_that_changed_class(self, small_tfjs,
+                                                                     small_model, small_split):
+        parity = tfjs.verify(small_tfjs.f32.path, small_model, small_split.x, small_split.y)
+        assert parity.verdict == ("OK: every metric within 0.02 of source (Python); rows that "
+                                  "changed class 0.0% (0 of 400 rows), allowed 2.0%")
+
+    def test_metrics_hold_but_too_many_rows_changed_class(self, small_tfjs, small_model, small_split):
+        scores = np.asarray(small_model.predict(small_split.x, verbose=0))
+        positive = small_split.y == 1
+        caught = np.flatnonzero(positive & (scores[:, 0] >= 0.5))[:5]
+        missed = np.flatnonzero(positive & (scores[:, 0] < 0.5))[:5]
+        swapped = scores.copy()  # 5 caught become missed and 5 missed caught: same counts
+        swapped[caught], swapped[missed] = scores[missed], scores[caught]
+        parity = tfjs.verify(small_tfjs.f32.path, swapped, small_split.x, small_split.y)
+        assert parity.comparison.ok and not parity.ok
+        assert parity.verdict == ("NOT OK: rows that changed class 2.5% (10 of 400 rows), "
+                                  "allowed 2.0%")
+
+
+class TestVerifyWithoutLabels:
+    def test_judged_by_the_outputs_alone(self, small_tfjs, small_model, small_split):
+        parity = tfjs.verify(small_tfjs.f32.path, small_model, small_split.x)
+        assert parity.ok and parity.comparison is None and parity.before is None
+        assert parity.verdict == ("OK: TF.js predicts what source (Python) predicted on 400 rows "
+                                  "(rows that changed class 0.0% (0 of 400 rows), allowed 2.0%)")
+
+    def test_the_difference_is_reported(self, small_tfjs, small_model, small_split):
+        parity = tfjs.verify(small_tfjs.f32.path, small_model, small_split.x)
+        assert parity.difference.n_rows == 400 and parity.difference.changed == 0
+        assert parity.max_abs_diff == parity.difference.max_abs_diff < 1e-5
+
+    def test_table_is_the_output_rules(self, small_tfjs, small_model, small_split):
+        headers, rows = tfjs.verify(small_tfjs.f32.path, small_model, small_split.x).table()
+        assert headers == ["output", "measure", "TF.js vs source", "allowed", "within"]
+        assert rows == [["output_0", "rows that changed class", "0.0% (0 of 400 rows)", "2.0%", "yes"]]
+
+    def test_rows_that_changed_class_beyond_the_tolerance(self, small_tfjs, small_model, small_split):
+        scores = np.asarray(small_model.predict(small_split.x, verbose=0))
+        parity = tfjs.verify(small_tfjs.f32.path, 1 - scores, small_split.x)
+        assert not parity.ok and parity.verdict.startswith("NOT OK: rows that changed class")
+        assert parity.failures == parity.agreement
+
+    def test_a_regression_output_is_judged_by_its_largest_difference(self, small_tfjs, small_model,
+                                                                     small_split):
+        scores = np.asarray(small_model.predict(small_split.x, verbose=0))
+        parity = tfjs.verify(small_tfjs.f32.path, scores, small_split.x, task="regression")
+        (rule,) = parity.agreement
+        assert rule.measure == "largest difference" and rule.ok
+        assert rule.allowed == pytest.approx(0.02 * np.std(scores))
+
+    def test_threshold_moves_the_class_boundary(self, small_tfjs, small_model, small_split):
+        parity = tfjs.verify(small_tfjs.f32.path, small_model, small_split.x, threshold=0.3)
+        assert parity.ok
+
+
+class TestVerifyAnyTask:
+    def test_image_classifier_is_measured_with_multiclass_metrics(self, digits_web, digits_model,
+                                                                  digits):
+        _train, test = digits
+        parity = tfjs.verify(digits_web, digits_model, test.x, test.y)
+        assert parity.task == "multiclass" and parity.ok
+        assert [r.name for r in parity.comparison.rows] == list(parity.before.names)
+
+    def test_threshold_is_refused_for_a_multiclass_model(self, digits_web, digits_model, digits):
+        _train, test = digits
+        with pytest.raises(InvalidInputError, match="threshold only for a binary classifier; this "
+                           r"model's task is multiclass: the class is the highest probability"):
+            tfjs.verify(digits_web, digits_model, test.x, test.y, threshold=0.3)
+
+    def test_threshold_is_refused_without_labels_too(self, digits_web, digits_model, digits):
+        _train, test = digits
+        with pytest.raises(InvalidInputError, match="threshold only for a binary classifier"):
+            tfjs.verify(digits_web, digits_model, test.x, threshold=0.3)
+
+    def test_several_outputs_without_labels_compare_each(self, multi_web, multi_output_model,
+                                                         multi_rows):
+        parity = tfjs.verify(multi_web, multi_output_model, multi_rows[0])
+        assert parity.ok and [(a.output, a.measure) for a in parity.agreement] == [
+            ("output_0", "rows that changed class"), ("output_1", "rows that changed class")]
+
+    def test_several_outputs_with_labels_need_the_output_named(self, multi_web, multi_output_model,
+                                                                multi_rows):
+        with pytest.raises(InvalidInputError, match=r"one output to measure.*output='output_0'"):
+            tfjs.verify(multi_web, multi_output_model, *multi_rows)
+
+    def test_the_named_output_is_measured(self, multi_web, multi_output_model, multi_rows):
+        parity = tfjs.verify(multi_web, multi_output_model, *multi_rows, output="output_1")
+        assert parity.task == "multiclass" and len(parity.agreement) == 2
+
+    def test_unknown_output_name(self, multi_web, multi_output_model, multi_rows):
+        with pytest.raises(InvalidInputError,
+                           match="output to be one of the model's outputs 'output_0', 'output_1'"):
+            tfjs.verify(multi_web, multi_output_model, *multi_rows, output="kind")
+
+    def test_reference_outputs_as_a_list(self, multi_web, multi_output_model, multi_rows):
+        given = multi_output_model.predict(multi_rows[0], verbose=0)
+        parity = tfjs.verify(multi_web, given, multi_rows[0])
+        assert parity.ok and parity.reference_seconds is None
+
+    def test_reference_outputs_with_other_names(self, multi_web, multi_rows):
+        with pytest.raises(InvalidInputError, match="outputs 'output_0', 'output_1'; found 'a'"):
+            tfjs.verify(multi_web, {"a": np.zeros((60, 3))}, multi_rows[0])
 
 
 class TestParityReport:
@@ -65,6 +191,21 @@ class TestParityReport:
 
 class TestCheckBudget:
     SOURCE = Metrics.from_counts(tp=45, fp=3, fn=5, tn=47)
+
+    def test_without_labels_the_predictions_decide(self, small_tfjs, small_model, small_split):
+        g = tfjs.check_budget(tfjs.verify(small_tfjs.f32.path, small_model, small_split.x))
+        assert g.ok and g.reasons[1] == "predictions within 0.02 of the source model's in TF.js"
+
+    def test_moved_predictions_fail(self, small_tfjs, small_model, small_split):
+        scores = np.asarray(small_model.predict(small_split.x, verbose=0))
+        g = tfjs.check_budget(tfjs.verify(small_tfjs.f32.path, 1 - scores, small_split.x))
+        assert not g.metrics_ok and g.reasons[1].startswith("predictions moved: rows that changed class")
+
+    def test_a_regression_result(self):
+        before = RegressionMetrics.from_predictions([1.0, 2.0, 3.0], [1.1, 2.1, 2.9])
+        after = RegressionMetrics.from_predictions([1.0, 2.0, 3.0], [1.1, 2.1, 2.5])
+        g = tfjs.check_budget(tfjs.Parity.from_metrics("uint8", 1_000, before, after))
+        assert g.fits and not g.metrics_ok and "mae +0.133" in g.reasons[1]
 
     def test_fits_and_keeps_metrics(self):
         g = tfjs.check_budget(tfjs.Parity.from_metrics("float16", 60_000, self.SOURCE, self.SOURCE),
@@ -102,6 +243,17 @@ class TestCheckBudget:
             tfjs.check_budget(self.SOURCE)
 
 
-def test_reference_scores_given_are_not_timed():
-    scores, seconds = P.reference_scores(np.array([0.2, 0.9]), np.zeros((2, 3)))
-    assert scores.shape == (2, 1) and scores.dtype == np.float32 and seconds is None
+def test_reference_outputs_given_are_not_timed():
+    outputs, seconds = P.reference_outputs(np.array([0.2, 0.9]), np.zeros((2, 3)))
+    assert list(outputs) == ["output_0"] and outputs["output_0"].shape == (2,) and seconds is None
+
+
+def test_reference_outputs_as_a_list_follow_the_output_order():
+    outputs, _ = P.reference_outputs([np.zeros((2, 10)), np.ones((2, 1))], np.zeros((2, 3)),
+                                     ["digit", "ink"])
+    assert outputs["ink"].tolist() == [[1.0], [1.0]]
+
+
+def test_agreement_rule_text():
+    rule = P.Agreement("progression", "largest difference", 0.5, 1.0, "allowed: 0.02 x spread 50")
+    assert rule.ok and str(rule) == "largest difference 0.5 (allowed: 0.02 x spread 50), allowed 1"

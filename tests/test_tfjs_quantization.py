@@ -6,9 +6,18 @@ import pytest
 
 from course_lib import tfjs
 from course_lib.errors import InvalidInputError
-from course_lib.metrics import Metrics
+from course_lib.metrics import Metrics, RegressionMetrics
 
 SOURCE = Metrics.from_counts(tp=45, fp=3, fn=5, tn=47)
+TRUTH = [100.0, 150.0, 200.0, 250.0]
+REG_SOURCE = RegressionMetrics.from_predictions(TRUTH, [110.0, 140.0, 205.0, 240.0])
+REG_WORSE = RegressionMetrics.from_predictions(TRUTH, [130.0, 120.0, 230.0, 220.0])
+
+
+@pytest.fixture(scope="module")
+def unlabelled(small_model, small_split, tmp_path_factory):
+    return tfjs.compare_quantizations(small_model, small_split.x, None,
+                                      tmp_path_factory.mktemp("cmp_nolabels"), [None, "float16"])
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +33,26 @@ class TestQuantization:
         assert tfjs.Quantization("uint8", label="uint8, dense only").name == "uint8, dense only"
         assert tfjs.Quantization("float16").name == "float16"
         assert tfjs.Quantization(None).name == "float32"
+
+
+class TestCompareQuantizationsAnyTask:
+    def test_image_classifier(self, digits_model, digits, tmp_path):
+        _train, test = digits
+        report = tfjs.compare_quantizations(digits_model, test.x, test.y, tmp_path, ["float16"])
+        assert report.ok and report.results[0].task == "multiclass"
+
+    def test_regression(self, diabetes_model, diabetes, tmp_path):
+        _train, test = diabetes
+        report = tfjs.compare_quantizations(diabetes_model, test.x, test.y, tmp_path, ["float16"])
+        assert report.ok and report.results[0].task == "regression"
+        assert report.results[0].agreement[0].measure == "largest difference"
+
+    def test_threshold_is_for_binary_classifiers(self, diabetes_model, diabetes, tmp_path):
+        _train, test = diabetes
+        with pytest.raises(InvalidInputError, match="threshold only for a binary classifier; this "
+                           "model's task is regression"):
+            tfjs.compare_quantizations(diabetes_model, test.x, test.y, tmp_path, [None],
+                                       threshold=0.4)
 
 
 class TestCompareQuantizations:
@@ -91,6 +120,47 @@ class TestCompareQuantizations:
         with pytest.raises(InvalidInputError, match="max_size_bytes to be a whole number"):
             tfjs.compare_quantizations(small_model, small_split.x, small_split.y, tmp_path,
                                        max_size_bytes=budget)
+
+
+class TestWithoutLabels:
+    def test_judged_on_the_predictions(self, unlabelled):
+        assert unlabelled.ok and unlabelled.verdict == (
+            "PASS: float32, float16 keep the predictions and fit 100.0 KB")
+
+    def test_title_states_the_rule(self, unlabelled):
+        assert unlabelled.title == ("source model (Python) on 400 rows, no labels; rule: output_0: "
+                                    "rows that changed class within 2.0%, size within 100.0 KB")
+
+    def test_table_has_no_metric_columns(self, unlabelled):
+        headers, rows = unlabelled.table()
+        assert list(headers) == ["weights", "total size", "weight files", "changed class",
+                                 "largest diff", "parity ok", "fits budget", "verdict"]
+        assert [r[3] for r in rows] == ["0.0%", "0.0%"]
+
+    def test_plot_shows_the_rows_that_changed_class(self, unlabelled):
+        assert unlabelled.plot() is unlabelled
+        assert unlabelled.axes_[0].get_ylabel() == "rows that changed class (%)"
+
+
+class TestRegressionReport:
+    REPORT = tfjs.QuantizationReport(
+        (tfjs.Parity.from_metrics("float32", 70_000, REG_SOURCE, REG_SOURCE),
+         tfjs.Parity.from_metrics("uint8", 20_000, REG_SOURCE, REG_WORSE)), (), 100 * 1024, None)
+
+    def test_title_shows_the_regression_metrics(self):
+        assert self.REPORT.title.startswith("source model (Python): mae 8.75, rmse 9.014, r2 0.974; ")
+
+    def test_table_has_the_task_columns(self):
+        headers, rows = self.REPORT.table()
+        assert list(headers[3:7]) == ["mae", "rmse", "r2", "largest change"]
+        assert rows[1][3:7] == ["30", "30", "0.712", "mae +21.2"]
+
+    def test_verdict_picks_the_setting_that_keeps_the_errors(self):
+        assert self.REPORT.verdict == "PASS: float32 keeps every metric and fits 100.0 KB"
+
+    def test_plot_draws_errors_relative_to_the_source(self):
+        assert self.REPORT.plot() is self.REPORT
+        assert self.REPORT.axes_[0].get_ylabel() == "error in TF.js / the source's"
 
 
 class TestReportFromFigures:

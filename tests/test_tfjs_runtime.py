@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib import tfjs
+from course_lib import _tf, tfjs
 from course_lib.errors import InvalidInputError, ModelFileError
+from course_lib.persistence import TensorInfo
 from course_lib.tfjs import TfjsRuntimeError, runtime
 
 REPO_NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
@@ -26,6 +27,34 @@ def _keras_scores(model, x):
     return np.asarray(model.predict(np.asarray(x, dtype="float32"), verbose=0))
 
 
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("tfjs_runtime")
+
+
+@pytest.fixture(scope="module")
+def digits_web(digits_model, work):
+    """The digits Conv2D model (input (n, 8, 8, 1), 10 classes) as a graph model."""
+    return tfjs.convert(digits_model, work / "digits").path
+
+
+@pytest.fixture(scope="module")
+def two_web(two_input_model, work):
+    """The two-input model ('mean', 'worst') as a graph model."""
+    return tfjs.convert(two_input_model, work / "two").path
+
+
+@pytest.fixture(scope="module")
+def multi_web(multi_output_model, work):
+    """Two outputs: 'score' (n, 1) and 'kind' (n, 3), returned as a list (output_0, output_1)."""
+    return tfjs.convert(multi_output_model, work / "multi").path
+
+
+def _halves(two_inputs, n=50):
+    (x, _y), _test = two_inputs
+    return {k: v[:n] for k, v in x.items()}
+
+
 class TestPredict:
     def test_tfjs_matches_keras_at_float32(self, f32, small_model, small_split):
         np.testing.assert_allclose(tfjs.predict(f32, small_split.x),
@@ -34,12 +63,17 @@ class TestPredict:
     def test_ten_thousand_rows(self, f32, small_model):
         x = np.random.default_rng(1).normal(size=(10_000, 3)).astype("float32")
         scores = tfjs.predict(f32, x)
+        assert isinstance(scores, np.ndarray)
         assert scores.shape == (10_000, 1)
         np.testing.assert_allclose(scores, _keras_scores(small_model, x), atol=1e-5)
 
     def test_uint8_model_gives_probabilities(self, small_tfjs, small_split):
         scores = tfjs.predict(small_tfjs.u8.path, small_split.x)
         assert scores.shape == (400, 1) and ((scores >= 0) & (scores <= 1)).all()
+
+    def test_run_keeps_the_output_by_name(self, f32, small_split):
+        r = tfjs.run(f32, small_split.x[:10])
+        assert list(r.outputs) == ["output_0"] and r.predictions is r.outputs["output_0"]
 
     def test_run_reports_the_runtime(self, f32, small_split):
         r = tfjs.run(f32, small_split.x[:10])
@@ -88,13 +122,124 @@ class TestPredict:
             tfjs.predict(layers.path, np.zeros((1, 3)))
 
 
-class TestGraphInput:
-    def test_name_and_shape_come_from_the_signature(self, f32):
-        assert runtime.graph_input(f32) == runtime.GraphInput("features", (None, 3))
+class TestInputsOfAnyStructure:
+    def test_image_input_keeps_its_rank_and_ten_classes(self, digits_web, digits_model, digits):
+        _train, test = digits
+        out = tfjs.predict(digits_web, test.x)
+        assert out.shape == (len(test.y), 10)
+        np.testing.assert_allclose(out, digits_model.predict(test.x, verbose=0), atol=1e-5)
 
-    def test_model_rows_are_little_endian_float32(self, f32):
-        rows = runtime.model_rows(f32, [[1, 2, 3]])
-        assert rows.dtype == np.dtype("<f4") and rows.flags["C_CONTIGUOUS"]
+    def test_two_inputs_as_a_dict(self, two_web, two_input_model, two_inputs):
+        x = _halves(two_inputs)
+        np.testing.assert_allclose(tfjs.predict(two_web, x),
+                                   two_input_model.predict(x, verbose=0), atol=1e-5)
+
+    def test_two_inputs_as_a_list_in_the_keras_models_order(self, two_web, two_input_model,
+                                                            two_inputs):
+        x = _halves(two_inputs)
+        as_list = [x["mean"], x["worst"]]
+        np.testing.assert_allclose(tfjs.predict(two_web, as_list),
+                                   two_input_model.predict(as_list, verbose=0), atol=1e-5)
+
+    def test_the_order_of_a_dicts_keys_does_not_matter(self, two_web, two_inputs):
+        x = _halves(two_inputs)
+        np.testing.assert_array_equal(tfjs.predict(two_web, {"worst": x["worst"], "mean": x["mean"]}),
+                                      tfjs.predict(two_web, x))
+
+    def test_several_outputs_come_back_by_name(self, multi_web, multi_output_model):
+        x = np.random.default_rng(0).normal(size=(20, 4)).astype("float32")
+        out = tfjs.predict(multi_web, x)
+        assert list(out) == ["output_0", "output_1"]
+        assert out["output_0"].shape == (20, 1) and out["output_1"].shape == (20, 3)
+        for name, expected in zip(out, multi_output_model.predict(x, verbose=0)):
+            np.testing.assert_allclose(out[name], expected, atol=1e-5)
+
+    def test_text_input_with_a_lookup_layer(self, text_input_model, work):
+        web = tfjs.convert(text_input_model, work / "text").path
+        x = {"city": np.array([["Paris"], ["Lyon"], ["Rome"]]), "age": np.array([[30.0], [41], [50]])}
+        feed = {"city": _tf.tf().constant(x["city"].astype(object)), "age": x["age"]}
+        np.testing.assert_allclose(tfjs.predict(web, x), text_input_model.predict(feed, verbose=0),
+                                   atol=1e-5)
+
+
+class TestInputMismatch:
+    def test_wrong_image_shape_names_the_input_and_both_shapes(self, digits_web):
+        with pytest.raises(InvalidInputError,
+                           match=r"input 'pixels' as a 4-D array \(n, 8, 8, 1\).*found shape \(5, 64\)"):
+            tfjs.predict(digits_web, np.zeros((5, 64)))
+
+    def test_wrong_shape_of_one_of_two_inputs(self, two_web):
+        with pytest.raises(InvalidInputError,
+                           match=r"input 'worst' of shape \(n, 10\).*found 9 \(shape \(4, 9\)\)"):
+            tfjs.predict(two_web, {"mean": np.zeros((4, 10)), "worst": np.zeros((4, 9))})
+
+    def test_missing_input_is_named(self, two_web):
+        with pytest.raises(InvalidInputError, match=r"inputs 'mean', 'worst'; found 'mean' \(missing 'worst'\)"):
+            tfjs.predict(two_web, {"mean": np.zeros((4, 10))})
+
+    def test_one_array_for_two_inputs(self, two_web):
+        with pytest.raises(InvalidInputError, match=r"expected 2 inputs \('mean', 'worst'\); found 1"):
+            tfjs.predict(two_web, np.zeros((4, 20)))
+
+    def test_inputs_with_different_rows(self, two_web):
+        with pytest.raises(InvalidInputError, match="same number of rows"):
+            tfjs.predict(two_web, {"mean": np.zeros((4, 10)), "worst": np.zeros((3, 10))})
+
+    def test_mismatch_is_caught_before_node_starts(self, digits_web, monkeypatch):
+        def no_node(*args, **kwargs):
+            raise AssertionError("Node was started")
+        monkeypatch.setattr(runtime, "call_node", no_node)
+        with pytest.raises(InvalidInputError, match="input 'pixels'"):
+            tfjs.run(digits_web, np.zeros((2, 8, 8)))
+
+    def test_no_advice_to_convert_again(self, digits_web):
+        with pytest.raises(InvalidInputError) as caught:
+            tfjs.predict(digits_web, np.zeros((5, 64)))
+        assert "convert the model again" not in str(caught.value)
+
+
+class TestGraphSignature:
+    def test_name_shape_and_dtype_come_from_the_signature(self, f32):
+        sig = runtime.graph_signature(f32)
+        assert sig.inputs == (TensorInfo("features", (None, 3), "float32"),)
+        assert sig.output_names == ["output_0"] and sig.outputs[0].shape == (None, 1)
+
+    def test_inputs_in_the_keras_models_order(self, two_web):
+        assert runtime.graph_signature(two_web).input_names == ["mean", "worst"]
+
+    def test_keys_are_the_names_tfjs_knows(self, two_web):
+        keys = runtime.graph_signature(two_web).keys
+        assert keys["mean"] == "mean:0" and keys["output_0"] == "output_0"
+
+    def test_model_inputs_are_checked_and_float32(self, f32):
+        rows = runtime.model_inputs(f32, [[1, 2, 3]])
+        assert rows.dtype == np.float32 and rows.shape == (1, 3)
+
+    def test_a_dict_stays_a_dict(self, two_web):
+        x = runtime.model_inputs(two_web, {"mean": np.zeros((2, 10)), "worst": np.ones((2, 10))})
+        assert sorted(x) == ["mean", "worst"] and x["worst"].dtype == np.float32
+
+
+class TestWire:
+    def test_floats_travel_as_little_endian_float32(self, tmp_path):
+        file = tmp_path / "x.bin"
+        assert runtime._write_input(file, np.array([[1.5, 2.0]])) == "float32"
+        assert np.fromfile(file, dtype="<f4").tolist() == [1.5, 2.0]
+
+    def test_integers_travel_as_int32(self, tmp_path):
+        file = tmp_path / "x.bin"
+        assert runtime._write_input(file, np.array([[7, 8]], dtype=np.int64)) == "int32"
+        assert np.fromfile(file, dtype="<i4").tolist() == [7, 8]
+
+    def test_text_travels_as_json(self, tmp_path):
+        file = tmp_path / "x.json"
+        assert runtime._write_input(file, np.array([["Paris"], ["Lyon"]])) == "string"
+        assert file.read_text() == '["Paris", "Lyon"]'
+
+    def test_outputs_are_read_with_their_shape(self, tmp_path):
+        file = tmp_path / "y.bin"
+        np.arange(6, dtype="<f4").tofile(file)
+        assert runtime._read_output(file, [3, 2], "float32").shape == (3, 2)
 
 
 class TestFindNodeModules:

@@ -4,9 +4,14 @@
 >>> tfjs.QUANTIZATIONS
 (None, 'float16', 'uint8')
 >>> done = tfjs.convert(model, "web/fraud", quantize="float16")
+>>> print(done.signature_text())
+takes features: float32 (n, 8); returns output_0: float32 (n, 1)
 >>> scores = tfjs.predict("web/fraud", fraud.test.x)
 >>> tfjs.verify("web/fraud", model, fraud.test.x, fraud.test.y).ok
 True
+
+Any Keras model goes through: binary, multi-class or regression; inputs of any rank, one
+or several (a dict by input name); one or several outputs (a dict by output name).
 
 One submodule per step:
 
@@ -14,13 +19,16 @@ One submodule per step:
   converter (in this process, its log lines caught) from a SavedModel to a TF.js
   **graph model**: the path that works with Keras 3. A ``keras.Model`` is first
   exported with :func:`course_lib.persistence.save`. Weights can be stored as
-  float32 (the default), float16 or uint8.
-* :mod:`~course_lib.tfjs.runtime`: :func:`predict` / :func:`run` score rows in the
+  float32 (the default), float16 or uint8. The :class:`Conversion` records the graph's
+  inputs and outputs (names, shapes, dtypes), the inputs in the Keras model's order.
+* :mod:`~course_lib.tfjs.runtime`: :func:`predict` / :func:`run` run the model in the
   real TF.js runtime: ``@tensorflow/tfjs`` in Node, started as a subprocess on
-  ``course_lib/tfjs/runtime.js``; :func:`find_node_modules` is where it is looked for.
-* :mod:`~course_lib.tfjs.parity`: :func:`verify` compares the TF.js metrics with the
-  source model's (:func:`course_lib.metrics.compare`, 0.02 = the seed's 2 points) and
-  reports the largest prediction difference; :func:`check_budget` adds a size budget.
+  ``course_lib/tfjs/runtime.js``, on inputs checked against the graph's signature
+  first; :func:`find_node_modules` is where it is looked for.
+* :mod:`~course_lib.tfjs.parity`: :func:`verify` compares the TF.js outputs with the
+  source model's (rows whose class changed, the largest difference) and, with labels,
+  the task's metrics (:func:`course_lib.metrics.compare`, 0.02 = the seed's 2 points);
+  :func:`check_budget` adds a size budget.
 * :mod:`~course_lib.tfjs.quantization`: :func:`compare_quantizations` does all of it
   for several weight types.
 * :func:`save_layers_model` and :func:`load_layers_model` (from
@@ -46,6 +54,7 @@ from course_lib.tfjs.conversion import (
 from course_lib.tfjs.parity import (
     MAX_SIZE_BYTES,
     SEED_TOLERANCE,
+    Agreement,
     BudgetResult,
     Parity,
     check_budget,
@@ -55,8 +64,10 @@ from course_lib.tfjs.quantization import Quantization, QuantizationReport, compa
 from course_lib.tfjs.runtime import (
     INTERACTION_BUDGET_SECONDS,
     TFJS_VERSION,
+    GraphSignature,
     NodeRun,
     find_node_modules,
+    graph_signature,
     node_modules,
     predict,
     run,
@@ -69,9 +80,11 @@ __all__ = [
     "QUANTIZATIONS",
     "SEED_TOLERANCE",
     "TFJS_VERSION",
+    "Agreement",
     "BudgetResult",
     "Conversion",
     "ConversionError",
+    "GraphSignature",
     "LayersLoad",
     "NodeRun",
     "Parity",
@@ -83,6 +96,7 @@ __all__ = [
     "compare_quantizations",
     "convert",
     "find_node_modules",
+    "graph_signature",
     "load_layers_model",
     "node_modules",
     "predict",

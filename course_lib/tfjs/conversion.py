@@ -34,12 +34,12 @@ from typing import Any
 
 from course_lib import _checks, _display, _fs, _tf
 from course_lib.errors import ConversionError, InvalidInputError, ModelFileError
-from course_lib.persistence import FileInfo
+from course_lib.persistence import FileInfo, TensorInfo
 
 __all__ = [
     "CONVERTER_NOISE", "LAYERS_PITFALL", "QUANTIZATIONS", "Conversion", "WeightInfo",
-    "caught_output", "check_quantize", "convert", "exported", "model_files", "read_model_json",
-    "slug",
+    "caught_output", "check_quantize", "convert", "exported", "input_order", "model_files",
+    "read_model_json", "signature", "slug",
 ]
 
 #: Weight types :func:`convert` accepts: None keeps float32.
@@ -149,15 +149,19 @@ class Conversion(_display.Report):
     converter_version: str
     seconds: float
     log: tuple[str, ...] = ()
+    inputs: tuple[TensorInfo, ...] = ()
+    outputs: tuple[TensorInfo, ...] = ()
 
     @classmethod
     def read(cls, path: Path, quantize: str | None = None, seconds: float = 0.0,
              log: Sequence[str] = (), converter_version: str = "") -> Conversion:
         """The converted model in ``path``, described from its model.json and its files."""
         meta = read_model_json(path)
+        inputs, outputs = signature(meta)
         return cls(path=path, format=meta.get("format", "graph-model"), quantize=quantize,
                    files=model_files(path), weights=_weights(meta.get("weightsManifest", [])),
-                   converter_version=converter_version, seconds=seconds, log=tuple(log))
+                   converter_version=converter_version, seconds=seconds, log=tuple(log),
+                   inputs=tuple(t for _, t in inputs), outputs=tuple(t for _, t in outputs))
 
     @property
     def label(self) -> str:
@@ -191,10 +195,21 @@ class Conversion(_display.Report):
     @property
     def title(self) -> str:  # type: ignore[override]
         by = f" by tensorflowjs {self.converter_version}" if self.converter_version else ""
-        return (f"{self.format} ({self.label} weights) in {self.path.as_posix()}: "
+        head = (f"{self.format} ({self.label} weights) in {self.path.as_posix()}: "
                 f"{_display.size(self.size_bytes)} in total, weights "
                 f"{_display.size(self.weight_bytes)}, converted in "
                 f"{_display.duration(self.seconds)}{by}")
+        return head if not self.inputs else f"{head}\n{self.signature_text()}"
+
+    def signature_text(self) -> str:
+        """What the graph model takes and returns, as its signature says (rows first, n any).
+
+        >>> print(conversion.signature_text())
+        takes features: float32 (n, 8); returns output_0: float32 (n, 1)
+        """
+        def shown(ts: tuple[TensorInfo, ...]) -> str:
+            return ", ".join(f"{t.name}: {t.dtype} {_shape_text(t.shape)}" for t in ts) or "nothing"
+        return f"takes {shown(self.inputs)}; returns {shown(self.outputs)}"
 
     @property
     def verdict(self) -> str:
@@ -258,6 +273,59 @@ def _weights(manifest: Sequence[Mapping[str, Any]]) -> tuple[WeightInfo, ...]:
                                   stored_as=q.get("dtype", w["dtype"]),
                                   step=q.get("scale"), low=q.get("min")))
     return tuple(out)
+
+
+#: TensorFlow's dtype names in a graph model's signature, as NumPy / Keras spell them.
+_DTYPES = {"DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
+           "DT_INT32": "int32", "DT_INT64": "int64", "DT_INT16": "int16", "DT_INT8": "int8",
+           "DT_UINT8": "uint8", "DT_BOOL": "bool", "DT_STRING": "string"}
+
+
+def _shape_text(shape: tuple[int | None, ...] | None) -> str:
+    if shape is None:
+        return "(any shape)"
+    dims = ["n" if i == 0 and d is None else "any" if d is None else str(d)
+            for i, d in enumerate(shape)]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _tensor(key: str, spec: Mapping[str, Any]) -> TensorInfo:
+    shape_spec = spec.get("tensorShape") or {}
+    shape = None if shape_spec.get("unknownRank") else tuple(
+        None if int(d.get("size", -1)) < 0 else int(d["size"]) for d in shape_spec.get("dim", []))
+    dtype = _DTYPES.get(str(spec.get("dtype")), str(spec.get("dtype", "float32")).lower())
+    return TensorInfo(key.split(":")[0], shape, dtype)  # type: ignore[arg-type]
+
+
+def _is_resource(spec: Mapping[str, Any]) -> bool:
+    """A lookup table's handle: TF.js feeds it itself (from the model's initializer)."""
+    return spec.get("dtype") == "DT_RESOURCE" or "resourceId" in spec
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+
+
+def signature(meta: Mapping[str, Any]) -> tuple[tuple[tuple[str, TensorInfo], ...],
+                                                 tuple[tuple[str, TensorInfo], ...]]:
+    """The inputs and outputs of a graph model's model.json: ``(signature key, TensorInfo)`` pairs.
+
+    Inputs come in the file's order (:func:`convert` writes the Keras model's), outputs in
+    the graph's (``Identity``, ``Identity_1``...: the order Keras returns them). A name is
+    its key without TF's ``:0`` tensor suffix.
+
+    >>> ins, outs = signature({"signature": {"inputs": {"mean:0": {"dtype": "DT_FLOAT",
+    ...     "tensorShape": {"dim": [{"size": "-1"}, {"size": "10"}]}}}, "outputs": {}}})
+    >>> key, spec = ins[0]
+    >>> key, spec.name, spec.shape, spec.dtype
+    ('mean:0', 'mean', (None, 10), 'float32')
+    """
+    sig = meta.get("signature") or {}
+    inputs = tuple((k, _tensor(k, v)) for k, v in (sig.get("inputs") or {}).items()
+                   if not _is_resource(v))
+    outs = sorted((sig.get("outputs") or {}).items(),
+                  key=lambda kv: _natural(str(kv[1].get("name", kv[0]))))
+    return inputs, tuple((k, _tensor(k, v)) for k, v in outs)
 
 
 def read_model_json(path: Path) -> dict[str, Any]:
@@ -390,6 +458,44 @@ def exported(source: Any, near: Path) -> Iterator[Path]:
         yield persistence.save(source, Path(export) / "savedmodel").path
 
 
+def input_order(source: Any) -> list[str] | None:
+    """The input names of a Keras model (or of a Keras SavedModel's ``serve``), in its order.
+
+    None when the order is unknown (a SavedModel without Keras's ``serve`` endpoint, or
+    inputs taken as a dict).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        tf = _tf.tf()
+        with caught_output():
+            serve = getattr(tf.saved_model.load(str(source)), "serve", None)
+        specs = getattr(serve, "input_signature", None)
+        if not specs:
+            return None
+        flat = specs[0] if len(specs) == 1 and isinstance(specs[0], (list, tuple)) else specs
+        if not all(hasattr(s, "name") and s.name for s in flat):
+            return None
+        return [str(s.name) for s in flat]
+    return [str(t.name).split(":")[0] for t in source.inputs]
+
+
+def _write_input_order(folder: Path, order: Sequence[str] | None) -> None:
+    """Rewrite model.json so the signature lists the inputs in the Keras model's order.
+
+    The converter writes them in no particular order, and TF.js matches a list of tensors
+    (``model.predict([a, b])``) to that order: two inputs of the same shape would be
+    silently swapped.
+    """
+    file = folder / "model.json"
+    meta = json.loads(file.read_text(encoding="utf-8"))
+    inputs = (meta.get("signature") or {}).get("inputs") or {}
+    by_name = {k.split(":")[0]: k for k, v in inputs.items() if not _is_resource(v)}
+    if len(by_name) < 2 or not order or set(by_name) != set(order) or list(by_name) == list(order):
+        return
+    rest = {k: v for k, v in inputs.items() if _is_resource(v)}
+    meta["signature"]["inputs"] = {**{by_name[n]: inputs[by_name[n]] for n in order}, **rest}
+    file.write_text(json.dumps(meta), encoding="utf-8")
+
+
 # -- the conversion -------------------------------------------------------------------------
 
 def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None = None, *,
@@ -420,6 +526,9 @@ def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None =
                 v2.convert_tf_saved_model(str(src), str(tmp), quantization_dtype_map=dtype_map)
             except Exception as exc:  # any converter failure becomes a ConversionError
                 raise _conversion_error(exc, src) from exc
+        if len(Conversion.read(tmp).inputs) > 1:
+            _write_input_order(tmp, input_order(source if isinstance(source, _tf.keras().Model)
+                                                else src))
         done = Conversion.read(tmp, q, log=log, converter_version=tfjs.__version__)
         if q and not any(w.stored_as == q for w in done.weights):
             names = ", ".join(w.name for w in done.weights[:4])

@@ -6,9 +6,9 @@
 
 :func:`compare_quantizations` converts a model once per setting (float32, float16,
 uint8, or a :class:`Quantization` limited to some weights), verifies each in TF.js
-against the source model's scores (computed once) and returns a
-:class:`QuantizationReport`: one row per setting, the size budget, the timings and
-a figure of size against metrics (:meth:`QuantizationReport.plot`).
+against the source model's outputs (computed once), for any task and with or without
+labels, and returns a :class:`QuantizationReport`: one row per setting, the size
+budget, the timings and a figure of size against metrics (:meth:`QuantizationReport.plot`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib import _checks, _display
+from course_lib import _checks, _display, _inputs
 from course_lib.errors import InvalidInputError
 from course_lib.tfjs.conversion import (
     QUANTIZATIONS,
@@ -37,10 +37,10 @@ from course_lib.tfjs.parity import (
     BudgetResult,
     Parity,
     check_budget,
-    reference_scores,
+    reference_outputs,
     verify,
 )
-from course_lib.tfjs.runtime import INTERACTION_BUDGET_SECONDS, model_rows
+from course_lib.tfjs.runtime import INTERACTION_BUDGET_SECONDS, graph_signature
 
 __all__ = ["Quantization", "QuantizationReport", "compare_quantizations"]
 
@@ -65,8 +65,6 @@ class Quantization:
         return self.label or self.dtype or "float32"
 
 
-_HEAD = ("weights", "total size", "weight files", "accuracy", "precision", "recall",
-         "largest change", "largest diff", "metrics ok", "fits budget", "verdict")
 _MARKERS = "osD^vP*X"
 
 
@@ -117,36 +115,66 @@ class QuantizationReport(_display.Report):
         return tuple(b for b in self.budget_results() if not b.ok)
 
     @property
+    def _keeps(self) -> str:
+        labelled = bool(self.results) and self.results[0].comparison is not None
+        return "every metric" if labelled else "the predictions"
+
+    @property
     def verdict(self) -> str:
         passing = [b.label for b in self.budget_results() if b.ok]
         limit = _display.size(self.max_size_bytes)
         if not passing:
-            return f"FAIL: no setting keeps every metric and fits {limit}"
+            return f"FAIL: no setting keeps {self._keeps} and fits {limit}"
         if len(passing) == 1:
-            return f"PASS: {passing[0]} keeps every metric and fits {limit}"
-        return f"PASS: {', '.join(passing)} keep every metric and fit {limit}"
+            return f"PASS: {passing[0]} keeps {self._keeps} and fits {limit}"
+        return f"PASS: {', '.join(passing)} keep {self._keeps} and fit {limit}"
+
+    @property
+    def _shown_metrics(self) -> list[str]:
+        """The task's first three metrics (binary: accuracy, precision, recall)."""
+        b = self.results[0].before if self.results else None
+        return [] if b is None else list(b.names[:3])
 
     @property
     def title(self) -> str:  # type: ignore[override]
         if not self.results:
             return "no settings measured"
-        b = self.results[0].before
-        return (f"source model (Python): accuracy {b.accuracy:.3f}, precision {b.precision:.3f}, "
-                f"recall {b.recall:.3f}; rule: every metric within "
-                f"{self.results[0].tolerance:g}, size within {_display.size(self.max_size_bytes)}")
+        first, limit = self.results[0], _display.size(self.max_size_bytes)
+        if first.before is None:
+            rules = "; ".join(f"{a.output}: {a.measure} within {a.shown(a.allowed)}"
+                              for a in first.agreement)
+            return (f"source model (Python) on {first.difference.n_rows:,} rows, no labels; "
+                    f"rule: {rules}, size within {limit}")
+        b = first.before
+        f = ".4g" if b.task == "regression" else ".3f"
+        shown = ", ".join(f"{n} {b.get(n):{f}}" for n in self._shown_metrics)
+        return (f"source model (Python): {shown}; rule: every metric within "
+                f"{first.tolerance:g}, size within {limit}")
 
     def table(self) -> tuple[Sequence[str], list[list[str]]]:
         """One row per setting: sizes, metrics in TF.js, the largest change, both rules."""
+        names = self._shown_metrics
+        classes = any(r.difference.changed is not None for r in self.results)
+        head = ["weights", "total size", "weight files", *names,
+                *(["largest change"] if names else []), *(["changed class"] if classes else []),
+                "largest diff", "parity ok", "fits budget", "verdict"]
         rows = []
         for r, g in zip(self.results, self.budget_results()):
-            a = r.after
-            worst = max(r.comparison.rows, key=lambda row: abs(row.delta))
-            rows.append([r.label, _display.size(r.size_bytes), _display.size(r.weight_bytes),
-                         f"{a.accuracy:.3f}", f"{a.precision:.3f}", f"{a.recall:.3f}",
-                         f"{worst.name} {worst.delta * 100:+.1f} pts" if worst.delta else "none",
-                         f"{r.max_abs_diff:.2g}", "yes" if r.ok else "NO",
-                         "yes" if g.fits else "NO", "PASS" if g.ok else "FAIL"])
-        return _HEAD, rows
+            row = [r.label, _display.size(r.size_bytes), _display.size(r.weight_bytes)]
+            if names and r.after is not None and r.comparison is not None:
+                f = ".4g" if r.after.task == "regression" else ".3f"
+                row += [f"{r.after.get(n):{f}}" for n in names]
+                worst = max(r.comparison.rows,  # the furthest beyond what is allowed
+                            key=lambda row: abs(row.delta) / max(row.tolerance, 1e-12))
+                change = (f"{worst.delta:+.3g}" if r.after.task == "regression"
+                          else f"{worst.delta * 100:+.1f} pts")
+                row.append(f"{worst.name} {change}" if worst.delta else "none")
+            if classes:
+                d = r.difference
+                row.append("-" if d.changed_share is None else _display.percent(d.changed_share))
+            rows.append(row + [f"{r.max_abs_diff:.2g}", "yes" if r.ok else "NO",
+                               "yes" if g.fits else "NO", "PASS" if g.ok else "FAIL"])
+        return head, rows
 
     def timing(self) -> str:
         """TF.js in Node against Python for the same rows, and the one-row latency verdict.
@@ -178,7 +206,10 @@ class QuantizationReport(_display.Report):
         return "\n".join(lines)
 
     def plot(self, ax: Any = None) -> QuantizationReport:
-        """Size against accuracy, precision, recall (left) and the largest score difference (right).
+        """Size against the task's metrics (left) and the largest output difference (right).
+
+        Without labels the left panel shows the first output's rule instead (rows that
+        changed class, or a regression's largest difference).
 
         ``ax``: None (a new figure with both panels), two Axes (left, right), or one
         Axes (the metrics panel only). Returns the report; the axes are in ``axes_``.
@@ -214,23 +245,47 @@ class QuantizationReport(_display.Report):
         from matplotlib.lines import Line2D
 
         sizes = [r.size_bytes / 1024 for r in self.results]
-        before, tol = self.results[0].before, self.results[0].tolerance
+        first, tol = self.results[0], self.results[0].tolerance
+        if first.before is None:
+            return self._agreement_panel(ax, sizes)
+        regression = first.before.task == "regression"
+        names = ["mae", "rmse"] if regression else self._shown_metrics
         metric_handles = []
-        for name, color in (("accuracy", "C0"), ("precision", "C1"), ("recall", "C2")):
-            ref = before.get(name)
-            ax.axhspan(ref - tol, ref + tol, color=color, alpha=0.15, lw=0)
+        for name, color in zip(names, ("C0", "C1", "C2")):
+            ref = first.before.get(name)
+            low, high = (1 - tol, 1 + tol) if regression else (ref - tol, ref + tol)
+            ax.axhspan(low, high, color=color, alpha=0.15, lw=0)
             for i, (r, s) in enumerate(zip(self.results, sizes)):
-                ax.plot([s], [r.after.get(name)], ms=8, **self._style(i, color))
+                value = r.after.get(name) if r.after is not None else float("nan")
+                ax.plot([s], [value / ref if regression and ref else value], ms=8,
+                        **self._style(i, color))
+            band = f"1 ± {tol:g}" if regression else f"source ± {tol:g}"
             metric_handles.append(Line2D([], [], color=color, lw=6, alpha=0.4,
-                                         label=f"{name}: source ± {tol:g}"))
+                                         label=f"{name}: {band}"))
         setting_handles = [Line2D([], [], label=r.label, **self._style(i, "k"))
                            for i, r in enumerate(self.results)]
         self._size_axis(ax, sizes)
-        ax.set_ylabel("metric measured in TF.js")
-        ax.set_ylim(0, 1.05)
+        if regression:
+            ax.set_ylabel("error in TF.js / the source's")
+        else:
+            ax.set_ylabel("metric measured in TF.js")
+            ax.set_ylim(0, 1.05)
         ax.add_artist(ax.legend(handles=metric_handles, fontsize=8, loc="center left"))
         ax.legend(handles=setting_handles, fontsize=8, loc="center right")
         ax.set_title("metrics against size (bands: allowed range)")
+
+    def _agreement_panel(self, ax: Any, sizes: Sequence[float]) -> None:
+        """Without labels: the first output's rule (rows that changed class, or difference)."""
+        rule = self.results[0].agreement[0]
+        scale = 100 if rule.shares else 1
+        ax.axhspan(0, rule.allowed * scale, color="C0", alpha=0.15, lw=0)
+        for i, (r, s) in enumerate(zip(self.results, sizes)):
+            ax.plot([s], [r.agreement[0].value * scale], ms=8, label=r.label,
+                    **self._style(i, "C0"))
+        self._size_axis(ax, sizes)
+        ax.set_ylabel(f"{rule.measure}{' (%)' if rule.shares else ''}")
+        ax.legend(fontsize=8)
+        ax.set_title(f"{rule.output}: TF.js against the source (band: allowed)")
 
     def _difference_panel(self, ax: Any) -> None:
         sizes = [r.size_bytes / 1024 for r in self.results]
@@ -240,17 +295,22 @@ class QuantizationReport(_display.Report):
                         textcoords="offset points", fontsize=8)
         ax.set_yscale("log")
         self._size_axis(ax, sizes)
-        ax.set_ylabel("largest |TF.js score - source score|")
+        ax.set_ylabel("largest |TF.js output - source output|")
         ax.set_title("prediction difference against size")
 
 
 def compare_quantizations(
-    source: Any, x: object, y: Sequence[int] | np.ndarray, out_dir: str | os.PathLike[str],
+    source: Any, x: object, y: object, out_dir: str | os.PathLike[str],
     quantizations: Sequence[str | None | Quantization] = QUANTIZATIONS, *,
     max_size_bytes: int = MAX_SIZE_BYTES, tolerance: float = SEED_TOLERANCE,
-    threshold: float = 0.5,
+    threshold: float | None = None, task: str | None = None, output: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> QuantizationReport:
     """Convert ``source`` with each weight setting (into ``out_dir/<setting>/``), verify each.
+
+    Every setting is judged as :func:`~course_lib.tfjs.parity.verify` judges one: on the
+    outputs (rows whose class changed, a regression's largest difference) and, with labels
+    ``y`` (None for none), on the task's metrics.
 
     >>> report = compare_quantizations(model, fraud.test.x, fraud.test.y, "web")
     >>> report.labels
@@ -270,10 +330,12 @@ def compare_quantizations(
     with exported(source, root) as src:
         conversions = [convert(src, root / slug(s.name), s.dtype, weights=s.weights,
                                overwrite=True) for s in settings]
-        arr = model_rows(conversions[0].path, x)
+        sig = graph_signature(conversions[0].path)
+        data = _inputs.check(x, sig.inputs)
         reference = src if isinstance(source, (str, os.PathLike)) else source
-        scores, seconds = reference_scores(reference, arr)
-    results = tuple(verify(c.path, scores, arr, y, tolerance=tolerance, threshold=threshold,
+        outputs, seconds = reference_outputs(reference, data, sig.output_names)
+    results = tuple(verify(c.path, outputs, data, y, task=task, tolerance=tolerance,
+                           threshold=threshold, output=output, class_names=class_names,
                            label=s.name) for c, s in zip(conversions, settings))
     return QuantizationReport(results=results, conversions=tuple(conversions),
                               max_size_bytes=limit, reference_seconds=seconds)

@@ -1,17 +1,21 @@
 // Run a converted model in the real TensorFlow.js runtime (@tensorflow/tfjs in Node).
 //
-// Called by course_lib/tfjs.py, never by hand. The request is one JSON object
+// Called by course_lib/tfjs/runtime.py, never by hand. The request is one JSON object
 // on stdin (no data on the command line):
 //
 //   {"action": "predict", "node_modules": "/abs/node_modules", "model_dir": "/abs/model",
-//    "input": "/abs/x.f32", "shape": [n, d], "output": "/abs/scores.f32"}
+//    "inputs": [{"key": "mean:0", "file": "/abs/in0.bin", "dtype": "float32", "shape": [n, 10]},
+//               ...],
+//    "outputs": [{"key": "output_0", "file": "/abs/out0.bin"}, ...]}
 //   {"action": "load_layers", "node_modules": "...", "model_dir": "..."}
 //
-// The features are raw little-endian float32 (row-major) in the input file; the
-// scores are written the same way to the output file. The answer is one JSON
-// object on stdout: {"ok": true, ...timings and versions...} or
-// {"ok": false, "stage": "...", "error": "..."}. Whatever TF.js prints (its
-// "install tfjs-node" hint) goes to stderr and is ignored by the caller.
+// Each input is one file of raw little-endian values (row-major) of its dtype (float32,
+// int32 or bool as one byte), or, for a string input, a JSON list of the values. Its key
+// is the graph model's signature key; the outputs are asked for by their signature keys
+// and each is written the same way to its file. The answer is one JSON object on stdout:
+// {"ok": true, "outputs": [{"key", "shape", "dtype"}], ...timings and versions...} or
+// {"ok": false, "stage": "...", "error": "..."}. Whatever TF.js prints (its "install
+// tfjs-node" hint) goes to stderr and is ignored by the caller.
 //
 // Node's file:// loading needs @tensorflow/tfjs-node (a native binary); this
 // script uses a small IOHandler that reads model.json and its weight shards
@@ -52,6 +56,42 @@ function diskHandler(tf, modelDir) {
   };
 }
 
+const TYPED = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+
+function readInput(tf, spec) {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  let values;
+  if (spec.dtype === "string") {
+    values = JSON.parse(fs.readFileSync(spec.file, "utf8"));
+  } else {
+    const Typed = TYPED[spec.dtype];
+    if (!Typed) throw new Error(`input ${spec.key} has dtype ${spec.dtype}, which this script cannot read`);
+    values = new Typed(arrayBufferOf(fs.readFileSync(spec.file)));
+  }
+  if (values.length !== size) {
+    // Python checked the shapes and wrote the files: this is a bug, not the learner's input.
+    throw new Error(`the file of input ${spec.key} holds ${values.length} values for shape [${spec.shape}]`);
+  }
+  return tf.tensor(values, spec.shape, spec.dtype);
+}
+
+function writeOutput(tensor, file) {
+  if (tensor.dtype === "string") {
+    fs.writeFileSync(file, JSON.stringify(tensor.arraySync()));
+    return;
+  }
+  const values = tensor.dataSync();
+  fs.writeFileSync(file, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+}
+
+// The first row (or the last) of every input: what one user's request looks like.
+// A fresh object each call: TF.js adds the lookup tables' handles to the dict it is given.
+function rows(named, index) {
+  const out = {};
+  for (const [key, t] of Object.entries(named)) out[key] = index === null ? t : t.slice(index, 1);
+  return out;
+}
+
 async function predict(tf, req, info) {
   let stage = "load";
   try {
@@ -59,31 +99,43 @@ async function predict(tf, req, info) {
     const model = await tf.loadGraphModel(diskHandler(tf, req.model_dir));
     info.load_ms = performance.now() - t0;
     stage = "read input";
-    const [n, d] = req.shape;
-    const data = new Float32Array(arrayBufferOf(fs.readFileSync(req.input)));
-    if (data.length !== n * d) {
-      throw new Error(`input file holds ${data.length} values, expected ${n} x ${d}`);
-    }
-    const x = tf.tensor2d(data, [n, d], "float32");
+    const named = {};
+    for (const spec of req.inputs) named[spec.key] = readInput(tf, spec);
+    const n = req.inputs[0].shape[0];
+    const keys = req.outputs.map((o) => o.key);
     stage = "predict";
+    // A graph with control flow or lookup tables runs only asynchronously (executeAsync).
+    let asynchronous = false;
+    const call = async (inputs) => {
+      if (!asynchronous) {
+        try {
+          return [].concat(model.execute(inputs, keys));
+        } catch (err) {
+          if (!/executeAsync/.test(String(err && err.message))) throw err;
+          asynchronous = true;
+        }
+      }
+      return [].concat(await model.executeAsync(inputs, keys));
+    };
+    const sync = (tensors) => tensors.forEach((t) => t.dataSync());
     // Warm-up on one row, as an app does once after loading: the first call sets up kernels.
     const t1 = performance.now();
-    tf.tidy(() => model.predict(x.slice([0, 0], [1, d])).dataSync());
+    sync(await call(rows(named, 0)));
     info.warmup_ms = performance.now() - t1;
     const t2 = performance.now();
-    const y = model.predict(x);
-    if (!(y instanceof tf.Tensor)) {
-      throw new Error("the model has several outputs; course_lib.tfjs.predict expects one");
-    }
-    const scores = y.dataSync();
+    const outputs = await call(rows(named, null));
+    sync(outputs);
     info.predict_ms = performance.now() - t2;
-    info.output_shape = y.shape;
-    // One more single row: the latency a user feels when one transaction is scored.
+    // One more single row: the latency a user feels when one example is scored.
     const t3 = performance.now();
-    tf.tidy(() => model.predict(x.slice([n - 1, 0], [1, d])).dataSync());
+    sync(await call(rows(named, n - 1)));
     info.row_ms = performance.now() - t3;
+    info.asynchronous = asynchronous;
     stage = "write output";
-    fs.writeFileSync(req.output, Buffer.from(scores.buffer, scores.byteOffset, scores.byteLength));
+    info.outputs = outputs.map((t, i) => {
+      writeOutput(t, req.outputs[i].file);
+      return { key: req.outputs[i].key, shape: t.shape, dtype: t.dtype };
+    });
     return { ok: true, ...info };
   } catch (err) {
     return { ok: false, stage, error: String(err && err.message ? err.message : err), ...info };

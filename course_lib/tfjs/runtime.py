@@ -6,9 +6,12 @@ PosixPath('/srv/js/node_modules')
 >>> runtime.SCRIPT.name
 'runtime.js'
 
-:func:`predict` / :func:`run` score rows in ``@tensorflow/tfjs`` in Node, started as a
-subprocess on ``course_lib/tfjs/runtime.js`` (:data:`SCRIPT`). Features and scores
-travel through float32 files, the request through stdin: nothing on the command line.
+:func:`predict` / :func:`run` run a converted model in ``@tensorflow/tfjs`` in Node,
+started as a subprocess on ``course_lib/tfjs/runtime.js`` (:data:`SCRIPT`), on inputs of
+any rank, one or several (a dict by input name), and return every output. The inputs
+are checked against the graph model's signature here, before Node starts; each input
+and each output travels through a file of raw values (its dtype and shape in the
+request), the request through stdin: nothing on the command line.
 Node's own ``file://`` loading needs ``@tensorflow/tfjs-node`` (a native build); the
 script reads ``model.json`` and the weight shards itself.
 
@@ -32,14 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from course_lib import _checks, _display
-from course_lib.errors import InvalidInputError, ModelFileError, TfjsRuntimeError
-from course_lib.tfjs.conversion import read_model_json
+from course_lib import _checks, _display, _inputs
+from course_lib.errors import ModelFileError, TfjsRuntimeError
+from course_lib.persistence import TensorInfo
+from course_lib.tfjs.conversion import read_model_json, signature
 
 __all__ = [
     "INSTALL_HINT", "INTERACTION_BUDGET_SECONDS", "NODE_MODULES_VARIABLE", "SCRIPT",
-    "TFJS_VERSION", "GraphInput", "NodeRun", "call_node", "find_node_modules", "graph_input",
-    "model_rows", "node_modules", "predict", "run",
+    "TFJS_VERSION", "GraphSignature", "NodeRun", "call_node", "find_node_modules",
+    "graph_signature", "model_inputs", "node_modules", "predict", "run",
 ]
 
 #: The TF.js runtime version package.json installs.
@@ -168,62 +172,118 @@ def call_node(request: dict[str, Any], timeout: float) -> dict[str, Any]:
     return answer
 
 
-# -- the model's input ------------------------------------------------------------------------
+# -- the model's signature -------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class GraphInput:
-    """The one input of a graph model: its name and shape (None for any size).
+class GraphSignature:
+    """What a graph model takes and returns: its inputs and outputs with their signature keys.
 
-    >>> GraphInput("features", (None, 3)).shape
-    (None, 3)
+    ``inputs`` and ``outputs`` are :class:`~course_lib.persistence.TensorInfo` (name, shape
+    with None for any size, dtype); ``keys`` the names TF.js knows them by in model.json.
+
+    >>> sig = graph_signature("web/fraud")
+    >>> [str(t) for t in sig.inputs], [t.name for t in sig.outputs]
+    (['features: float32 (None, 8)'], ['output_0'])
     """
 
-    name: str
-    shape: tuple[int | None, ...]
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    keys: Mapping[str, str]
+
+    @property
+    def input_names(self) -> list[str]:
+        """The inputs' names, in order (the order a list of inputs is matched in)."""
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The outputs' names, in order."""
+        return [t.name for t in self.outputs]
 
 
-def graph_input(path: Path) -> GraphInput:
-    """The input signature in a graph model's model.json (one input, or a clear error)."""
+def graph_signature(model_dir: str | os.PathLike[str]) -> GraphSignature:
+    """The signature in a graph model's model.json (at least one input and one output)."""
+    path = Path(model_dir)
     meta = read_model_json(path)
     if meta.get("format") != "graph-model":
         raise ModelFileError(
             f"expected a TF.js graph model in {path}; found format {meta.get('format')!r}. "
             "Fix: convert a SavedModel with tfjs.convert(...), which writes a graph model."
         )
-    inputs = (meta.get("signature") or {}).get("inputs") or {}
-    if len(inputs) != 1:
+    ins, outs = signature(meta)
+    if not ins or not outs:
         raise ModelFileError(
-            f"expected a graph model with one input; {path} has {len(inputs)} "
-            f"({', '.join(inputs) or 'no signature'}). Fix: predict() handles single-input models."
+            f"expected a graph model whose model.json lists its inputs and outputs (a "
+            f"signature); {path} lists {len(ins)} inputs and {len(outs)} outputs. Fix: convert "
+            "the SavedModel's serving_default signature with tfjs.convert(...)."
         )
-    (name, spec), = inputs.items()
-    dims = [int(d.get("size", -1)) for d in spec.get("tensorShape", {}).get("dim", [])]
-    return GraphInput(name, tuple(None if d < 0 else d for d in dims))
+    keys = {t.name: k for k, t in (*ins, *outs)}
+    return GraphSignature(tuple(t for _, t in ins), tuple(t for _, t in outs), keys)
 
 
-def model_rows(model_dir: str | os.PathLike[str], x: object) -> np.ndarray:
-    """``x`` checked against the graph model's input (shape, finite) as little-endian float32."""
-    sig = graph_input(Path(model_dir))
-    arr = _checks.features(x, shape=sig.shape, name=sig.name)
-    return np.ascontiguousarray(arr, dtype="<f4")
+def model_inputs(model_dir: str | os.PathLike[str], x: object) -> _inputs.Inputs:
+    """``x`` checked against the graph model's inputs (names, shapes, dtypes, finite values).
+
+    One array for a one-input model; a dict by input name (or a list in the signature's
+    order) for several. A mismatch names the input, the shape expected and the one found.
+
+    >>> model_inputs("web/fraud", np.zeros((2, 3)))
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected input 'features' of shape (n, 8): 8 values on axis 1; found 3 (shape (2, 3)). Fix: build the rows with the training columns, in the same order.
+    """
+    return _inputs.check(x, graph_signature(model_dir).inputs)
+
+
+def _by_name(sig: GraphSignature, x: _inputs.Inputs) -> dict[str, np.ndarray]:
+    if isinstance(x, dict):
+        return {name: x[name] for name in sig.input_names}
+    if isinstance(x, list):
+        return dict(zip(sig.input_names, x))
+    return {sig.input_names[0]: x}
 
 
 # -- predictions ------------------------------------------------------------------------------
 
+#: How each dtype travels to Node: the file's NumPy type and TF.js's dtype.
+_WIRE = {"f": ("<f4", "float32"), "i": ("<i4", "int32"), "u": ("<i4", "int32"),
+         "b": ("u1", "bool")}
+
+
+def _write_input(file: Path, arr: np.ndarray) -> str:
+    """Write one input for runtime.js; the TF.js dtype it is read as."""
+    if arr.dtype.kind in "US":
+        file.write_text(json.dumps(arr.astype(str).reshape(-1).tolist()), encoding="utf-8")
+        return "string"
+    wire, dtype = _WIRE[arr.dtype.kind]
+    np.ascontiguousarray(arr, dtype=wire).tofile(file)
+    return dtype
+
+
+def _read_output(file: Path, shape: list[int], dtype: str) -> np.ndarray:
+    if dtype == "string":
+        return np.asarray(json.loads(file.read_text(encoding="utf-8")), dtype=str).reshape(shape)
+    wire = {"float32": "<f4", "int32": "<i4", "bool": "u1"}.get(dtype, "<f4")
+    out = np.fromfile(file, dtype=wire).reshape(shape)
+    return out.astype(bool) if dtype == "bool" else out
+
+
 @dataclass(frozen=True, repr=False)
 class NodeRun(_display.Report):
-    """Scores from the TF.js runtime in Node, with where the time went.
+    """The outputs of the TF.js runtime in Node, with where the time went.
 
-    ``wall_seconds`` includes starting Node and loading TF.js; ``predict_seconds``
-    is the batch prediction alone (after a one-row warm-up, as an app does once),
-    ``row_seconds`` one more single-row prediction: the latency a user feels.
+    ``outputs`` holds every output by name (in the signature's order); ``predictions`` is
+    what :func:`predict` returns: the one output's array (its full shape), or the dict
+    when the model has several. ``wall_seconds`` includes starting Node and loading TF.js;
+    ``predict_seconds`` is the batch prediction alone (after a one-row warm-up, as an app
+    does once), ``row_seconds`` one more single-row prediction: the latency a user feels.
 
     >>> r = run("web/fraud", fraud.test.x)
-    >>> r.ok, r.rows
-    (True, 4001)
+    >>> r.ok, r.rows, list(r.outputs)
+    (True, 4001, ['output_0'])
     """
 
-    scores: np.ndarray
+    outputs: Mapping[str, np.ndarray]
     rows: int
     wall_seconds: float
     load_seconds: float
@@ -234,58 +294,91 @@ class NodeRun(_display.Report):
     backend: str
 
     @property
+    def predictions(self) -> np.ndarray | dict[str, np.ndarray]:
+        """The one output's array, or a dict of every output by name."""
+        if len(self.outputs) == 1:
+            return next(iter(self.outputs.values()))
+        return dict(self.outputs)
+
+    @property
     def ok(self) -> bool:
-        """Every score is a finite number."""
-        return bool(np.isfinite(self.scores).all())
+        """Every output value is finite (text outputs aside)."""
+        return all(bool(np.isfinite(v).all()) for v in self.outputs.values()
+                   if v.dtype.kind == "f")
 
     @property
     def verdict(self) -> str:
+        shapes = ", ".join(f"{k} {v.shape}" for k, v in self.outputs.items())
         line = (f"TF.js {self.tfjs_version} in Node {self.node_version} ({self.backend} backend): "
                 f"model loaded in {_display.duration(self.load_seconds)}, {self.rows:,} rows "
                 f"predicted in {_display.duration(self.predict_seconds)}, one row in "
                 f"{_display.duration(self.row_seconds)}; {_display.duration(self.wall_seconds)} "
                 "in all, with Node's start")
-        return line if self.ok else f"FAIL: NaN or infinite scores from {line}"
+        if len(self.outputs) > 1:
+            line += f"; outputs {shapes}"
+        return line if self.ok else f"FAIL: NaN or infinite outputs from {line}"
 
 
 def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -> NodeRun:
     """Predict ``x`` with the converted model in the real TF.js runtime (Node), with timings.
 
+    ``x`` is what the Keras model takes: one array of any rank (rows first), or for a model
+    with several inputs a dict by input name (or a list in the signature's order). It is
+    checked here, before Node starts.
+
     >>> r = run("web/fraud", fraud.test.x)
-    >>> r.scores.shape, r.tfjs_version
+    >>> r.predictions.shape, r.tfjs_version
     ((4001, 1), '4.22.0')
     """
     path = Path(model_dir)
-    arr = model_rows(path, x)
+    sig = graph_signature(path)
+    named = _by_name(sig, _inputs.check(x, sig.inputs))
+    rows = _inputs.n_rows(list(named.values()))
     with tempfile.TemporaryDirectory(prefix="tfjs-") as tmp:
-        src, dst = Path(tmp) / "x.f32", Path(tmp) / "scores.f32"
-        arr.tofile(src)
-        request = {"action": "predict", "model_dir": str(path.resolve()), "input": str(src),
-                   "shape": list(arr.shape), "output": str(dst)}
+        inputs = []
+        for i, (name, arr) in enumerate(named.items()):
+            file = Path(tmp) / f"input{i}.bin"
+            inputs.append({"key": sig.keys[name], "file": str(file), "dtype": _write_input(file, arr),
+                           "shape": [int(d) for d in arr.shape]})
+        outputs = [{"key": sig.keys[t.name], "file": str(Path(tmp) / f"output{i}.bin")}
+                   for i, t in enumerate(sig.outputs)]
+        request = {"action": "predict", "model_dir": str(path.resolve()), "inputs": inputs,
+                   "outputs": outputs}
         answer = call_node(request, timeout)
         if not answer["ok"]:
             error, stage = answer.get("error", ""), answer.get("stage")
-            if stage == "predict" and "shape" in error:
-                raise InvalidInputError(
-                    f"expected input that fits the model in {path}; TF.js said: {error} "
-                    "Fix: pass rows with the model's columns.")
-            raise ModelFileError(
-                f"expected TF.js to {'load' if stage == 'load' else 'run'} the model in {path}; it "
-                f"failed: {error} Fix: convert the model again with tfjs.convert(...)."
+            if stage == "load":
+                raise ModelFileError(
+                    f"expected TF.js to load the model in {path}; it failed: {error} Fix: "
+                    "convert the model again with tfjs.convert(...)."
+                )
+            raise TfjsRuntimeError(
+                f"expected TF.js to run the model in {path} on {_inputs.describe(_listed(named))}; "
+                f"it failed ({stage}): {error} Fix: if TF.js lacks an op the model uses, rewrite "
+                "that part with supported ops; otherwise report it with the model."
             )
-        scores = np.fromfile(dst, dtype="<f4").reshape(answer["output_shape"])
-    return NodeRun(scores=scores, rows=int(arr.shape[0]), wall_seconds=answer["wall_seconds"],
+        found = {spec.name: _read_output(Path(request_out["file"]), out["shape"], out["dtype"])
+                 for spec, request_out, out in zip(sig.outputs, outputs, answer["outputs"])}
+    return NodeRun(outputs=found, rows=rows, wall_seconds=answer["wall_seconds"],
                    load_seconds=answer["load_ms"] / 1000,
                    predict_seconds=answer["predict_ms"] / 1000,
                    row_seconds=answer["row_ms"] / 1000, tfjs_version=answer["tfjs_version"],
                    node_version=answer["node_version"], backend=answer["backend"])
 
 
-def predict(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -> np.ndarray:
-    """Scores of the rows of ``x`` from the converted model, computed by TF.js in Node.
+def _listed(named: dict[str, np.ndarray]) -> _inputs.Inputs:
+    return named if len(named) > 1 else next(iter(named.values()))
+
+
+def predict(model_dir: str | os.PathLike[str], x: object, *,
+            timeout: float = 300) -> np.ndarray | dict[str, np.ndarray]:
+    """What the converted model outputs for ``x``, computed by TF.js in Node.
+
+    One array with the output's full shape ((n, 1) for one score, (n, 10) for ten class
+    probabilities...), or a dict by output name when the model has several outputs.
 
     >>> predict("web/fraud", fraud.test.x[:2]).round(2)
     array([[0.12],
            [0.06]], dtype=float32)
     """
-    return run(model_dir, x, timeout=timeout).scores
+    return run(model_dir, x, timeout=timeout).predictions
