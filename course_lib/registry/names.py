@@ -16,7 +16,6 @@ import numpy as np
 
 from course_lib.errors import InvalidNameError
 
-
 #: The manifest's file name inside each version folder.
 MANIFEST_NAME = "course_manifest.json"
 ALIASES_NAME = "aliases.json"

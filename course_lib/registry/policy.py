@@ -207,8 +207,8 @@ class PromotionPolicy:
             if value is not None:
                 bounds[kind][metric] = _bound(key, metric, value)
         order = {m: i for i, m in enumerate(ALL_METRICS)}
-        for kind in bounds:
-            bounds[kind] = dict(sorted(bounds[kind].items(), key=lambda kv: order[kv[0]]))
+        bounds = {kind: dict(sorted(rules.items(), key=lambda kv: order[kv[0]]))
+                  for kind, rules in bounds.items()}
         drop = other["max_drop"]
         if isinstance(drop, Mapping):
             for k, v in drop.items():

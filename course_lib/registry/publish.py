@@ -179,8 +179,9 @@ class PublishingMethods:
                 return out
 
             # a version folder of a registry has a manifest of its own: the new one replaces it
-            ignore = lambda d, names: [MANIFEST_NAME] if Path(d) == src and MANIFEST_NAME in names \
-                else []  # noqa: E731
+            def ignore(folder: str, names: list[str]) -> list[str]:
+                return [MANIFEST_NAME] if Path(folder) == src and MANIFEST_NAME in names else []
+
             shutil.copytree(src, staging, copy_function=copy, dirs_exist_ok=True, ignore=ignore)
             crash_point("saved")
             if metrics is None or latency_ms is None:

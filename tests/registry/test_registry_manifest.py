@@ -102,7 +102,7 @@ class TestVersionInfo:
 
     def test_describe_files_rounded_to_a_tenth_of_a_kb(self, two):
         text = two.get("fraud", 1).describe_files(exact=False)
-        assert re.search(r"^saved_model.pb +2.0 KB$", text, re.M)
+        assert re.search(r"^saved_model.pb +2.0 KB$", text, re.MULTILINE)
         assert "bytes" not in text.split("(")[0]
         assert "sha256" not in text.splitlines()[0] and "sha256" in text.splitlines()[-1]
 
@@ -115,7 +115,7 @@ class TestTableOfAnyTask:
     def test_a_regression_shows_its_errors_and_r2(self, reg, src):
         reg.publish_saved_model(src, "dose", regression_set(), metrics=regression_metrics(20),
                                 latency_ms=1)
-        head, rows = reg.table("dose").table()
+        head, _rows = reg.table("dose").table()
         assert head == ("version", "aliases", "evaluated on", "mae", "rmse", "r2", "max_error",
                         "size", "latency", "notes")
 

@@ -27,7 +27,6 @@ from course_lib.registry import (
     flip_byte,
 )
 
-
 POLICY = PromotionPolicy(
     min_recall=0.80, max_drop=0.01, max_size_bytes=100_000, max_latency_ms=50
 )
