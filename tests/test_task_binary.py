@@ -68,3 +68,87 @@ class TestInference:
 
         profile = FeatureProfile.from_data(fraud.train.x, fraud.feature_names)
         assert profile.check(fraud.test.x).ok
+
+
+class TestRegistry:
+    """The registry on the fraud model (2-D rows, one input), as lesson 04 uses it: published
+    as a Keras model, then its SavedModel again; listed, compared, promoted on recall,
+    rolled back, verified."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def published(cls, fraud, fraud_model, tmp_path_factory):
+        from course_lib.registry import EvalSet, ModelRegistry
+
+        reg = ModelRegistry(tmp_path_factory.mktemp("registry") / "registry")
+        test_set = EvalSet("fraud test", fraud.test.x, fraud.test.y)
+        v1 = reg.publish(fraud_model, "fraud", test_set, notes="keras model")
+        reg.publish_saved_model(v1.path, "fraud", test_set, notes="its SavedModel")
+        return reg
+
+    @pytest.fixture
+    def reg(self, published, tmp_path):
+        import shutil
+
+        from course_lib.registry import ModelRegistry
+
+        shutil.copytree(published.root, tmp_path / "registry")
+        return ModelRegistry(tmp_path / "registry")
+
+    def test_the_manifest_records_the_task_and_the_counts(self, published, fraud, fraud_model):
+        import json
+
+        from course_lib.metrics import Metrics
+        from course_lib.registry import MANIFEST_NAME
+
+        v = published.get("fraud", 1)
+        scores = fraud_model.predict(fraud.test.x, verbose=0)
+        assert v.task == "binary" and v.metrics == Metrics.from_predictions(fraud.test.y, scores)
+        evaluation = json.loads((v.path / MANIFEST_NAME).read_text())["evaluation"]
+        assert evaluation["task"] == "binary" and evaluation["positives"] == v.metrics.positives
+        assert {"tp", "fp", "fn", "tn"} <= set(evaluation["metrics"])
+
+    def test_the_savedmodel_scores_what_the_keras_model_scored(self, published):
+        assert published.get("fraud", 2).metrics == published.get("fraud", 1).metrics
+
+    def test_the_table_and_compare_show_the_four_metrics_and_counts(self, published):
+        assert published.table("fraud").table()[0] == published.table("fraud").HEAD
+        c = published.compare("fraud", 1, 2)
+        assert c.ok and [r[0] for r in c.table()[1][:8]] == [
+            "accuracy", "precision", "recall", "f1", "TP", "FP", "FN", "TN"]
+
+    def test_promoted_with_the_lessons_options(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        result = reg.promote("fraud", 1, PromotionPolicy(min_accuracy=0.5, max_size_bytes=10**7))
+        assert result.applied and reg.aliases("fraud") == {"production": 1}
+
+    def test_refused_by_a_recall_floor_it_does_not_meet(self, reg):
+        from course_lib.registry import PromotionPolicy, PromotionRefusedError
+
+        with pytest.raises(PromotionRefusedError, match=r"recall >= 0\.99 \(recall 0\.\d+ <"):
+            reg.promote("fraud", 1, PromotionPolicy(min_recall=0.99))
+        assert reg.aliases("fraud") == {}
+
+    def test_a_rule_of_a_multiclass_model_is_refused(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        with pytest.raises(InvalidInputError, match="found macro_f1 >= 0.80.*min_f1=0.8"):
+            reg.promote("fraud", 1, PromotionPolicy(min_macro_f1=0.8))
+
+    def test_promote_again_with_a_drop_rule_then_roll_back(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        reg.promote("fraud", 1)
+        reg.promote("fraud", 2, PromotionPolicy(max_drop=0.01))
+        change = reg.rollback("fraud")
+        assert (change.old, change.new) == (2, 1) and reg.aliases("fraud") == {"production": 1}
+
+    def test_every_version_verifies(self, published):
+        assert [r.ok for r in published.verify_all("fraud")] == [True, True]
+
+    def test_costs_of_the_versions(self, published):
+        from course_lib.registry import deployment_costs
+
+        costs = deployment_costs(published.metrics("fraud"), miss_cost=10, false_alarm_cost=1)
+        assert [row.label for row in costs.rows] == ["version 1", "version 2"]

@@ -103,3 +103,92 @@ class TestInference:
 
         with pytest.raises(InvalidInputError, match="images or sequences"):
             FeatureProfile.from_data(digits[0].x)
+
+
+class TestRegistry:
+    """The registry on the 10-class Conv2D (images (n, 8, 8, 1)): published as a Keras model,
+    then its SavedModel again; listed, compared, promoted on macro F1, rolled back, verified."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def published(cls, digits, digits_model, tmp_path_factory):
+        from course_lib.registry import EvalSet, ModelRegistry
+
+        reg = ModelRegistry(tmp_path_factory.mktemp("registry") / "registry")
+        test_set = EvalSet("digits test", digits[1].x, digits[1].y)
+        v1 = reg.publish(digits_model, "digits", test_set, notes="keras model")
+        reg.publish_saved_model(v1.path, "digits", test_set, notes="its SavedModel")
+        return reg
+
+    @pytest.fixture
+    def reg(self, published, tmp_path):
+        import shutil
+
+        from course_lib.registry import ModelRegistry
+
+        shutil.copytree(published.root, tmp_path / "registry")
+        return ModelRegistry(tmp_path / "registry")
+
+    def test_the_manifest_records_the_task_and_its_metrics(self, published, digits, digits_model):
+        from course_lib.metrics import Metrics, MulticlassMetrics
+
+        v = published.get("digits", 1)
+        expected = Metrics.from_predictions(digits[1].y, digits_model.predict(digits[1].x, verbose=0))
+        assert isinstance(v.metrics, MulticlassMetrics) and v.metrics == expected
+        assert v.task == "multiclass" and v.threshold is None
+        assert v.metrics.confusion_matrix.shape == (10, 10)
+
+    def test_the_savedmodel_scores_what_the_keras_model_scored(self, published):
+        assert published.get("digits", 2).metrics == published.get("digits", 1).metrics
+
+    def test_the_table_shows_accuracy_and_macro_averages(self, published):
+        head, rows = published.table("digits").table()
+        assert head[3:7] == ("accuracy", "precision", "recall", "f1") and len(rows) == 2
+
+    def test_compare_shows_the_macro_averages(self, published):
+        c = published.compare("digits", 1, 2)
+        assert c.ok and [r[0] for r in c.table()[1][:4]] == [
+            "accuracy", "macro precision", "macro recall", "macro f1"]
+        assert c.plot().ax_.child_axes[0].get_title().startswith("version 1")
+
+    def test_promoted_with_a_floor_on_macro_f1(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        result = reg.promote("digits", 1, PromotionPolicy(min_macro_f1=0.5))
+        assert result.applied and reg.aliases("digits") == {"production": 1}
+
+    def test_refused_by_a_floor_it_does_not_meet(self, reg):
+        from course_lib.registry import PromotionPolicy, PromotionRefusedError
+
+        with pytest.raises(PromotionRefusedError, match=r"macro_f1 >= 0\.99 \(macro_f1 0\.\d+ <"):
+            reg.promote("digits", 1, PromotionPolicy(min_macro_f1=0.99))
+        assert reg.aliases("digits") == {}
+
+    def test_a_rule_of_a_regression_is_refused(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        with pytest.raises(InvalidInputError, match="a multi-class classifier.*found rmse <= 60"):
+            reg.promote("digits", 1, PromotionPolicy(max_rmse=60))
+
+    def test_promote_again_with_a_drop_rule_then_roll_back(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        reg.promote("digits", 1)
+        reg.promote("digits", 2, PromotionPolicy(max_drop=0.01))
+        change = reg.rollback("digits")
+        assert (change.old, change.new) == (2, 1) and reg.aliases("digits") == {"production": 1}
+
+    def test_every_version_verifies(self, published):
+        assert [r.ok for r in published.verify_all("digits")] == [True, True]
+
+    def test_evaluate_loads_the_version_and_measures_it_again(self, published, digits):
+        from course_lib.registry import EvalSet
+
+        again = published.evaluate("digits", 2, EvalSet("digits test", digits[1].x, digits[1].y))
+        assert again == published.get("digits", 2).metrics
+
+    def test_costs_of_mistakes_are_for_binary_classifiers(self, published):
+        from course_lib.registry import deployment_costs
+
+        with pytest.raises(InvalidInputError, match="binary classifier; found the metrics of a 10-class"):
+            deployment_costs(published.metrics("digits"), miss_cost=10, false_alarm_cost=1)

@@ -95,3 +95,87 @@ class TestInference:
         from course_lib.inference import FeatureProfile
 
         assert FeatureProfile.from_data(diabetes[0].x).check(diabetes[1].x).n_rows == 92
+
+
+class TestRegistry:
+    """The registry on the diabetes regression: published as a Keras model, then its
+    SavedModel again; listed, compared, promoted on RMSE and R², rolled back, verified."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def published(cls, diabetes, diabetes_model, tmp_path_factory):
+        from course_lib.registry import EvalSet, ModelRegistry
+
+        reg = ModelRegistry(tmp_path_factory.mktemp("registry") / "registry")
+        test_set = EvalSet("diabetes test", diabetes[1].x, diabetes[1].y)
+        v1 = reg.publish(diabetes_model, "diabetes", test_set, notes="keras model")
+        reg.publish_saved_model(v1.path, "diabetes", test_set, notes="its SavedModel")
+        return reg
+
+    @pytest.fixture
+    def reg(self, published, tmp_path):
+        import shutil
+
+        from course_lib.registry import ModelRegistry
+
+        shutil.copytree(published.root, tmp_path / "registry")
+        return ModelRegistry(tmp_path / "registry")
+
+    def test_the_manifest_records_the_task_and_its_metrics(self, published, diabetes,
+                                                           diabetes_model):
+        from course_lib.metrics import RegressionMetrics
+
+        v = published.get("diabetes", 1)
+        expected = RegressionMetrics.from_predictions(
+            diabetes[1].y, diabetes_model.predict(diabetes[1].x, verbose=0))
+        assert v.task == "regression" and v.threshold is None
+        assert v.metrics.n == 92 and v.metrics.rmse == pytest.approx(expected.rmse, rel=1e-5)
+
+    def test_the_savedmodel_scores_what_the_keras_model_scored(self, published):
+        a, b = published.get("diabetes", 1).metrics, published.get("diabetes", 2).metrics
+        assert b.rmse == pytest.approx(a.rmse, rel=1e-5) and b.r2 == pytest.approx(a.r2, abs=1e-5)
+
+    def test_the_table_shows_the_errors_and_r2(self, published):
+        head, rows = published.table("diabetes").table()
+        assert head[3:7] == ("mae", "rmse", "r2", "max_error") and len(rows) == 2
+
+    def test_compare_judges_the_errors(self, published):
+        c = published.compare("diabetes", 1, 2)
+        assert c.ok and [r.name for r in c.rows] == ["mae", "rmse", "r2", "max_error"]
+        assert "no error more than 1% larger" in c.verdict and len(c.plot().ax_.patches) == 6
+
+    def test_promoted_with_a_ceiling_on_rmse_and_a_floor_on_r2(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        result = reg.promote("diabetes", 1, PromotionPolicy(max_rmse=80, min_r2=0.2))
+        assert result.applied and reg.aliases("diabetes") == {"production": 1}
+
+    def test_refused_by_a_ceiling_it_does_not_meet(self, reg):
+        from course_lib.registry import PromotionPolicy, PromotionRefusedError
+
+        with pytest.raises(PromotionRefusedError, match=r"rmse <= 10 \(rmse [\d.]+ > 10\)"):
+            reg.promote("diabetes", 1, PromotionPolicy(max_rmse=10))
+        assert reg.aliases("diabetes") == {}
+
+    def test_a_rule_of_a_classifier_is_refused(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        with pytest.raises(InvalidInputError, match="a regression: mae.*found recall >= 0.80"):
+            reg.promote("diabetes", 1, PromotionPolicy(min_recall=0.8))
+
+    def test_promote_again_with_a_drop_rule_then_roll_back(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        reg.promote("diabetes", 1)
+        reg.promote("diabetes", 2, PromotionPolicy(max_drop=0.01))
+        change = reg.rollback("diabetes")
+        assert (change.old, change.new) == (2, 1) and reg.aliases("diabetes") == {"production": 1}
+
+    def test_every_version_verifies(self, published):
+        assert [r.ok for r in published.verify_all("diabetes")] == [True, True]
+
+    def test_costs_of_mistakes_are_for_classifiers(self, published):
+        from course_lib.registry import deployment_costs
+
+        with pytest.raises(InvalidInputError, match="regression"):
+            deployment_costs(published.metrics("diabetes"), miss_cost=10, false_alarm_cost=1)

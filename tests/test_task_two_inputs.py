@@ -84,3 +84,91 @@ class TestInference:
         with pytest.raises(InvalidInputError, match="one profile per input"):
             FeatureProfile.from_data(x)
         assert all(FeatureProfile.from_data(x[k]).check(two_inputs[1][0][k]).n_rows == 114 for k in x)
+
+
+class TestRegistry:
+    """The registry on the functional model with two named inputs, fed as a dict: published
+    as a Keras model, then its SavedModel again; listed, compared, promoted on recall,
+    rolled back, verified."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def published(cls, two_inputs, two_input_model, tmp_path_factory):
+        from course_lib.registry import EvalSet, ModelRegistry
+
+        reg = ModelRegistry(tmp_path_factory.mktemp("registry") / "registry")
+        x, y = two_inputs[1]
+        test_set = EvalSet("cancer test", x, y)
+        v1 = reg.publish(two_input_model, "cancer", test_set, notes="keras model")
+        reg.publish_saved_model(v1.path, "cancer", test_set, notes="its SavedModel")
+        return reg
+
+    @pytest.fixture
+    def reg(self, published, tmp_path):
+        import shutil
+
+        from course_lib.registry import ModelRegistry
+
+        shutil.copytree(published.root, tmp_path / "registry")
+        return ModelRegistry(tmp_path / "registry")
+
+    def test_the_manifest_records_the_task_and_its_metrics(self, published, two_inputs,
+                                                           two_input_model):
+        from course_lib.metrics import Metrics
+
+        x, y = two_inputs[1]
+        v = published.get("cancer", 1)
+        assert v.task == "binary" and v.threshold == 0.5 and v.eval_rows == 114
+        assert v.metrics == Metrics.from_predictions(y, two_input_model.predict(x, verbose=0))
+
+    def test_the_fingerprint_covers_both_inputs(self, published, two_inputs):
+        from course_lib.registry import fingerprint
+
+        x, y = two_inputs[1]
+        changed = {"mean": x["mean"], "worst": x["worst"] + 1.0}
+        assert published.get("cancer", 1).eval_fingerprint == fingerprint(x, y)
+        assert fingerprint(changed, y) != fingerprint(x, y)
+
+    def test_latency_is_measured_on_the_first_row_of_each_input(self, published):
+        latency = published.get("cancer", 1).latency
+        assert latency["batch_rows"] == 1 and latency["median_ms"] > 0
+
+    def test_the_savedmodel_fed_by_input_name_scores_the_same(self, published):
+        assert published.get("cancer", 2).metrics == published.get("cancer", 1).metrics
+
+    def test_the_table_and_compare_show_the_four_metrics_and_counts(self, published):
+        assert published.table("cancer").table()[0][3:7] == (
+            "accuracy", "precision", "recall", "f1")
+        c = published.compare("cancer", 1, 2)
+        assert c.ok and "TP" in [r[0] for r in c.table()[1]]
+
+    def test_promoted_with_a_floor_on_recall(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        result = reg.promote("cancer", 1, PromotionPolicy(min_recall=0.5))
+        assert result.applied and reg.aliases("cancer") == {"production": 1}
+
+    def test_refused_by_a_floor_it_does_not_meet(self, reg):
+        from course_lib.registry import PromotionPolicy, PromotionRefusedError
+
+        with pytest.raises(PromotionRefusedError, match=r"recall >= 1\.00 \(recall 0\.\d+ <"):
+            reg.promote("cancer", 1, PromotionPolicy(min_recall=1.0))
+        assert reg.aliases("cancer") == {}
+
+    def test_promote_again_with_a_drop_rule_then_roll_back(self, reg):
+        from course_lib.registry import PromotionPolicy
+
+        reg.promote("cancer", 1)
+        reg.promote("cancer", 2, PromotionPolicy(max_drop=0.01))
+        change = reg.rollback("cancer")
+        assert (change.old, change.new) == (2, 1) and reg.aliases("cancer") == {"production": 1}
+
+    def test_every_version_verifies(self, published):
+        assert [r.ok for r in published.verify_all("cancer")] == [True, True]
+
+    def test_evaluate_feeds_the_dict_to_the_loaded_version(self, published, two_inputs):
+        from course_lib.registry import EvalSet
+
+        x, y = two_inputs[1]
+        assert published.evaluate("cancer", 2, EvalSet("cancer test", x, y)) == \
+            published.get("cancer", 2).metrics
