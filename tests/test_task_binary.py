@@ -152,3 +152,63 @@ class TestRegistry:
 
         costs = deployment_costs(published.metrics("fraud"), miss_cost=10, false_alarm_cost=1)
         assert [row.label for row in costs.rows] == ["version 1", "version 2"]
+
+
+class TestTfjs:
+    """TF.js on the fraud model: tabular rows in, one probability out."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def web(cls, fraud_model, tmp_path_factory):
+        from course_lib import tfjs
+
+        return tfjs.convert(fraud_model, tmp_path_factory.mktemp("tfjs") / "fraud")
+
+    def test_convert_records_the_signature(self, web, fraud):
+        columns = fraud.test.x.shape[1]
+        assert [str(t) for t in web.inputs] == [f"features: float32 (None, {columns})"]
+        assert [str(t) for t in web.outputs] == ["output_0: float32 (None, 1)"]
+
+    def test_predict_returns_one_probability_per_row(self, web, fraud, fraud_model):
+        from course_lib import tfjs
+
+        out = tfjs.predict(web.path, fraud.test.x)
+        assert out.shape == (len(fraud.test.y), 1)
+        np.testing.assert_allclose(out, fraud_model.predict(fraud.test.x, verbose=0), atol=1e-5)
+
+    def test_run_reports_every_row(self, web, fraud):
+        from course_lib import tfjs
+
+        r = tfjs.run(web.path, fraud.test.x)
+        assert r.ok and r.rows == len(fraud.test.y)
+
+    def test_verify_with_labels_compares_the_binary_metrics(self, web, fraud, fraud_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, fraud_model, fraud.test.x, fraud.test.y)
+        assert parity.ok and parity.task == "binary"
+        assert [r.name for r in parity.comparison.rows] == ["accuracy", "precision", "recall", "f1"]
+
+    def test_verify_without_labels(self, web, fraud, fraud_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, fraud_model, fraud.test.x)
+        assert parity.ok and parity.difference.changed == 0
+
+    def test_verify_at_another_threshold(self, web, fraud, fraud_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, fraud_model, fraud.test.x, fraud.test.y, threshold=0.3)
+        assert parity.ok and parity.after.threshold == 0.3
+
+    def test_check_budget_passes(self, web, fraud, fraud_model):
+        from course_lib import tfjs
+
+        assert tfjs.check_budget(tfjs.verify(web.path, fraud_model, fraud.test.x, fraud.test.y)).ok
+
+    def test_compare_quantizations(self, fraud, fraud_model, tmp_path):
+        from course_lib import tfjs
+
+        report = tfjs.compare_quantizations(fraud_model, fraud.test.x, fraud.test.y, tmp_path,
+                                            [None, "float16"])
+        assert report.labels == ["float32", "float16"] and report.result("float32").ok

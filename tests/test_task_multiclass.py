@@ -192,3 +192,77 @@ class TestRegistry:
 
         with pytest.raises(InvalidInputError, match="binary classifier; found the metrics of a 10-class"):
             deployment_costs(published.metrics("digits"), miss_cost=10, false_alarm_cost=1)
+
+
+class TestTfjs:
+    """TF.js on the 10-class Conv2D: images (n, 8, 8, 1) in, ten probabilities out."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def web(cls, digits_model, tmp_path_factory):
+        from course_lib import tfjs
+
+        return tfjs.convert(digits_model, tmp_path_factory.mktemp("tfjs") / "digits")
+
+    def test_convert_records_the_image_input_and_the_ten_outputs(self, web):
+        assert [str(t) for t in web.inputs] == ["pixels: float32 (None, 8, 8, 1)"]
+        assert [t.shape for t in web.outputs] == [(None, 10)]
+        assert "takes pixels: float32 (n, 8, 8, 1); returns output_0: float32 (n, 10)" in str(web)
+
+    def test_predict_returns_ten_probabilities_per_image(self, web, digits, digits_model):
+        from course_lib import tfjs
+
+        x = digits[1].x
+        out = tfjs.predict(web.path, x)
+        assert out.shape == (397, 10)
+        np.testing.assert_allclose(out, digits_model.predict(x, verbose=0), atol=1e-5)
+
+    def test_run_reports_every_row(self, web, digits):
+        from course_lib import tfjs
+
+        r = tfjs.run(web.path, digits[1].x)
+        assert r.ok and r.rows == 397 and r.predictions.shape == (397, 10)
+
+    def test_a_flattened_image_is_refused_before_node_starts(self, web, digits):
+        from course_lib import tfjs
+
+        with pytest.raises(InvalidInputError,
+                           match=r"input 'pixels' as a 4-D array \(n, 8, 8, 1\).*"
+                                 r"found shape \(397, 64\)"):
+            tfjs.predict(web.path, digits[1].x.reshape(397, 64))
+
+    def test_verify_with_labels_compares_the_multiclass_metrics(self, web, digits, digits_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, digits_model, digits[1].x, digits[1].y)
+        assert parity.ok and parity.task == "multiclass"
+        assert type(parity.before).__name__ == "MulticlassMetrics"
+        assert parity.verdict.startswith("OK: every metric within 0.02 of source (Python)")
+
+    def test_verify_without_labels_counts_the_rows_that_changed_class(self, web, digits,
+                                                                      digits_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, digits_model, digits[1].x)
+        assert parity.ok and parity.comparison is None and parity.difference.changed == 0
+        assert parity.agreement[0].measure == "rows that changed class"
+
+    def test_check_budget_passes(self, web, digits, digits_model):
+        from course_lib import tfjs
+
+        decision = tfjs.check_budget(tfjs.verify(web.path, digits_model, digits[1].x, digits[1].y))
+        assert decision.ok and decision.reasons[1].startswith("every metric within 0.02")
+
+    def test_compare_quantizations(self, digits, digits_model, tmp_path):
+        from course_lib import tfjs
+
+        report = tfjs.compare_quantizations(digits_model, digits[1].x, digits[1].y, tmp_path,
+                                            ["float16"])
+        assert report.ok and list(report.table()[0][3:6]) == ["accuracy", "precision", "recall"]
+
+    def test_a_decision_threshold_is_refused(self, web, digits, digits_model):
+        from course_lib import tfjs
+
+        with pytest.raises(InvalidInputError, match="threshold only for a binary classifier; "
+                           "this model's task is multiclass"):
+            tfjs.verify(web.path, digits_model, digits[1].x, digits[1].y, threshold=0.3)

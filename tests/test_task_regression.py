@@ -179,3 +179,77 @@ class TestRegistry:
 
         with pytest.raises(InvalidInputError, match="regression"):
             deployment_costs(published.metrics("diabetes"), miss_cost=10, false_alarm_cost=1)
+
+
+class TestTfjs:
+    """TF.js on the diabetes regression: ten features in, one value out."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def web(cls, diabetes_model, tmp_path_factory):
+        from course_lib import tfjs
+
+        return tfjs.convert(diabetes_model, tmp_path_factory.mktemp("tfjs") / "diabetes")
+
+    def test_convert_records_the_signature(self, web):
+        assert [str(t) for t in web.inputs] == ["features: float32 (None, 10)"]
+        assert [str(t) for t in web.outputs] == ["output_0: float32 (None, 1)"]
+
+    def test_predict_returns_the_values(self, web, diabetes, diabetes_model):
+        from course_lib import tfjs
+
+        x = diabetes[1].x
+        out = tfjs.predict(web.path, x)
+        assert out.shape == (len(x), 1)
+        np.testing.assert_allclose(out, diabetes_model.predict(x, verbose=0), rtol=1e-5, atol=1e-3)
+
+    def test_run_reports_every_row(self, web, diabetes):
+        from course_lib import tfjs
+
+        r = tfjs.run(web.path, diabetes[1].x)
+        assert r.ok and r.rows == len(diabetes[1].x)
+
+    def test_verify_with_targets_compares_the_regression_metrics(self, web, diabetes,
+                                                                 diabetes_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, diabetes_model, diabetes[1].x, diabetes[1].y)
+        assert parity.ok and parity.task == "regression"
+        assert [r.name for r in parity.comparison.rows] == ["mae", "rmse", "r2", "max_error"]
+
+    def test_verify_without_targets_judges_the_largest_difference(self, web, diabetes,
+                                                                 diabetes_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, diabetes_model, diabetes[1].x)
+        (rule,) = parity.agreement
+        assert parity.ok and rule.measure == "largest difference"
+        assert parity.difference.changed is None
+        assert rule.allowed == pytest.approx(0.02 * np.std(diabetes_model.predict(
+            diabetes[1].x, verbose=0)), rel=1e-3)
+
+    def test_check_budget_passes(self, web, diabetes, diabetes_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, diabetes_model, diabetes[1].x, diabetes[1].y)
+        assert tfjs.check_budget(parity).ok
+
+    def test_check_budget_without_targets(self, web, diabetes, diabetes_model):
+        from course_lib import tfjs
+
+        decision = tfjs.check_budget(tfjs.verify(web.path, diabetes_model, diabetes[1].x))
+        assert decision.ok and decision.reasons[1].startswith("predictions within 0.02")
+
+    def test_compare_quantizations(self, diabetes, diabetes_model, tmp_path):
+        from course_lib import tfjs
+
+        report = tfjs.compare_quantizations(diabetes_model, diabetes[1].x, diabetes[1].y, tmp_path,
+                                            ["float16"])
+        assert report.ok and list(report.table()[0][3:6]) == ["mae", "rmse", "r2"]
+
+    def test_a_decision_threshold_is_refused(self, web, diabetes, diabetes_model):
+        from course_lib import tfjs
+
+        with pytest.raises(InvalidInputError, match="threshold only for a binary classifier; "
+                           "this model's task is regression: a regression predicts values"):
+            tfjs.verify(web.path, diabetes_model, diabetes[1].x, diabetes[1].y, threshold=0.5)

@@ -172,3 +172,75 @@ class TestRegistry:
         x, y = two_inputs[1]
         assert published.evaluate("cancer", 2, EvalSet("cancer test", x, y)) == \
             published.get("cancer", 2).metrics
+
+
+class TestTfjs:
+    """TF.js on the functional model with two named inputs, fed as a dict (or a list)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def web(cls, two_input_model, tmp_path_factory):
+        from course_lib import tfjs
+
+        return tfjs.convert(two_input_model, tmp_path_factory.mktemp("tfjs") / "cancer")
+
+    def test_convert_records_both_inputs_in_the_models_order(self, web):
+        assert [str(t) for t in web.inputs] == ["mean: float32 (None, 10)",
+                                                "worst: float32 (None, 10)"]
+        assert [t.name for t in web.outputs] == ["output_0"]
+
+    def test_predict_takes_the_dict(self, web, two_inputs, two_input_model):
+        from course_lib import tfjs
+
+        x = two_inputs[1][0]
+        np.testing.assert_allclose(tfjs.predict(web.path, x),
+                                   two_input_model.predict(x, verbose=0), atol=1e-5)
+
+    def test_predict_takes_a_list_in_the_models_order(self, web, two_inputs, two_input_model):
+        from course_lib import tfjs
+
+        x = two_inputs[1][0]
+        np.testing.assert_allclose(tfjs.predict(web.path, [x["mean"], x["worst"]]),
+                                   two_input_model.predict(x, verbose=0), atol=1e-5)
+
+    def test_run_reports_every_row(self, web, two_inputs):
+        from course_lib import tfjs
+
+        r = tfjs.run(web.path, two_inputs[1][0])
+        assert r.ok and r.rows == len(two_inputs[1][1])
+
+    def test_a_missing_input_is_named(self, web, two_inputs):
+        from course_lib import tfjs
+
+        with pytest.raises(InvalidInputError, match=r"found 'mean' \(missing 'worst'\)"):
+            tfjs.predict(web.path, {"mean": two_inputs[1][0]["mean"]})
+
+    def test_verify_with_labels_compares_the_binary_metrics(self, web, two_inputs,
+                                                            two_input_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, two_input_model, *two_inputs[1])
+        assert parity.ok and parity.task == "binary" and parity.before.recall > 0.8
+
+    def test_verify_without_labels(self, web, two_inputs, two_input_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, two_input_model, two_inputs[1][0])
+        assert parity.ok and parity.difference.changed == 0 and parity.max_abs_diff < 1e-5
+
+    def test_verify_at_another_threshold(self, web, two_inputs, two_input_model):
+        from course_lib import tfjs
+
+        parity = tfjs.verify(web.path, two_input_model, *two_inputs[1], threshold=0.3)
+        assert parity.ok and parity.before.threshold == 0.3
+
+    def test_check_budget_passes(self, web, two_inputs, two_input_model):
+        from course_lib import tfjs
+
+        assert tfjs.check_budget(tfjs.verify(web.path, two_input_model, *two_inputs[1])).ok
+
+    def test_compare_quantizations(self, two_inputs, two_input_model, tmp_path):
+        from course_lib import tfjs
+
+        report = tfjs.compare_quantizations(two_input_model, *two_inputs[1], tmp_path, ["float16"])
+        assert report.ok and [t.name for t in report.conversions[0].inputs] == ["mean", "worst"]

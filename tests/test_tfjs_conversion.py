@@ -163,7 +163,8 @@ class TestSignature:
         assert f32.outputs == (TensorInfo("output_0", (None, 1), "float32"),)
 
     def test_text_shows_what_the_model_takes_and_returns(self, f32):
-        assert str(f32).splitlines()[1] == "takes features: float32 (n, 3); returns output_0: float32 (n, 1)"
+        assert str(f32).splitlines()[1] == ("takes features: float32 (n, 3); "
+                                            "returns output_0: float32 (n, 1)")
 
     def test_image_model_records_its_rank(self, digits_model, work):
         done = tfjs.convert(digits_model, work / "digits")
@@ -179,13 +180,15 @@ class TestSignature:
         done = tfjs.convert(two_savedmodel, work / "two_from_savedmodel")
         assert [t.name for t in done.inputs] == ["mean", "worst"]
 
-    def test_input_order_of_a_keras_model_and_of_its_savedmodel(self, two_input_model, two_savedmodel):
+    def test_input_order_of_a_keras_model_and_of_its_savedmodel(self, two_input_model,
+                                                                two_savedmodel):
         assert conversion.input_order(two_input_model) == ["mean", "worst"]
         assert conversion.input_order(two_savedmodel) == ["mean", "worst"]
 
     def test_lookup_table_handles_are_not_inputs(self):
         meta = {"signature": {"inputs": {
-            "city:0": {"dtype": "DT_STRING", "tensorShape": {"dim": [{"size": "-1"}, {"size": "1"}]}},
+            "city:0": {"dtype": "DT_STRING",
+                       "tensorShape": {"dim": [{"size": "-1"}, {"size": "1"}]}},
             "unknown": {"dtype": "DT_RESOURCE", "resourceId": 7}}, "outputs": {}}}
         inputs, _ = conversion.signature(meta)
         assert [(k, t.dtype) for k, t in inputs] == [("city:0", "string")]

@@ -148,7 +148,8 @@ class TestRegressionReport:
          tfjs.Parity.from_metrics("uint8", 20_000, REG_SOURCE, REG_WORSE)), (), 100 * 1024, None)
 
     def test_title_shows_the_regression_metrics(self):
-        assert self.REPORT.title.startswith("source model (Python): mae 8.75, rmse 9.014, r2 0.974; ")
+        assert self.REPORT.title.startswith(
+            "source model (Python): mae 8.75, rmse 9.014, r2 0.974; ")
 
     def test_table_has_the_task_columns(self):
         headers, rows = self.REPORT.table()

@@ -143,8 +143,8 @@ class TestInputsOfAnyStructure:
 
     def test_the_order_of_a_dicts_keys_does_not_matter(self, two_web, two_inputs):
         x = _halves(two_inputs)
-        np.testing.assert_array_equal(tfjs.predict(two_web, {"worst": x["worst"], "mean": x["mean"]}),
-                                      tfjs.predict(two_web, x))
+        swapped = {"worst": x["worst"], "mean": x["mean"]}
+        np.testing.assert_array_equal(tfjs.predict(two_web, swapped), tfjs.predict(two_web, x))
 
     def test_several_outputs_come_back_by_name(self, multi_web, multi_output_model):
         x = np.random.default_rng(0).normal(size=(20, 4)).astype("float32")
@@ -156,7 +156,8 @@ class TestInputsOfAnyStructure:
 
     def test_text_input_with_a_lookup_layer(self, text_input_model, work):
         web = tfjs.convert(text_input_model, work / "text").path
-        x = {"city": np.array([["Paris"], ["Lyon"], ["Rome"]]), "age": np.array([[30.0], [41], [50]])}
+        x = {"city": np.array([["Paris"], ["Lyon"], ["Rome"]]),
+             "age": np.array([[30.0], [41], [50]])}
         feed = {"city": _tf.tf().constant(x["city"].astype(object)), "age": x["age"]}
         np.testing.assert_allclose(tfjs.predict(web, x), text_input_model.predict(feed, verbose=0),
                                    atol=1e-5)
@@ -165,7 +166,8 @@ class TestInputsOfAnyStructure:
 class TestInputMismatch:
     def test_wrong_image_shape_names_the_input_and_both_shapes(self, digits_web):
         with pytest.raises(InvalidInputError,
-                           match=r"input 'pixels' as a 4-D array \(n, 8, 8, 1\).*found shape \(5, 64\)"):
+                           match=r"input 'pixels' as a 4-D array \(n, 8, 8, 1\).*"
+                                 r"found shape \(5, 64\)"):
             tfjs.predict(digits_web, np.zeros((5, 64)))
 
     def test_wrong_shape_of_one_of_two_inputs(self, two_web):
@@ -174,11 +176,13 @@ class TestInputMismatch:
             tfjs.predict(two_web, {"mean": np.zeros((4, 10)), "worst": np.zeros((4, 9))})
 
     def test_missing_input_is_named(self, two_web):
-        with pytest.raises(InvalidInputError, match=r"inputs 'mean', 'worst'; found 'mean' \(missing 'worst'\)"):
+        with pytest.raises(InvalidInputError,
+                           match=r"inputs 'mean', 'worst'; found 'mean' \(missing 'worst'\)"):
             tfjs.predict(two_web, {"mean": np.zeros((4, 10))})
 
     def test_one_array_for_two_inputs(self, two_web):
-        with pytest.raises(InvalidInputError, match=r"expected 2 inputs \('mean', 'worst'\); found 1"):
+        with pytest.raises(InvalidInputError,
+                           match=r"expected 2 inputs \('mean', 'worst'\); found 1"):
             tfjs.predict(two_web, np.zeros((4, 20)))
 
     def test_inputs_with_different_rows(self, two_web):

@@ -104,9 +104,9 @@ def reference_outputs(reference: Any, x: _inputs.Inputs, names: Sequence[str] = 
     ([0.2, 0.9], None)
     """
     predict_fn: Callable[[Any], Any]
-    if isinstance(reference, (np.ndarray, Mapping)) or (
-            isinstance(reference, (list, tuple)) and all(isinstance(v, np.ndarray) for v in reference)
-            and reference):
+    arrays = isinstance(reference, (list, tuple)) and bool(reference) and all(
+        isinstance(v, np.ndarray) for v in reference)
+    if isinstance(reference, (np.ndarray, Mapping)) or arrays:
         return _named(reference, names, "the reference outputs"), None
     if isinstance(reference, (str, os.PathLike)):
         from course_lib import persistence

@@ -338,8 +338,8 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
         inputs = []
         for i, (name, arr) in enumerate(named.items()):
             file = Path(tmp) / f"input{i}.bin"
-            inputs.append({"key": sig.keys[name], "file": str(file), "dtype": _write_input(file, arr),
-                           "shape": [int(d) for d in arr.shape]})
+            inputs.append({"key": sig.keys[name], "file": str(file),
+                           "dtype": _write_input(file, arr), "shape": [int(d) for d in arr.shape]})
         outputs = [{"key": sig.keys[t.name], "file": str(Path(tmp) / f"output{i}.bin")}
                    for i, t in enumerate(sig.outputs)]
         request = {"action": "predict", "model_dir": str(path.resolve()), "inputs": inputs,
