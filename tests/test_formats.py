@@ -299,7 +299,8 @@ def text_saved(text_input_model, tmp_path_factory):
             for fmt in ("keras", "savedmodel")}
 
 
-CITIES = {"city": np.array([["Paris"], ["Lyon"], ["Nice"]]), "age": np.array([[30.0], [41.0], [8.0]])}
+CITIES = {"city": np.array([["Paris"], ["Lyon"], ["Nice"]]),
+          "age": np.array([[30.0], [41.0], [8.0]])}
 
 
 class TestLoadedModelDescribesTheModel:
@@ -324,7 +325,7 @@ class TestLoadedModelDescribesTheModel:
 
     def test_input_of_a_model_with_several_points_at_inputs(self, two_saved):
         with pytest.raises(InvalidInputError, match=r"has 2 \(mean, worst\). Fix: use .inputs"):
-            persistence.load(two_saved["keras"]).input
+            _ = persistence.load(two_saved["keras"]).input
 
     def test_repr_lists_several_inputs(self, two_saved):
         assert "inputs=[mean: float32 (None, 10), worst: float32 (None, 10)]" in repr(
@@ -355,7 +356,8 @@ class TestLoadedModelPredict:
 
     def test_images_of_the_wrong_shape_are_refused(self, digits_model, digits, tmp_path):
         path = persistence.save(digits_model, tmp_path / "d.keras").path
-        with pytest.raises(InvalidInputError, match=r"input 'pixels' as a 4-D array \(n, 8, 8, 1\)"):
+        wrong = r"input 'pixels' as a 4-D array \(n, 8, 8, 1\)"
+        with pytest.raises(InvalidInputError, match=wrong):
             persistence.load(path).predict(digits[1].x.reshape(-1, 64))
 
     @pytest.mark.parametrize("fmt", ["keras", "savedmodel"])
@@ -427,7 +429,8 @@ class TestLoadedModelEvaluate:
         assert loaded.evaluate(fraud.test.x, fraud.test.y, task="regression").task == "regression"
 
     def test_several_outputs_are_refused_with_the_way_out(self, outputs_saved):
-        with pytest.raises(InvalidInputError, match=r"has 2 \(score, kind\).*predict\(x\)\['score'\]"):
+        way_out = r"has 2 \(score, kind\).*predict\(x\)\['score'\]"
+        with pytest.raises(InvalidInputError, match=way_out):
             persistence.load(outputs_saved["keras"]).evaluate(np.ones((4, 4)), [0, 1, 0, 1])
 
 
@@ -437,7 +440,7 @@ class TestCompile:
         assert persistence.load(fraud_saved["h5"].path).raw.compiled is True
 
     def test_a_legacy_loss_is_not_called_corruption(self, diabetes_model, tmp_path):
-        persistence.save(diabetes_model, tmp_path / "r.h5")  # loss="mse": Keras 3 cannot read it back
+        persistence.save(diabetes_model, tmp_path / "r.h5")  # loss="mse": Keras 3 cannot read it
         with pytest.raises(ModelFileError, match="training configuration .* compile=False") as err:
             persistence.load(tmp_path / "r.h5")
         assert "corrupted" not in str(err.value)

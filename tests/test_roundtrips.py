@@ -117,8 +117,8 @@ class TestRoundtripWithoutLabels:
         from course_lib.metrics import prediction_difference
 
         rt = persistence.roundtrip(fraud_model, fraud.test.x[:10], directory=tmp_path)
-        moved = replace(rt, difference=prediction_difference([0.2, 0.7], [0.2, 0.4],
-                                                             labels=("before saving", "after loading")))
+        labels = ("before saving", "after loading")
+        moved = replace(rt, difference=prediction_difference([0.2, 0.7], [0.2, 0.4], labels=labels))
         assert not moved.ok and moved.verdict == (
             "NOT OK: predictions differ by up to 0.3; 1 of 2 rows changed class")
         assert moved.failures == moved.difference.failures

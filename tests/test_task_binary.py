@@ -212,3 +212,105 @@ class TestTfjs:
         report = tfjs.compare_quantizations(fraud_model, fraud.test.x, fraud.test.y, tmp_path,
                                             [None, "float16"])
         assert report.labels == ["float32", "float16"] and report.result("float32").ok
+
+
+class TestPersistence:
+    """Persistence on the fraud model (2-D rows, one sigmoid output)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def saved(cls, fraud_model, tmp_path_factory):
+        from course_lib import persistence
+
+        root = tmp_path_factory.mktemp("persistence")
+        return {fmt: persistence.save(fraud_model, root / name).path for fmt, name in
+                (("keras", "fraud.keras"), ("savedmodel", "fraud"), ("h5", "fraud.h5"))}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def service(cls):
+        from course_lib.persistence import ServingProcess
+
+        with ServingProcess() as running:  # one fresh interpreter for the module
+            yield running
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel", "h5"])
+    def test_every_format_predicts_what_the_model_predicts(
+            self, fraud, fraud_model, saved, fmt):
+        from course_lib import persistence
+
+        x = fraud.test.x
+        loaded = persistence.load(saved[fmt])
+        np.testing.assert_allclose(loaded.predict(x, verbose=0),
+                                   fraud_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_the_loaded_model_describes_its_inputs_and_outputs(self, saved):
+        from course_lib import persistence
+
+        loaded = persistence.load(saved["savedmodel"])
+        assert [str(t) for t in loaded.inputs] == ["features: float32 (None, 8)"]
+        assert [str(t) for t in loaded.outputs] == ["output_0: float32 (None, 1)"]
+
+    def test_evaluate_gives_the_task_metrics(self, fraud, saved):
+        from course_lib import persistence
+
+        x, y = fraud.test.x, fraud.test.y
+        metrics = persistence.load(saved["keras"]).evaluate(x, y)
+        assert type(metrics).__name__ == "Metrics" and metrics.task == "binary"
+
+    def test_roundtrip_with_labels_compares_the_task_metrics(
+            self, fraud, fraud_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = fraud.test.x, fraud.test.y
+        rt = persistence.roundtrip(fraud_model, x, y, "savedmodel", directory=tmp_path)
+        assert rt.ok, str(rt)
+        assert rt.task == "binary"
+        assert [r.name for r in rt.comparison.rows] == ["accuracy", "precision", "recall", "f1"]
+
+    def test_roundtrip_without_labels_compares_the_predictions(
+            self, fraud, fraud_model, tmp_path):
+        from course_lib import persistence
+
+        x = fraud.test.x
+        rt = persistence.roundtrip(fraud_model, x, format="keras", directory=tmp_path)
+        assert rt.ok and rt.comparison is None and rt.difference.n_rows == 4001
+        assert rt.changed == 0
+
+    def test_compare_formats_shows_the_task_metrics(self, fraud, fraud_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = fraud.test.x, fraud.test.y
+        report = persistence.compare_formats(fraud_model, x, y, tmp_path)
+        assert report.ok, str(report)
+        assert [r.format for r in report.rows] == ["keras", "savedmodel", "h5"]
+        headers = report.table()[0]
+        assert all(name in headers for name in ["accuracy", "precision", "recall", "f1"])
+
+    def test_a_serving_process_predicts_what_the_model_predicts(
+            self, fraud, fraud_model, saved, service):
+        x = fraud.test.x
+        np.testing.assert_allclose(service.predict(saved["savedmodel"], x),
+                                   fraud_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_predict_in_subprocess_carries_the_inputs_and_outputs(
+            self, fraud, fraud_model, saved, service, monkeypatch):
+        import contextlib
+
+        from course_lib import persistence
+        from course_lib.persistence import serving
+
+        # the class's one service stands in for the new interpreter (one per test module)
+        monkeypatch.setattr(serving, "ServingProcess",
+                            lambda *args, **kwargs: contextlib.nullcontext(service))
+        x = fraud.test.x
+        np.testing.assert_allclose(persistence.predict_in_subprocess(saved["keras"], x),
+                                   fraud_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_tf_lite_predicts_what_the_savedmodel_predicts(self, fraud, saved, tmp_path):
+        from course_lib import persistence
+
+        x = fraud.test.x
+        result = persistence.to_tflite(saved["savedmodel"], tmp_path / "m.tflite", x[:200],
+                                       tolerance=1e-5)
+        assert result.ok, str(result)

@@ -266,3 +266,105 @@ class TestTfjs:
         with pytest.raises(InvalidInputError, match="threshold only for a binary classifier; "
                            "this model's task is multiclass"):
             tfjs.verify(web.path, digits_model, digits[1].x, digits[1].y, threshold=0.3)
+
+
+class TestPersistence:
+    """Persistence on the 10-class Conv2D digits model (4-D images, softmax output)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def saved(cls, digits_model, tmp_path_factory):
+        from course_lib import persistence
+
+        root = tmp_path_factory.mktemp("persistence")
+        return {fmt: persistence.save(digits_model, root / name).path for fmt, name in
+                (("keras", "digits.keras"), ("savedmodel", "digits"), ("h5", "digits.h5"))}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def service(cls):
+        from course_lib.persistence import ServingProcess
+
+        with ServingProcess() as running:  # one fresh interpreter for the module
+            yield running
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel", "h5"])
+    def test_every_format_predicts_what_the_model_predicts(
+            self, digits, digits_model, saved, fmt):
+        from course_lib import persistence
+
+        x = digits[1].x
+        loaded = persistence.load(saved[fmt])
+        np.testing.assert_allclose(loaded.predict(x, verbose=0),
+                                   digits_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_the_loaded_model_describes_its_inputs_and_outputs(self, saved):
+        from course_lib import persistence
+
+        loaded = persistence.load(saved["savedmodel"])
+        assert [str(t) for t in loaded.inputs] == ["pixels: float32 (None, 8, 8, 1)"]
+        assert [str(t) for t in loaded.outputs] == ["output_0: float32 (None, 10)"]
+
+    def test_evaluate_gives_the_task_metrics(self, digits, saved):
+        from course_lib import persistence
+
+        x, y = digits[1].x, digits[1].y
+        metrics = persistence.load(saved["keras"]).evaluate(x, y)
+        assert type(metrics).__name__ == "MulticlassMetrics" and metrics.task == "multiclass"
+
+    def test_roundtrip_with_labels_compares_the_task_metrics(
+            self, digits, digits_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = digits[1].x, digits[1].y
+        rt = persistence.roundtrip(digits_model, x, y, "savedmodel", directory=tmp_path)
+        assert rt.ok, str(rt)
+        assert rt.task == "multiclass"
+        assert [r.name for r in rt.comparison.rows] == ["accuracy", "precision", "recall", "f1"]
+
+    def test_roundtrip_without_labels_compares_the_predictions(
+            self, digits, digits_model, tmp_path):
+        from course_lib import persistence
+
+        x = digits[1].x
+        rt = persistence.roundtrip(digits_model, x, format="keras", directory=tmp_path)
+        assert rt.ok and rt.comparison is None and rt.difference.n_rows == 397
+        assert rt.changed == 0
+
+    def test_compare_formats_shows_the_task_metrics(self, digits, digits_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = digits[1].x, digits[1].y
+        report = persistence.compare_formats(digits_model, x, y, tmp_path)
+        assert report.ok, str(report)
+        assert [r.format for r in report.rows] == ["keras", "savedmodel", "h5"]
+        headers = report.table()[0]
+        assert all(name in headers for name in ["accuracy", "precision", "recall", "f1"])
+
+    def test_a_serving_process_predicts_what_the_model_predicts(
+            self, digits, digits_model, saved, service):
+        x = digits[1].x
+        np.testing.assert_allclose(service.predict(saved["savedmodel"], x),
+                                   digits_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_predict_in_subprocess_carries_the_inputs_and_outputs(
+            self, digits, digits_model, saved, service, monkeypatch):
+        import contextlib
+
+        from course_lib import persistence
+        from course_lib.persistence import serving
+
+        # the class's one service stands in for the new interpreter (one per test module)
+        monkeypatch.setattr(serving, "ServingProcess",
+                            lambda *args, **kwargs: contextlib.nullcontext(service))
+        x = digits[1].x
+        np.testing.assert_allclose(persistence.predict_in_subprocess(saved["keras"], x),
+                                   digits_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_tf_lite_predicts_what_the_savedmodel_predicts(self, digits, saved, tmp_path):
+        from course_lib import persistence
+
+        x = digits[1].x
+        result = persistence.to_tflite(saved["savedmodel"], tmp_path / "m.tflite", x[:100],
+                                       tolerance=1e-5)
+        assert result.ok, str(result)

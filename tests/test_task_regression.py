@@ -253,3 +253,112 @@ class TestTfjs:
         with pytest.raises(InvalidInputError, match="threshold only for a binary classifier; "
                            "this model's task is regression: a regression predicts values"):
             tfjs.verify(web.path, diabetes_model, diabetes[1].x, diabetes[1].y, threshold=0.5)
+
+
+class TestPersistence:
+    """Persistence on the diabetes regression (one linear output; its .h5 needs compile=False)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def saved(cls, diabetes_model, tmp_path_factory):
+        from course_lib import persistence
+
+        root = tmp_path_factory.mktemp("persistence")
+        return {fmt: persistence.save(diabetes_model, root / name).path for fmt, name in
+                (("keras", "diabetes.keras"), ("savedmodel", "diabetes"), ("h5", "diabetes.h5"))}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def service(cls):
+        from course_lib.persistence import ServingProcess
+
+        with ServingProcess() as running:  # one fresh interpreter for the module
+            yield running
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel", "h5"])
+    def test_every_format_predicts_what_the_model_predicts(
+            self, diabetes, diabetes_model, saved, fmt):
+        from course_lib import persistence
+
+        x = diabetes[1].x
+        loaded = persistence.load(saved[fmt], compile=fmt != "h5")
+        np.testing.assert_allclose(loaded.predict(x, verbose=0),
+                                   diabetes_model.predict(x, verbose=0), rtol=1e-5)
+
+    def test_the_loaded_model_describes_its_inputs_and_outputs(self, saved):
+        from course_lib import persistence
+
+        loaded = persistence.load(saved["savedmodel"])
+        assert [str(t) for t in loaded.inputs] == ["features: float32 (None, 10)"]
+        assert [str(t) for t in loaded.outputs] == ["output_0: float32 (None, 1)"]
+
+    def test_evaluate_gives_the_task_metrics(self, diabetes, saved):
+        from course_lib import persistence
+
+        x, y = diabetes[1].x, diabetes[1].y
+        metrics = persistence.load(saved["keras"]).evaluate(x, y)
+        assert type(metrics).__name__ == "RegressionMetrics" and metrics.task == "regression"
+
+    def test_roundtrip_with_labels_compares_the_task_metrics(
+            self, diabetes, diabetes_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = diabetes[1].x, diabetes[1].y
+        rt = persistence.roundtrip(diabetes_model, x, y, "savedmodel", directory=tmp_path)
+        assert rt.ok, str(rt)
+        assert rt.task == "regression"
+        assert [r.name for r in rt.comparison.rows] == ["mae", "rmse", "r2", "max_error"]
+
+    def test_roundtrip_without_labels_compares_the_predictions(
+            self, diabetes, diabetes_model, tmp_path):
+        from course_lib import persistence
+
+        x = diabetes[1].x
+        rt = persistence.roundtrip(diabetes_model, x, format="keras", directory=tmp_path)
+        assert rt.ok and rt.comparison is None and rt.difference.n_rows == 92
+        assert rt.changed is None
+
+    def test_compare_formats_shows_the_task_metrics(self, diabetes, diabetes_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = diabetes[1].x, diabetes[1].y
+        report = persistence.compare_formats(diabetes_model, x, y, tmp_path, compile=False)
+        assert report.ok, str(report)
+        assert [r.format for r in report.rows] == ["keras", "savedmodel", "h5"]
+        headers = report.table()[0]
+        assert all(name in headers for name in ["mae", "rmse", "r2", "max_error"])
+
+    def test_its_h5_needs_compile_false_and_says_so(self, saved):
+        from course_lib import persistence
+        from course_lib.errors import ModelFileError
+
+        with pytest.raises(ModelFileError, match="loss, metrics, optimizer.*compile=False"):
+            persistence.load(saved["h5"])  # loss="mse": Keras 3 cannot read it back from HDF5
+
+    def test_a_serving_process_predicts_what_the_model_predicts(
+            self, diabetes, diabetes_model, saved, service):
+        x = diabetes[1].x
+        np.testing.assert_allclose(service.predict(saved["savedmodel"], x),
+                                   diabetes_model.predict(x, verbose=0), rtol=1e-5)
+
+    def test_predict_in_subprocess_carries_the_inputs_and_outputs(
+            self, diabetes, diabetes_model, saved, service, monkeypatch):
+        import contextlib
+
+        from course_lib import persistence
+        from course_lib.persistence import serving
+
+        # the class's one service stands in for the new interpreter (one per test module)
+        monkeypatch.setattr(serving, "ServingProcess",
+                            lambda *args, **kwargs: contextlib.nullcontext(service))
+        x = diabetes[1].x
+        np.testing.assert_allclose(persistence.predict_in_subprocess(saved["keras"], x),
+                                   diabetes_model.predict(x, verbose=0), rtol=1e-5)
+
+    def test_tf_lite_predicts_what_the_savedmodel_predicts(self, diabetes, saved, tmp_path):
+        from course_lib import persistence
+
+        x = diabetes[1].x
+        result = persistence.to_tflite(saved["savedmodel"], tmp_path / "m.tflite", x,
+                                       task="regression")
+        assert result.ok, str(result)

@@ -244,3 +244,106 @@ class TestTfjs:
 
         report = tfjs.compare_quantizations(two_input_model, *two_inputs[1], tmp_path, ["float16"])
         assert report.ok and [t.name for t in report.conversions[0].inputs] == ["mean", "worst"]
+
+
+class TestPersistence:
+    """Persistence on the functional model with two named inputs, fed as a dict."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def saved(cls, two_input_model, tmp_path_factory):
+        from course_lib import persistence
+
+        root = tmp_path_factory.mktemp("persistence")
+        return {fmt: persistence.save(two_input_model, root / name).path for fmt, name in
+                (("keras", "cancer.keras"), ("savedmodel", "cancer"), ("h5", "cancer.h5"))}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def service(cls):
+        from course_lib.persistence import ServingProcess
+
+        with ServingProcess() as running:  # one fresh interpreter for the module
+            yield running
+
+    @pytest.mark.parametrize("fmt", ["keras", "savedmodel", "h5"])
+    def test_every_format_predicts_what_the_model_predicts(
+            self, two_inputs, two_input_model, saved, fmt):
+        from course_lib import persistence
+
+        x = two_inputs[1][0]
+        loaded = persistence.load(saved[fmt])
+        np.testing.assert_allclose(loaded.predict(x, verbose=0),
+                                   two_input_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_the_loaded_model_describes_its_inputs_and_outputs(self, saved):
+        from course_lib import persistence
+
+        loaded = persistence.load(saved["savedmodel"])
+        assert [str(t) for t in loaded.inputs] == ["mean: float32 (None, 10)",
+                                                   "worst: float32 (None, 10)"]
+        assert [str(t) for t in loaded.outputs] == ["output_0: float32 (None, 1)"]
+
+    def test_evaluate_gives_the_task_metrics(self, two_inputs, saved):
+        from course_lib import persistence
+
+        x, y = two_inputs[1]
+        metrics = persistence.load(saved["keras"]).evaluate(x, y)
+        assert type(metrics).__name__ == "Metrics" and metrics.task == "binary"
+
+    def test_roundtrip_with_labels_compares_the_task_metrics(
+            self, two_inputs, two_input_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = two_inputs[1]
+        rt = persistence.roundtrip(two_input_model, x, y, "savedmodel", directory=tmp_path)
+        assert rt.ok, str(rt)
+        assert rt.task == "binary"
+        assert [r.name for r in rt.comparison.rows] == ["accuracy", "precision", "recall", "f1"]
+
+    def test_roundtrip_without_labels_compares_the_predictions(
+            self, two_inputs, two_input_model, tmp_path):
+        from course_lib import persistence
+
+        x = two_inputs[1][0]
+        rt = persistence.roundtrip(two_input_model, x, format="keras", directory=tmp_path)
+        assert rt.ok and rt.comparison is None and rt.difference.n_rows == 114
+        assert rt.changed == 0
+
+    def test_compare_formats_shows_the_task_metrics(self, two_inputs, two_input_model, tmp_path):
+        from course_lib import persistence
+
+        x, y = two_inputs[1]
+        report = persistence.compare_formats(two_input_model, x, y, tmp_path)
+        assert report.ok, str(report)
+        assert [r.format for r in report.rows] == ["keras", "savedmodel", "h5"]
+        headers = report.table()[0]
+        assert all(name in headers for name in ["accuracy", "precision", "recall", "f1"])
+
+    def test_a_serving_process_predicts_what_the_model_predicts(
+            self, two_inputs, two_input_model, saved, service):
+        x = two_inputs[1][0]
+        np.testing.assert_allclose(service.predict(saved["savedmodel"], x),
+                                   two_input_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_predict_in_subprocess_carries_the_inputs_and_outputs(
+            self, two_inputs, two_input_model, saved, service, monkeypatch):
+        import contextlib
+
+        from course_lib import persistence
+        from course_lib.persistence import serving
+
+        # the class's one service stands in for the new interpreter (one per test module)
+        monkeypatch.setattr(serving, "ServingProcess",
+                            lambda *args, **kwargs: contextlib.nullcontext(service))
+        x = two_inputs[1][0]
+        np.testing.assert_allclose(persistence.predict_in_subprocess(saved["keras"], x),
+                                   two_input_model.predict(x, verbose=0), atol=1e-6)
+
+    def test_tf_lite_predicts_what_the_savedmodel_predicts(self, two_inputs, saved, tmp_path):
+        from course_lib import persistence
+
+        x = two_inputs[1][0]
+        result = persistence.to_tflite(saved["savedmodel"], tmp_path / "m.tflite", x,
+                                       tolerance=1e-5)
+        assert result.ok, str(result)

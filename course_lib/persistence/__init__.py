@@ -55,10 +55,10 @@ from course_lib.persistence.tflite import TFLiteResult, to_tflite
 __all__ = [
     "CONSUMERS",
     "FORMATS",
+    "H5_WARNING",
     "FileInfo",
     "FormatRow",
     "FormatsReport",
-    "H5_WARNING",
     "LoadedModel",
     "ModelFileError",
     "ModelInfo",

@@ -172,7 +172,7 @@ def inspect(path: str | os.PathLike[str]) -> ModelInfo:
     """List a saved model's files with sizes; for a SavedModel also its signatures.
 
     >>> print(inspect("fraud_savedmodel"))
-    fraud_savedmodel (savedmodel, 44.3 KB on disk)
+    fraud_savedmodel (savedmodel, ... KB on disk)
     file                                          size  what it holds
     assets/                                    0 bytes  extra files the graph reads (vocabularies); often empty
     fingerprint.pb                           ... bytes  hashes that identify this export
@@ -187,7 +187,8 @@ def inspect(path: str | os.PathLike[str]) -> ModelInfo:
       output output_0: float32 (None, 1)
     OK: 5 files, with the 'serving_default' signature that servers call
 
-    (``...``: the fingerprint's size changes a little from one export to the next.)
+    (``...``: the fingerprint's size, and so the total, changes a little from one export to
+    the next.)
     """
     p = Path(path)
     fmt = detect_format(p)

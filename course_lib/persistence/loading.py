@@ -96,7 +96,7 @@ def _as_dict(x: Any, specs: Sequence[TensorInfo]) -> dict[str, Any]:
 
 
 def _tensors(x: Any) -> Any:
-    """Text inputs as tf.string tensors (Keras refuses NumPy unicode arrays); numbers as they are."""
+    """Text inputs as tf.string (Keras refuses NumPy unicode arrays), numbers as they are."""
     if isinstance(x, dict):
         return {k: _tensors(v) for k, v in x.items()}
     if isinstance(x, np.ndarray) and x.dtype.kind in "US":
@@ -136,7 +136,7 @@ def _failed(exc: Exception, x: Any) -> CourseLibError:
 
 def predict_model(model: Any, x: object, *, batch_size: int | None = None, verbose: Any = 0,
                   **keras_kwargs: Any) -> Any:
-    """``model.predict`` of a ``keras.Model`` on checked inputs: one array, or a dict by output name.
+    """``model.predict`` on checked inputs: one array, or a dict by output name.
 
     >>> predict_model(model, fraud.test.x[:2]).shape
     (2, 1)
@@ -312,7 +312,7 @@ def _number_suffix(name: str) -> tuple[int, str]:
 
 def _savedmodel_specs(obj: Any, sig: Any) -> tuple[tuple[TensorInfo, ...], tuple[TensorInfo, ...]]:
     """The signature's inputs (in the model's order where the export kept it) and outputs."""
-    args, kwargs = sig.structured_input_signature
+    _args, kwargs = sig.structured_input_signature
     specs = dict(kwargs)
     order = list(specs)
     try:  # model.export also writes `serve`, whose arguments keep the model's input order
@@ -320,7 +320,7 @@ def _savedmodel_specs(obj: Any, sig: Any) -> tuple[tuple[TensorInfo, ...], tuple
         names = [s.name for s in _tf.tf().nest.flatten(positional)]
         if sorted(names) == sorted(order):
             order = names
-    except Exception:  # noqa: S110 (another exporter: the signature's own order)
+    except Exception:  # noqa: BLE001, S110 (another exporter: the signature's own order)
         pass
     inputs = tuple(_info(n, specs[n].shape.as_list(), specs[n].dtype) for n in order)
     outs = sig.structured_outputs
@@ -375,7 +375,7 @@ def load(path: str | os.PathLike[str], format: str | None = None, *, safe_mode: 
         if compile:
             try:  # the same file without its training configuration: is that the problem?
                 keras_load(False)
-            except Exception:
+            except Exception:  # noqa: BLE001 (the file itself is the problem: say what)
                 raise _keras_error(exc, p) from exc
             raise _compile_error(exc, p) from exc
         raise _keras_error(exc, p) from exc

@@ -31,8 +31,9 @@ import numpy as np
 
 from course_lib import _checks, _display, _inputs
 from course_lib.errors import InvalidInputError
-from course_lib.metrics import AnyMetrics, Comparison, Metrics, PredictionDiff, compare
-from course_lib.metrics import check_task, prediction_difference
+from course_lib.metrics import (
+    AnyMetrics, Comparison, Metrics, PredictionDiff, check_task, compare, prediction_difference,
+)
 from course_lib.persistence.formats import FORMATS, SUFFIXES, check_format, check_model, save
 from course_lib.persistence.loading import inputs_of, load, predict_model
 
@@ -118,7 +119,8 @@ class RoundTripResult(_display.Report):
         if self.comparison is None or self.difference is None:
             return checks[0].verdict if checks else "OK: nothing was compared"
         classes = "" if self.difference.changed is None else ", no row changed class"
-        return f"{self.comparison.verdict}; predictions within {self.difference.tolerance:.2g}{classes}"
+        within = f"{self.difference.tolerance:.2g}"
+        return f"{self.comparison.verdict}; predictions within {within}{classes}"
 
     def table(self) -> tuple[list[str], list[list[str]]] | None:
         """Each metric before saving and after loading (with labels), else no table."""
@@ -131,7 +133,7 @@ def _output_index(name: str) -> int | None:
 
 
 def _aligned(before: Any, after: Any) -> Any:
-    """``after`` keyed like ``before``: a SavedModel names a list of outputs output_0, output_1..."""
+    """``after`` keyed like ``before`` (a SavedModel names a list of outputs output_0, output_1...)."""
     if not isinstance(before, dict) or not isinstance(after, dict) or set(before) == set(after):
         return after
     index = {_output_index(k): v for k, v in after.items()}
@@ -269,10 +271,11 @@ class FormatsReport(_display.Report):
         if any(r.metrics is not None for r in self.rows):
             return (f"OK: every format gives the same metrics (within {self.tolerance:g}) and "
                     f"predictions (within {self.output_tolerance:g}) after loading")
-        return f"OK: every format gives the same predictions after loading (within {self.output_tolerance:g})"
+        return ("OK: every format gives the same predictions after loading "
+                f"(within {self.output_tolerance:g})")
 
     def table(self) -> tuple[list[str], list[list[str]]]:
-        """One row per format: size, times, difference, classes changed, metrics, verdict, consumers."""
+        """One row per format: size, times, difference, class changes, metrics, verdict, consumers."""
         headers = ["format", "size", "save", "load", "largest prediction difference"]
         rows = [[r.format, _display.size(r.size_bytes), _display.duration(r.save_seconds),
                  _display.duration(r.load_seconds), f"{r.max_abs_diff:.1e}"] for r in self.rows]
@@ -309,7 +312,7 @@ def compare_formats(model: Any, x: object, y: object = None,
                     formats: Sequence[str] = FORMATS, task: str | None = None,
                     tolerance: float = 0.01, output_tolerance: float = OUTPUT_TOLERANCE,
                     threshold: float = 0.5, compile: bool = True) -> FormatsReport:
-    """Round-trip ``model`` through every format (:func:`roundtrip`) and put the results side by side.
+    """Round-trip ``model`` through every format (:func:`roundtrip`), the results side by side.
 
     Without labels the formats are judged by their predictions only; with ``y`` by the
     task's metrics too. ``directory`` holds the files (a new temporary folder by default).

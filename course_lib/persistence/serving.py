@@ -237,9 +237,10 @@ def serve() -> int:
         try:
             _answer(json.loads(line), importlib.import_module)
             replies.write(json.dumps({"ok": True}) + "\n")
-        except Exception as exc:  # any failure is this request's answer; the service goes on
+        except Exception as exc:  # noqa: BLE001 (any failure is the answer; the service goes on)
             text = str(exc).strip() or repr(exc)
-            replies.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {text}"}) + "\n")
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {text}"}
+            replies.write(json.dumps(reply) + "\n")
     return 0
 
 
