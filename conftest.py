@@ -120,6 +120,23 @@ def small_tfjs(small_model, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tfjs_graphs(digits_model, two_input_model, multi_output_model, tmp_path_factory):
+    """The other tasks' models converted once to float32 TF.js graph models (their folders).
+
+    ``.digits`` (images (n, 8, 8, 1), 10 classes), ``.two_inputs`` ('mean' and 'worst'),
+    ``.multi_output`` (outputs output_0 (n, 1) and output_1 (n, 3)).
+    """
+    from types import SimpleNamespace
+
+    from course_lib import tfjs
+
+    work = tmp_path_factory.mktemp("tfjs_graphs")
+    models = {"digits": digits_model, "two_inputs": two_input_model,
+              "multi_output": multi_output_model}
+    return SimpleNamespace(**{k: tfjs.convert(m, work / k).path for k, m in models.items()})
+
+
+@pytest.fixture(scope="session")
 def fraud_saved(fraud_model, tmp_path_factory):
     """``fraud_model`` saved once in each format: {"keras": SaveResult, "savedmodel": ..., "h5": ...}."""
     from course_lib import persistence

@@ -12,19 +12,14 @@ from course_lib.tfjs import parity as P
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory):
-    return tmp_path_factory.mktemp("tfjs_parity")
+def digits_web(tfjs_graphs):
+    return tfjs_graphs.digits
 
 
 @pytest.fixture(scope="module")
-def digits_web(digits_model, work):
-    return tfjs.convert(digits_model, work / "digits").path
-
-
-@pytest.fixture(scope="module")
-def multi_web(multi_output_model, work):
+def multi_web(tfjs_graphs):
     """Two outputs: 'score' (n, 1) and 'kind' (n, 3), returned as a list (output_0, output_1)."""
-    return tfjs.convert(multi_output_model, work / "multi").path
+    return tfjs_graphs.multi_output
 
 
 @pytest.fixture(scope="module")

@@ -33,21 +33,21 @@ def work(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def digits_web(digits_model, work):
+def digits_web(tfjs_graphs):
     """The digits Conv2D model (input (n, 8, 8, 1), 10 classes) as a graph model."""
-    return tfjs.convert(digits_model, work / "digits").path
+    return tfjs_graphs.digits
 
 
 @pytest.fixture(scope="module")
-def two_web(two_input_model, work):
+def two_web(tfjs_graphs):
     """The two-input model ('mean', 'worst') as a graph model."""
-    return tfjs.convert(two_input_model, work / "two").path
+    return tfjs_graphs.two_inputs
 
 
 @pytest.fixture(scope="module")
-def multi_web(multi_output_model, work):
+def multi_web(tfjs_graphs):
     """Two outputs: 'score' (n, 1) and 'kind' (n, 3), returned as a list (output_0, output_1)."""
-    return tfjs.convert(multi_output_model, work / "multi").path
+    return tfjs_graphs.multi_output
 
 
 def _halves(two_inputs, n=50):
