@@ -106,6 +106,7 @@ class PublishingMethods:
         (4, PosixPath('work/registry/fraud/4'))
         """
         from course_lib import _tf, persistence
+        from course_lib.inference import call_styles
 
         name = validate_name(name)
         check_eval_set(eval_set)
@@ -120,7 +121,7 @@ class PublishingMethods:
             metrics = measure(eval_set, keras_output(model, eval_set.x), threshold)
         metrics = check_metrics(metrics, eval_set)
         latency = given_latency(latency_ms) if latency_ms is not None else latency_record(
-            lambda batch: model(batch, training=False),
+            call_styles(model)["model(x, training=False)"],  # every output as NumPy
             keras_inputs(model, eval_set.first_row()),
             "keras model(x, training=False), in process",
         )
@@ -287,7 +288,8 @@ def evaluation_record(eval_set: EvalSet, metrics: AnyMetrics) -> dict[str, Any]:
 def latency_record(fn: Callable[[Any], Any], one_row: Any, how: str) -> dict[str, Any]:
     """The manifest's latency: median and p95 of 30 calls of ``fn`` on one row (3 warm-ups).
 
-    ``one_row`` is one row of every input (an array, or a dict or list of arrays).
+    ``one_row`` is one row of every input (an array, or a dict or list of arrays); ``fn``
+    returns the predictions as NumPy (their conversion is part of the time).
 
     >>> record = latency_record(lambda batch: batch * 2, np.zeros((1, 8)), "doubling")
     >>> record["calls"], record["batch_rows"], record["how"]
@@ -298,8 +300,7 @@ def latency_record(fn: Callable[[Any], Any], one_row: Any, how: str) -> dict[str
     """
     from course_lib.inference import measure_latency
 
-    report = measure_latency(lambda batch: as_numpy(fn(batch)), one_row, batch_sizes=(1,),
-                             repeats=30, warmup=3)
+    report = measure_latency(fn, one_row, batch_sizes=(1,), repeats=30, warmup=3)
     row = report.rows[0]
     return {
         "median_ms": row.p50 * 1000,
@@ -308,15 +309,6 @@ def latency_record(fn: Callable[[Any], Any], one_row: Any, how: str) -> dict[str
         "batch_rows": 1,
         "how": how,
     }
-
-
-def as_numpy(out: Any) -> Any:
-    """Every output of a call as NumPy (an array, or a dict or list of them): part of the time."""
-    if isinstance(out, Mapping):
-        return {k: np.asarray(v) for k, v in out.items()}
-    if isinstance(out, (list, tuple)):
-        return [np.asarray(v) for v in out]
-    return np.asarray(out)
 
 
 def given_latency(latency_ms: object) -> dict[str, Any]:
