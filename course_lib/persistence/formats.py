@@ -34,7 +34,7 @@ from course_lib.errors import InvalidInputError, ModelFileError
 
 __all__ = [
     "FORMATS", "H5_WARNING", "SUFFIXES", "SaveResult", "check_format", "check_model",
-    "detect_format", "load_weights", "quiet_logs", "save", "save_weights",
+    "detect_format", "error_text", "load_weights", "quiet_logs", "save", "save_weights",
 ]
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "h5")
@@ -50,6 +50,16 @@ H5_WARNING = (
 
 
 # -- what a model is --------------------------------------------------------------------------
+
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """``TypeName: first line of the message`` (at most ``limit`` characters), for our messages.
+
+    >>> error_text(ValueError("bad shape\\nTraceback..."))
+    'ValueError: bad shape'
+    """
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:limit] if lines else ''}".rstrip(": ")
+
 
 def check_model(model: object) -> Any:
     """``model`` if it is a ``keras.Model``; otherwise a clear error."""
@@ -271,7 +281,7 @@ def load_weights(model: Any, path: str | os.PathLike[str]) -> tuple[str, ...]:
         except Exception as exc:
             raise ModelFileError(
                 f"expected {p.name} to hold weights for this architecture; Keras could not load "
-                f"them ({type(exc).__name__}: {str(exc).splitlines()[0]}). Fix: build the model "
+                f"them ({error_text(exc)}). Fix: build the model "
                 "exactly as it was built when the weights were saved."
             ) from exc
     return tuple(

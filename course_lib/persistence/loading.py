@@ -31,7 +31,7 @@ from course_lib import _checks, _inputs, _tf
 from course_lib.errors import (
     CourseLibError, InvalidInputError, ModelFileError, UnknownLayerError, UnsafeModelError,
 )
-from course_lib.persistence.formats import check_format, detect_format, quiet_logs
+from course_lib.persistence.formats import check_format, detect_format, error_text, quiet_logs
 
 __all__ = ["BATCH_SIZE", "LoadedModel", "TensorInfo", "input_of", "inputs_of", "load",
            "load_savedmodel", "outputs_of", "predict_model"]
@@ -126,11 +126,10 @@ def _batch_size(batch_size: object) -> int:
 
 
 def _failed(exc: Exception, x: Any) -> CourseLibError:
-    text = str(exc).strip().splitlines()
     return CourseLibError(
         f"expected the model to predict on {_inputs.describe(x)}; TensorFlow failed "
-        f"({type(exc).__name__}: {text[0] if text else ''}). Fix: compare the inputs' shapes and "
-        "dtypes with loaded.inputs, and pass them as in training."
+        f"({error_text(exc)}). Fix: compare the inputs' shapes and dtypes with loaded.inputs, "
+        "and pass them as in training."
     )
 
 
@@ -275,17 +274,16 @@ def _keras_error(exc: Exception, path: Path) -> CourseLibError:
         )
     return ModelFileError(
         f"expected {path.name} to be a readable model file; Keras could not load it "
-        f"({type(exc).__name__}: {text.splitlines()[0] if text else ''}). The file may be "
+        f"({error_text(exc)}). The file may be "
         "corrupted, truncated or written by an incompatible version. Fix: save the model "
         "again, or restore a trusted copy."
     )
 
 
 def _compile_error(exc: Exception, path: Path) -> ModelFileError:
-    text = str(exc).strip().splitlines()
     return ModelFileError(
         f"expected Keras to restore the training configuration (loss, metrics, optimizer) "
-        f"saved in {path.name}; it could not ({type(exc).__name__}: {text[0] if text else ''}). "
+        f"saved in {path.name}; it could not ({error_text(exc)}). "
         "The architecture and the weights load fine: legacy files name losses and metrics "
         "in ways Keras 3 no longer reads (\"mse\"). Fix: load(path, compile=False) to predict, "
         "and model.compile(...) again before training further."
@@ -300,7 +298,7 @@ def load_savedmodel(path: Path) -> Any:
     except Exception as exc:
         raise ModelFileError(
             f"expected a readable SavedModel at {path}; TensorFlow could not load it "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0]}). A file inside it is corrupted "
+            f"({error_text(exc)}). A file inside it is corrupted "
             "or missing. Fix: export the model again, or restore a trusted copy."
         ) from exc
 

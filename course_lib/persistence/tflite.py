@@ -22,6 +22,7 @@ import numpy as np
 from course_lib import _checks, _display, _fs, _inputs, _tf
 from course_lib.errors import ConversionError
 from course_lib.metrics import prediction_difference
+from course_lib.persistence.formats import error_text
 from course_lib.persistence.loading import load
 
 __all__ = ["TFLiteResult", "to_tflite"]
@@ -79,7 +80,7 @@ def _convert(src: Path) -> bytes:
         text = str(exc)
         raise ConversionError(
             f"expected the TF Lite converter to convert {src.name}; it could not"
-            f"{_ops(text)}: {type(exc).__name__}: {text.strip().splitlines()[0][:300]}. "
+            f"{_ops(text)}: {error_text(exc)}. "
             "Fix: build the model from layers TF Lite supports, or convert it yourself with "
             "converter.target_spec.supported_ops including tf.lite.OpsSet.SELECT_TF_OPS "
             "(TF Select: a bigger runtime on the device)."
@@ -99,10 +100,9 @@ def _run(payload: bytes, x: Any, specs: Any, names: list[str], src: Path) -> Any
                 else {specs[0].name: row})
             parts.append(runner(**feed))
     except Exception as exc:
-        text = str(exc).strip().splitlines()
         raise ConversionError(
             f"expected the TF Lite model converted from {src.name} to run; the interpreter "
-            f"failed ({type(exc).__name__}: {text[0][:300] if text else ''}). Fix: check that "
+            f"failed ({error_text(exc)}). Fix: check that "
             "every operation of the model is a TF Lite builtin (no TF Select ops)."
         ) from exc
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
