@@ -152,9 +152,14 @@ class VersionInfo:
         )
 
     def details(self) -> str:
-        """Everything in the manifest (for ``course-lib registry show``): time, libraries, files."""
+        """Everything in the manifest (for ``course-lib registry show``): time, libraries, files,
+        and a multi-class model's row per class."""
         lines = self.summary_lines()
         lines.insert(1, f"  created {self.created}, at {self.path}")
+        if self.task == "multiclass":
+            lines.append("  per class:")
+            lines += ["    " + line for line in _display.text_table(*self.metrics.table())
+                      .splitlines()]
         lines.append("  written by " + ", ".join(f"{k} {v}" for k, v in self.libraries.items()))
         if self.latency:
             lines.append("  latency: " + ", ".join(f"{k} {v}" for k, v in self.latency.items()))

@@ -159,3 +159,9 @@ class TestVersionInfoOfAnyTask:
         m = Metrics.from_predictions(s.y, [0.1, 0.9, 0.2, 0.3], class_names=["no", "yes"])
         v = reg.publish_saved_model(src, "churn", s, metrics=m, latency_ms=1)
         assert reg.get("churn", v.version).metrics.class_names == ("no", "yes")
+
+    def test_details_of_a_multiclass_model_show_each_class(self, reg, src):
+        v = reg.publish_saved_model(src, "shapes", multiclass_set(),
+                                    metrics=multiclass_metrics(6), latency_ms=1)
+        text = reg.get("shapes", v.version).details()
+        assert "  per class:" in text and re.search(r"^ +2 +1\.000 +0\.800 +0\.889 +30$", text, re.MULTILINE)
