@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from course_lib import _checks, _fs
 from course_lib.errors import InvalidInputError, RegistryError
 from course_lib.metrics import AnyMetrics, Metrics
