@@ -176,6 +176,10 @@ class TestSignature:
         meta = json.loads((done.path / "model.json").read_text())
         assert [k.split(":")[0] for k in meta["signature"]["inputs"]] == ["mean", "worst"]
 
+    def test_integer_constants_are_not_quantized_weights(self, tfjs_graphs):
+        done = conversion.Conversion.read(tfjs_graphs.two_inputs)
+        assert "int32" in {w.stored_as for w in done.weights} and done.stored_as == "float32"
+
     def test_two_input_savedmodel_keeps_the_keras_input_order(self, two_savedmodel, work):
         done = tfjs.convert(two_savedmodel, work / "two_from_savedmodel")
         assert [t.name for t in done.inputs] == ["mean", "worst"]

@@ -170,8 +170,11 @@ class Conversion(_display.Report):
 
     @property
     def stored_as(self) -> str:
-        """The weight types found in the files: ``float32``, ``uint8``, ``uint8 (partly)``..."""
-        kinds = sorted({w.stored_as for w in self.weights} - {"float32"})
+        """The quantized weight types found: ``float32`` (none), ``uint8``, ``uint8 (partly)``...
+
+        Integer constants of the graph (a concatenation's axis...) are not quantization.
+        """
+        kinds = sorted({w.stored_as for w in self.weights} & {"float16", "uint8", "uint16"})
         if not kinds:
             return "float32"
         partly = any(w.stored_as == "float32" for w in self.weights)

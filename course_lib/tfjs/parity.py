@@ -307,9 +307,9 @@ class Parity(_display.Report):
         if self.comparison is not None:
             return self.comparison.table()
         return (["output", "measure", "TF.js vs source", "allowed", "within"],
-                [[a.output, a.measure, f"{a.shown(a.value)} ({a.detail.split(':')[0]})"
-                  if a.shares else a.shown(a.value), a.shown(a.allowed),
-                  "yes" if a.ok else "NO"] for a in self.agreement])
+                [[a.output, a.measure, f"{a.shown(a.value)} ({a.detail})" if a.shares
+                  else a.shown(a.value), a.shown(a.allowed), "yes" if a.ok else "NO"]
+                 for a in self.agreement])
 
 
 def _measured_output(names: Sequence[str], output: str | None, labelled: bool) -> str | None:
@@ -365,7 +365,8 @@ def _judge(before: Outputs, after: Outputs, y: object, *, task: str | None, tole
     single = len(names) == 1
     diff = prediction_difference(before[names[0]] if single else before,
                                  after[names[0]] if single else after,
-                                 task=tasks[names[0]] if single or task else None, threshold=t,
+                                 task=tasks[names[0]] if single else
+                                 (task if measured is None else None), threshold=t,
                                  labels=_LABELS)
     return {**metrics, "difference": diff, "tolerance": tol,
             "agreement": _agreements(before, after, tasks, tol, t)}
