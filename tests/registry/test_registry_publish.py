@@ -268,3 +268,13 @@ class TestPublishAnyModel:
         v = reg.publish(two_output_model, "multi", s,
                         metrics=Metrics.from_predictions(s.y, score))
         assert v.task == "binary" and v.latency_ms > 0 and reg.verify("multi", 1).ok
+
+    def test_a_savedmodel_with_several_outputs_is_measured_only_with_its_metrics(
+            self, reg, two_output_model, tmp_path):
+        from course_lib import persistence
+
+        export = persistence.save(two_output_model, tmp_path / "export", "savedmodel").path
+        s = EvalSet("t", np.random.default_rng(0).normal(size=(20, 4)), [0, 1] * 10)
+        with pytest.raises(InvalidInputError, match="the SavedModel to have one output to measure"):
+            reg.publish_saved_model(export, "multi", s)
+        assert reg.versions("multi") == []
