@@ -103,18 +103,18 @@ class PublishingMethods:
         >>> v.version, v.path                   # reg held versions 1 to 3
         (4, PosixPath('work/registry/fraud/4'))
         """
-        from course_lib import _tf, persistence
+        from course_lib import persistence
         from course_lib.inference import call_styles
+        from course_lib.persistence.formats import check_model
 
         name = validate_name(name)
         check_eval_set(eval_set)
-        keras = _tf.keras()
-        if not isinstance(model, keras.Model):
+        try:
+            check_model(model)
+        except InvalidInputError as exc:
             raise InvalidInputError(
-                f"expected a Keras model (keras.Model) to publish; found {type(model).__name__}. "
-                "Fix: pass "
-                "the trained model, or publish_saved_model(path, ...) for a SavedModel folder."
-            )
+                f"{exc} A SavedModel folder is published with publish_saved_model(path, ...)."
+            ) from None
         if metrics is None:
             metrics = measure(eval_set, keras_output(model, eval_set.x), threshold)
         metrics = check_metrics(metrics, eval_set)
