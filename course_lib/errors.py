@@ -129,7 +129,10 @@ class UnsafeModelError(CourseLibError):
 # -- TensorFlow.js ----------------------------------------------------------------------------------
 
 class ConversionError(CourseLibError):
-    """The converter could not turn the source into a TF.js graph model (bad source, op, path)."""
+    """The converter could not turn the source into a TF.js graph model (bad source, op, path).
+
+    Also raised by ``persistence.to_tflite`` when TF Lite cannot convert or run a model.
+    """
 
 
 class TfjsRuntimeError(CourseLibError):
