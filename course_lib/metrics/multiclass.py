@@ -28,7 +28,7 @@ __all__ = ["MULTICLASS_METRICS", "MulticlassMetrics"]
 MULTICLASS_METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MulticlassMetrics:
     """Accuracy, macro precision, recall and F1, and the K x K confusion matrix.
 
@@ -128,6 +128,8 @@ class MulticlassMetrics:
         lines = [_display.text_table(*self.table()), "",
                  "  ".join(f"{k} {self.get(k):.3f}" for k in self.names) + " (macro averages)"]
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<div><em>note: {html.escape(n)}</em></div>" for n in self.notes)

@@ -24,7 +24,7 @@ __all__ = ["REGRESSION_METRICS", "RegressionMetrics"]
 REGRESSION_METRICS: tuple[str, ...] = ("mae", "rmse", "r2", "max_error")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RegressionMetrics:
     """MAE, RMSE, R² and the largest absolute error of predictions against targets.
 
@@ -79,6 +79,8 @@ class RegressionMetrics:
 
     def __str__(self) -> str:
         return "  ".join(f"{k} {self.get(k):.4g}" for k in self.names)
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         from course_lib import _display
