@@ -171,6 +171,17 @@ class TestRoundtripOfAnyModel:
                                   directory=tmp_path)
         assert list(tmp_path.iterdir()) == []
 
+    def test_a_binary_softmax_of_two_columns(self, fraud, tmp_path):
+        from course_lib import _tf
+
+        keras = _tf.keras()
+        inputs = keras.Input((8,), name="features")
+        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs),
+                            name="softmax2")
+        rt = persistence.roundtrip(model, fraud.test.x, fraud.test.y, "savedmodel",
+                                   directory=tmp_path)
+        assert rt.ok and rt.task == "binary" and rt.changed == 0
+
     def test_task_is_passed_on(self, fraud_model, fraud, tmp_path):
         rt = persistence.roundtrip(fraud_model, fraud.test.x, fraud.test.y, task="regression",
                                    directory=tmp_path)
