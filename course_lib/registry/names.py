@@ -46,9 +46,9 @@ def validate_name(name: object) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidNameError(
             "expected a model name of 1 to 64 letters, digits, '_' or '-' starting with a letter "
-            f"or digit (e.g. 'fraud'); found {name!r}. A name becomes a folder under the registry "
-            "root, so '/', '..', absolute paths and empty names are refused. Fix: use a plain "
-            "name such as 'fraud' or 'fraud-detector'."
+            f"or digit (e.g. 'digits'); found {name!r}. A name becomes a folder under the "
+            "registry root, so '/', '..', absolute paths and empty names are refused. Fix: use a "
+            "plain name such as 'digits' or 'churn-model'."
         )
     return name
 
