@@ -209,7 +209,7 @@ def _agreements(before: Outputs, after: Outputs, tasks: Mapping[str, str], toler
         else:
             spread = float(np.std(b)) or float(np.max(np.abs(b))) or 1.0
             rows.append(Agreement(name, "largest difference", d.max_abs_diff, tolerance * spread,
-                                  f"allowed: {tolerance:g} x the predictions' spread {spread:.3g}"))
+                                  f"the predictions' spread {spread:.3g} x {tolerance:g}"))
     return tuple(rows)
 
 
