@@ -58,7 +58,7 @@ def test_nbval_fails_when_a_stored_number_is_changed(tmp_path):
     """The validation bites: a tampered stored output makes nbval fail on that cell."""
     source = ROOT / "notebooks" / "00_metrics_that_matter.ipynb"
     nb = nbformat.read(source, as_version=4)
-    target = next(c for c in _code_cells(nb) if "naive_test.describe()" in c.source)
+    target = next(c for c in _code_cells(nb) if "naive_test.describe(" in c.source)
     stream = target.outputs[0]
     assert "recall 13.0%" in stream.text
     stream.text = stream.text.replace("recall 13.0%", "recall 31.0%")
