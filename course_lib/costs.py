@@ -173,7 +173,9 @@ def _formula(m: Metrics, miss_cost: float, false_alarm_cost: float) -> str:
     return f"{m.fn:,} x {_money(miss_cost)} + {m.fp:,} x {_money(false_alarm_cost)}"
 
 
-_MISTAKES = ("missed frauds", "false alarms", "cost")
+def _mistakes(positive: str) -> tuple[str, str, str]:
+    """The table columns of the two mistakes and their cost, in the positive class's words."""
+    return (f"missed {positive}s", "false alarms", "cost")
 
 
 # -- one model, every threshold -------------------------------------------------------------
@@ -189,10 +191,10 @@ class CostCurve(_display.Report):
     >>> c.best_threshold, c.best_cost, c.cost_at(0.5)
     (0.4, 1.0, 11.0)
     >>> print(c)
-    costs on 4 rows, a missed fraud costing 10 and a false alarm 1:
-    threshold      missed frauds  false alarms  cost            total  per transaction
-    cheapest 0.40              0             1  0 x 10 + 1 x 1      1            0.250
-    default 0.50               1             1  1 x 10 + 1 x 1     11            2.750
+    costs on 4 rows, a missed positive costing 10 and a false alarm 1:
+    threshold      missed positives  false alarms  cost            total  per row
+    cheapest 0.40                 0             1  0 x 10 + 1 x 1      1    0.250
+    default 0.50                  1             1  1 x 10 + 1 x 1     11    2.750
     cheapest threshold 0.40: total cost 1, against 11 at the default 0.50
     """
 
@@ -202,6 +204,7 @@ class CostCurve(_display.Report):
     false_alarm_cost: float
     _y: np.ndarray = field(repr=False)
     _scores: np.ndarray = field(repr=False)
+    positive: str = "positive"
 
     @property
     def n_rows(self) -> int:
@@ -226,7 +229,7 @@ class CostCurve(_display.Report):
 
     @property
     def expected_costs(self) -> np.ndarray:
-        """Cost per row (per transaction) at each candidate threshold."""
+        """Cost per row (per row) at each candidate threshold."""
         return self.costs / self.n_rows
 
     @property
@@ -273,24 +276,24 @@ class CostCurve(_display.Report):
 
         >>> c = cost_curve([0, 1], [0.2, 0.8], miss_cost=100, false_alarm_cost=1)
         >>> c.cost_line(0.1, "flag both")
-        'flag both 0.10: 0 missed frauds x 100 + 1 false alarm x 1 = 1 (0.500 per transaction)'
+        'flag both 0.10: 0 missed positives x 100 + 1 false alarm x 1 = 1 (0.500 per row)'
         """
         m = self.metrics_at(threshold)
         cost = m.cost(miss_cost=self.miss_cost, false_alarm_cost=self.false_alarm_cost)
-        return (f"{label} {threshold:.2f}: {_display.plural(m.fn, 'missed fraud')} x "
+        return (f"{label} {threshold:.2f}: {_display.plural(m.fn, f'missed {self.positive}')} x "
                 f"{_money(self.miss_cost)} + {_display.plural(m.fp, 'false alarm')} x "
                 f"{_money(self.false_alarm_cost)} = {_money(cost)} "
-                f"({cost / self.n_rows:,.3f} per transaction)")
+                f"({cost / self.n_rows:,.3f} per row)")
 
     def describe(self, default: float = 0.5) -> str:
         """The cheapest threshold and its cost, next to the cost at ``default`` (0.5).
 
         >>> c = cost_curve([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], miss_cost=10, false_alarm_cost=1)
         >>> print(c.describe())  # doctest: +NORMALIZE_WHITESPACE
-        cheapest threshold 0.40: 0 missed frauds x 10 + 1 false alarm x 1 = 1
-            (0.250 per transaction)
-        default threshold 0.50: 1 missed fraud x 10 + 1 false alarm x 1 = 11
-            (2.750 per transaction)
+        cheapest threshold 0.40: 0 missed positives x 10 + 1 false alarm x 1 = 1
+            (0.250 per row)
+        default threshold 0.50: 1 missed positive x 10 + 1 false alarm x 1 = 11
+            (2.750 per row)
         """
         return "\n".join([self.cost_line(self.best_threshold, "cheapest threshold"),
                           self.cost_line(default, "default threshold")])
@@ -299,7 +302,7 @@ class CostCurve(_display.Report):
 
     @property
     def title(self) -> str:  # type: ignore[override]
-        return (f"costs on {self.n_rows:,} rows, a missed fraud costing "
+        return (f"costs on {self.n_rows:,} rows, a missed {self.positive} costing "
                 f"{_money(self.miss_cost)} and a false alarm {_money(self.false_alarm_cost)}:")
 
     @property
@@ -317,7 +320,7 @@ class CostCurve(_display.Report):
                 f"against {_money(default)} at the default 0.50")
 
     def table(self) -> tuple[list[str], list[list[str]]]:
-        """The cheapest and the default threshold: mistakes, their cost, per transaction."""
+        """The cheapest and the default threshold: mistakes, their cost, per row."""
         rows = []
         for label, t in (("cheapest", self.best_threshold), ("default", 0.5)):
             m = self.metrics_at(t)
@@ -325,7 +328,7 @@ class CostCurve(_display.Report):
             rows.append([f"{label} {t:.2f}", f"{m.fn:,}", f"{m.fp:,}",
                          _formula(m, self.miss_cost, self.false_alarm_cost), _money(cost),
                          f"{cost / self.n_rows:,.3f}"])
-        return ["threshold", *_MISTAKES, "total", "per transaction"], rows
+        return ["threshold", *_mistakes(self.positive), "total", "per row"], rows
 
     def __repr__(self) -> str:
         return (f"CostCurve(n_rows={self.n_rows}, miss_cost={self.miss_cost:g}, "
@@ -336,19 +339,19 @@ class CostCurve(_display.Report):
         return super()._repr_html_() + self.best_metrics._repr_html_()
 
     def plot(self, ax: Any = None) -> CostCurve:
-        """Expected cost per transaction against the threshold, the cheapest one marked.
+        """Expected cost per row against the threshold, the cheapest one marked.
 
         >>> c = cost_curve([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], miss_cost=10, false_alarm_cost=1)
         >>> [line.get_label() for line in c.plot().ax_.get_lines()]
-        ['expected cost per transaction', 'cheapest 0.40', 'default 0.50']
+        ['expected cost per row', 'cheapest 0.40', 'default 0.50']
         """
         ax = self._axes(ax, 6.4, 4.0)
-        ax.plot(self.thresholds, self.expected_costs, label="expected cost per transaction")
+        ax.plot(self.thresholds, self.expected_costs, label="expected cost per row")
         ax.axvline(self.best_threshold, color="tab:green", linestyle="--",
                    label=f"cheapest {self.best_threshold:.2f}")
         ax.axvline(0.5, color="grey", linestyle=":", label="default 0.50")
         ax.set(xlim=(0.0, 1.0), xlabel="decision threshold (score >= threshold)",
-               ylabel="cost per transaction",
+               ylabel="cost per row",
                title=f"Missed fraud {_money(self.miss_cost)}, "
                      f"false alarm {_money(self.false_alarm_cost)}")
         ax.set_ylim(bottom=0.0)
@@ -360,7 +363,7 @@ class CostCurve(_display.Report):
 def cost_curve(
     y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, *,
     miss_cost: float, false_alarm_cost: float,
-    thresholds: Sequence[float] | np.ndarray | None = None,
+    thresholds: Sequence[float] | np.ndarray | None = None, positive: str = "positive",
 ) -> CostCurve:
     """The cost of missed frauds and false alarms at each candidate threshold.
 
@@ -383,7 +386,8 @@ def cost_curve(
         )
     grid = _checks.thresholds(thresholds)
     return CostCurve(thresholds=grid, metrics=metrics_at_thresholds(y, s, grid), miss_cost=miss,
-                     false_alarm_cost=alarm, _y=y, _scores=s)
+                     false_alarm_cost=alarm, _y=y, _scores=s,
+                     positive=_checks.text("positive", positive, example="fraud"))
 
 
 # -- several versions, one threshold each -----------------------------------------------------
@@ -402,7 +406,7 @@ class CostRow:
 
     @property
     def per_1000(self) -> float:
-        """Cost per 1,000 transactions."""
+        """Cost per 1,000 rows."""
         return 1000 * self.total / self.metrics.total
 
 
@@ -416,10 +420,10 @@ class CostTable(_display.Report):
     >>> t.best, [r.total for r in t.rows]
     (('v2',), [1600.0, 1075.0])
     >>> print(t)
-    version  missed frauds  false alarms  cost               total  per 1,000 transactions
-    v1                  15            20  15 x 100 + 20 x 5  1,600                 8,000.0
-    v2                  10            15  10 x 100 + 15 x 5  1,075                 5,375.0
-    Deploy v2: at these costs (a missed fraud costs 100, a false alarm 5) its mistakes cost least
+    version  missed positives  false alarms  cost               total  per 1,000 rows
+    v1                     15            20  15 x 100 + 20 x 5  1,600         8,000.0
+    v2                     10            15  10 x 100 + 15 x 5  1,075         5,375.0
+    Deploy v2: at these costs (a missed positive costs 100, a false alarm 5) its mistakes cost least
     >>> t.ok, "<b>v2</b>" in t._repr_html_(), "<b>v1</b>" in t._repr_html_()
     (True, True, False)
     >>> deployment_costs({"a": t.rows[0].metrics, "b": t.rows[0].metrics}, 1, 1).ok  # a tie
@@ -429,6 +433,7 @@ class CostTable(_display.Report):
     rows: tuple[CostRow, ...]
     miss_cost: float
     false_alarm_cost: float
+    positive: str = "positive"
 
     @property
     def best(self) -> tuple[str, ...]:
@@ -447,7 +452,8 @@ class CostTable(_display.Report):
     def verdict(self) -> str:
         """Which version to deploy at these costs."""
         best = self.best
-        costs = f"a missed fraud costs {self.miss_cost:g}, a false alarm {self.false_alarm_cost:g}"
+        costs = (f"a missed {self.positive} costs {self.miss_cost:g}, a false alarm "
+                 f"{self.false_alarm_cost:g}")
         if len(best) > 1:
             return f"At these costs ({costs}) {' and '.join(best)} cost the same: a tie"
         return f"Deploy {best[0]}: at these costs ({costs}) its mistakes cost least"
@@ -457,7 +463,7 @@ class CostTable(_display.Report):
         rows = [[r.label, f"{r.metrics.fn:,}", f"{r.metrics.fp:,}",
                  _formula(r.metrics, self.miss_cost, self.false_alarm_cost),
                  f"{r.total:,.0f}", f"{r.per_1000:,.1f}"] for r in self.rows]
-        return ["version", *_MISTAKES, "total", "per 1,000 transactions"], rows
+        return ["version", *_mistakes(self.positive), "total", "per 1,000 rows"], rows
 
     def _repr_html_(self) -> str:
         import html
@@ -471,7 +477,8 @@ class CostTable(_display.Report):
 
 
 def deployment_costs(
-    versions: Mapping[str, Metrics], miss_cost: float, false_alarm_cost: float
+    versions: Mapping[str, Metrics], miss_cost: float, false_alarm_cost: float, *,
+    positive: str = "positive",
 ) -> CostTable:
     """What each version's mistakes cost: ``FN x miss_cost + FP x false_alarm_cost``.
 
@@ -503,6 +510,7 @@ def deployment_costs(
               for k, m in versions.items()),
         miss,
         alarm,
+        _checks.text("positive", positive, example="fraud"),
     )
 
 

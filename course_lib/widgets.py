@@ -178,10 +178,11 @@ class ThresholdExplorer(W.VBox):
 
     def __init__(
         self, y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-        threshold: float = 0.5, step: float = 0.01,
+        threshold: float = 0.5, step: float = 0.01, *, positive: str = "positive",
     ) -> None:
         # One call validates labels, scores and threshold with the metrics' own messages.
-        self.metrics: Metrics = Metrics.from_predictions(y_true, scores, threshold)
+        self.metrics: Metrics = Metrics.from_predictions(y_true, scores, threshold, task="binary")
+        self.positive = positive
         if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step <= 1:
             raise InvalidInputError(
                 f"expected step to be a number above 0 and at most 1; found {step!r}. "
@@ -205,7 +206,8 @@ class ThresholdExplorer(W.VBox):
     def _show(self) -> None:
         m = self.metrics
         summary = (f"<p>At threshold {m.threshold:.2f} the model flags {m.tp + m.fp:,} of "
-                   f"{m.total:,} transactions; it catches {m.tp:,} of {m.positives:,} frauds.</p>")
+                   f"{m.total:,} rows; it catches {m.tp:,} of {m.positives:,} "
+                   f"{html.escape(self.positive)}s.</p>")
         self.result.value = summary + m._repr_html_()
 
     def __repr__(self) -> str:
@@ -283,14 +285,15 @@ class CostExplorer(W.VBox):
 
     def __init__(
         self, y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-        miss_cost: float = 500.0, false_alarm_cost: float = 5.0,
+        miss_cost: float = 500.0, false_alarm_cost: float = 5.0, *, positive: str = "positive",
     ) -> None:
         from course_lib.costs import cost_curve
 
         self._cost_curve = cost_curve
         # One call validates labels, scores and costs with the cost module's messages.
         self.curve = cost_curve(y_true, scores, miss_cost=miss_cost,
-                                false_alarm_cost=false_alarm_cost)
+                                false_alarm_cost=false_alarm_cost, positive=positive)
+        self.positive = positive
         low, high = COST_RANGE
         for name, value in (("miss_cost", miss_cost), ("false_alarm_cost", false_alarm_cost)):
             if not low <= float(value) <= high:
@@ -303,21 +306,22 @@ class CostExplorer(W.VBox):
         exponents = {"base": 10, "min": np.log10(low), "max": np.log10(high), "step": 0.01,
                      "readout_format": ",.4g", "style": {"description_width": "120px"},
                      "layout": W.Layout(width="480px")}
-        self.miss_cost = W.FloatLogSlider(value=float(miss_cost), description="missed fraud",
+        self.miss_cost = W.FloatLogSlider(value=float(miss_cost), description=f"missed {positive}",
                                           **exponents)
         self.false_alarm_cost = W.FloatLogSlider(value=float(false_alarm_cost),
                                                  description="false alarm", **exponents)
         self.result = W.HTML()
         for slider in (self.miss_cost, self.false_alarm_cost):
             slider.observe(self._update, names="value")
-        header = W.HTML("<p>Cost of one missed fraud (FN) and of one false alarm (FP). The "
+        header = W.HTML(f"<p>Cost of one missed {html.escape(positive)} (FN) and of one false alarm (FP). The "
                         "cheapest threshold minimises FN x cost + FP x cost on these rows.</p>")
         super().__init__(children=(header, self.miss_cost, self.false_alarm_cost, self.result))
         self._show()
 
     def _update(self, _change: Any = None) -> None:
         self.curve = self._cost_curve(self._y_true, self._scores, miss_cost=self.miss_cost.value,
-                                      false_alarm_cost=self.false_alarm_cost.value)
+                                      false_alarm_cost=self.false_alarm_cost.value,
+                                      positive=self.positive)
         self._show()
 
     def _show(self) -> None:
@@ -423,15 +427,18 @@ class DeploymentCostExplorer(W.VBox):
     the cost of a version is FN x (cost of a missed fraud) + FP x (cost of a false alarm).
     """
 
-    def __init__(self, versions: Any, miss_cost: float = 100.0, false_alarm_cost: float = 1.0) -> None:
+    def __init__(self, versions: Any, miss_cost: float = 100.0, false_alarm_cost: float = 1.0, *,
+                 positive: str = "positive") -> None:
         from course_lib.costs import deployment_costs
 
         self._costs = deployment_costs
-        self.table = deployment_costs(versions, miss_cost, false_alarm_cost)  # validates everything
+        self.positive = positive
+        # validates everything
+        self.table = deployment_costs(versions, miss_cost, false_alarm_cost, positive=positive)
         self._versions = dict(versions)
         style = {"description_width": "190px"}
         self.miss_cost = W.BoundedFloatText(value=float(miss_cost), min=0.0, max=1e9, step=1.0,
-                                            description="cost of a missed fraud", style=style)
+                                            description=f"cost of a missed {positive}", style=style)
         self.false_alarm_cost = W.BoundedFloatText(value=float(false_alarm_cost), min=0.0, max=1e9, step=1.0,
                                                    description="cost of a false alarm", style=style)
         self.result = W.HTML()
@@ -441,7 +448,8 @@ class DeploymentCostExplorer(W.VBox):
         self._update()
 
     def _update(self, _change: Any = None) -> None:
-        self.table = self._costs(self._versions, self.miss_cost.value, self.false_alarm_cost.value)
+        self.table = self._costs(self._versions, self.miss_cost.value, self.false_alarm_cost.value,
+                                 positive=self.positive)
         self.result.value = self.table._repr_html_()
 
     def __repr__(self) -> str:

@@ -74,16 +74,21 @@ class TestCostCurve:
         assert curve.thresholds.tolist() == [0.3, 0.6] and curve.best_threshold in (0.3, 0.6)
 
     def test_describe_compares_with_the_default_threshold(self):
-        curve = cost_curve([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], miss_cost=10, false_alarm_cost=1)
+        curve = cost_curve([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], miss_cost=10, false_alarm_cost=1,
+                           positive="fraud")
         assert curve.describe().splitlines() == [
             ("cheapest threshold 0.40: 0 missed frauds x 10 + 1 false alarm x 1 = 1 "
-             "(0.250 per transaction)"),
+             "(0.250 per row)"),
             ("default threshold 0.50: 1 missed fraud x 10 + 1 false alarm x 1 = 11 "
-             "(2.750 per transaction)"),
+             "(2.750 per row)"),
         ]
 
+    def test_mistakes_are_named_after_the_positive_class(self):
+        curve = cost_curve([0, 1], [0.2, 0.8], miss_cost=10, false_alarm_cost=1)
+        assert curve.cost_line(0.5).startswith("threshold 0.50: 0 missed positives x 10")
+
     def test_text_and_html(self, scored):
-        curve = cost_curve(*scored, miss_cost=500, false_alarm_cost=2.5)
+        curve = cost_curve(*scored, miss_cost=500, false_alarm_cost=2.5, positive="fraud")
         assert str(curve).startswith(
             "costs on 2,000 rows, a missed fraud costing 500 and a false alarm 2.50:")
         assert curve.best_metrics._repr_html_() in curve._repr_html_()

@@ -199,7 +199,7 @@ class TestThresholdExplorer:
 
     def test_summary_line_counts_flags_and_catches(self):
         ex = ThresholdExplorer([0, 0, 1, 1, 1], [0.1, 0.6, 0.4, 0.9, 0.7])
-        assert "flags 3 of 5 transactions; it catches 2 of 3 frauds" in ex.result.value
+        assert "flags 3 of 5 rows; it catches 2 of 3 positives" in ex.result.value
 
     def test_keras_shaped_scores_are_accepted(self, scored):
         y, scores = scored

@@ -48,7 +48,7 @@ _STARTED = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp
   .some(e => /^\\[(\\*|\\d+)\\]:$/.test(e.textContent.trim()))"""
 _KERNEL_IDLE = """() => document.querySelector('.jp-Notebook-ExecutionIndicator')
   ?.getAttribute('data-status') === 'idle'"""
-_SUMMARY = re.compile(r"At threshold (\d\.\d\d) the model flags ([\d,]+) of ([\d,]+) transactions; "
+_SUMMARY = re.compile(r"At threshold (\d\.\d\d) the model flags ([\d,]+) of ([\d,]+) rows; "
                       r"it catches ([\d,]+) of ([\d,]+) frauds")
 
 
