@@ -485,9 +485,8 @@ def two_input_model(two_inputs):
     return model
 
 
-@pytest.fixture(scope="session")
-def multi_output_model():
-    """Untrained: one input 'features' (n, 4), two outputs 'score' (n, 1) sigmoid and 'kind' (n, 3) softmax."""
+def _two_outputs(as_dict: bool):
+    """Untrained: input 'features' (n, 4); outputs 'score' (n, 1) sigmoid and 'kind' (n, 3) softmax."""
     from course_lib import _tf, models
 
     keras = _tf.keras()
@@ -496,7 +495,20 @@ def multi_output_model():
     h = keras.layers.Dense(8, activation="relu")(inputs)
     score = keras.layers.Dense(1, activation="sigmoid", name="score")(h)
     kind = keras.layers.Dense(3, activation="softmax", name="kind")(h)
-    return keras.Model(inputs, [score, kind], name="two_outputs")
+    outputs = {"score": score, "kind": kind} if as_dict else [score, kind]
+    return keras.Model(inputs, outputs, name="two_outputs")
+
+
+@pytest.fixture(scope="session")
+def multi_output_model():
+    """Two outputs, 'score' (n, 1) and 'kind' (n, 3), returned as a list (untrained)."""
+    return _two_outputs(as_dict=False)
+
+
+@pytest.fixture(scope="session")
+def two_output_model():
+    """The same two outputs, returned as a dict by output name (untrained)."""
+    return _two_outputs(as_dict=True)
 
 
 @pytest.fixture(scope="session")

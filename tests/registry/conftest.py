@@ -40,17 +40,3 @@ def real(real_registry, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(real_registry.root, copy)
     return ModelRegistry(copy)
-
-
-@pytest.fixture(scope="session")
-def two_output_model():
-    """Untrained: input 'features' (n, 4), outputs 'score' (n, 1) sigmoid and 'kind' (n, 3)."""
-    from course_lib import _tf, models
-
-    keras = _tf.keras()
-    models.set_seed(0)
-    inputs = keras.Input((4,), name="features")
-    h = keras.layers.Dense(8, activation="relu")(inputs)
-    score = keras.layers.Dense(1, activation="sigmoid", name="score")(h)
-    kind = keras.layers.Dense(3, activation="softmax", name="kind")(h)
-    return keras.Model(inputs, {"score": score, "kind": kind}, name="two_outputs")
