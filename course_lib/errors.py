@@ -20,6 +20,7 @@ Hierarchy::
     ├── TargetNotMetError           no decision threshold meets the asked recall or precision
     ├── model files
     │   ├── ModelFileError          a path that does not hold a model in the expected format
+    │   │   └── TamperedModelError  files unlike their recorded sha256, or a path out of the folder
     │   ├── UnknownLayerError       a custom layer class not registered where the model is loaded
     │   └── UnsafeModelError        a Lambda layer (code) that safe mode refuses to run
     ├── TensorFlow.js
@@ -62,6 +63,7 @@ __all__ = [
     "RefusedError",
     "RegistryError",
     "RollbackRefusedError",
+    "TamperedModelError",
     "TargetNotMetError",
     "TfjsRuntimeError",
     "UnknownLayerError",
@@ -116,6 +118,10 @@ class NotebookNotFoundError(CourseLibError, FileNotFoundError):
 
 class ModelFileError(CourseLibError):
     """A path that does not hold a model in the expected format (missing, wrong kind, corrupted)."""
+
+
+class TamperedModelError(ModelFileError):
+    """Model files unlike the sha256 recorded when written, or a path that leaves the model folder."""
 
 
 class UnknownLayerError(CourseLibError):
