@@ -17,6 +17,7 @@ Hierarchy::
     ├── DataIntegrityError          a dataset snapshot missing or not matching its checksum
     ├── MissingDependencyError      an optional extra (plots, widgets, tf) is not installed
     ├── NotebookNotFoundError       no lessons where the instructor pointed
+    ├── StorageError                the disk refused a write or read: full, read-only, no permission, too long a path
     ├── TargetNotMetError           no decision threshold meets the asked recall or precision
     ├── model files
     │   ├── ModelFileError          a path that does not hold a model in the expected format
@@ -63,6 +64,7 @@ __all__ = [
     "RefusedError",
     "RegistryError",
     "RollbackRefusedError",
+    "StorageError",
     "TamperedModelError",
     "TargetNotMetError",
     "TfjsRuntimeError",
@@ -112,6 +114,10 @@ class MissingDependencyError(CourseLibError, ImportError):
 
 class NotebookNotFoundError(CourseLibError, FileNotFoundError):
     """No lessons where the instructor pointed, or a notebook name that is not there."""
+
+
+class StorageError(CourseLibError, OSError):
+    """The disk refused a write or read: full, read-only, no permission, too long a path."""
 
 
 # -- model files ----------------------------------------------------------------------------------
