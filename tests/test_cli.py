@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import __version__
-from course_lib.cli import main
+from course_lib import __version__, errors, exercises
+from course_lib.cli import exit_code, main
 
 
 class TestVersion:
     def test_prints_the_package_version(self, capsys):
-        with pytest.raises(SystemExit) as done:
-            main(["--version"])
-        assert done.value.code == 0 and capsys.readouterr().out.strip() == f"course-lib {__version__}"
+        assert main(["--version"]) == 0
+        assert capsys.readouterr().out.strip() == f"course-lib {__version__}"
 
     def test_console_script_is_installed(self):
         exe = Path(sys.executable).parent / "course-lib"  # next to the venv's python
@@ -164,22 +163,19 @@ class TestRegistryRollback:
 
 class TestRegistryParser:
     def test_top_level_help_lists_the_registry_verb(self, capsys):
-        with pytest.raises(SystemExit) as done:
-            main(["--help"])
+        assert main(["--help"]) == 0
         out = capsys.readouterr().out
-        assert done.value.code == 0 and "inspect and manage a model registry folder" in out
+        assert "inspect and manage a model registry folder" in out
 
     def test_registry_help_lists_the_actions(self, capsys):
-        with pytest.raises(SystemExit) as done:
-            main(["registry", "--help"])
+        assert main(["registry", "--help"]) == 0
         out = capsys.readouterr().out
-        assert done.value.code == 0 and out.startswith("usage: course-lib registry")
+        assert out.startswith("usage: course-lib registry")
         assert all(a in out for a in ("list", "show", "verify", "compare", "promote", "rollback"))
 
     def test_missing_action_exits_2(self, capsys):
-        with pytest.raises(SystemExit) as done:
-            main(["registry"])
-        assert done.value.code == 2 and "ACTION" in capsys.readouterr().err
+        assert main(["registry"]) == 2
+        assert "ACTION" in capsys.readouterr().err
 
     def test_empty_registry_lists_no_models(self, tmp_path, capsys):
         from course_lib.registry import ModelRegistry
@@ -254,9 +250,8 @@ class TestRegistryPromoteAnyTask:
 
     @pytest.mark.parametrize("rule", ["macro_f1", "macro_f1=high", "=0.8"])
     def test_a_rule_that_is_not_metric_equals_value_exits_2(self, task_root, rule, capsys):
-        with pytest.raises(SystemExit) as done:
-            main(["registry", "promote", task_root, "shapes", "1", "--min", rule])
-        assert done.value.code == 2 and "expected METRIC=VALUE" in capsys.readouterr().err
+        assert main(["registry", "promote", task_root, "shapes", "1", "--min", rule]) == 2
+        assert "expected METRIC=VALUE" in capsys.readouterr().err
 
     def test_list_shows_a_regressions_own_columns(self, task_root, capsys):
         assert main(["registry", "list", task_root, "dose"]) == 0
@@ -265,3 +260,110 @@ class TestRegistryPromoteAnyTask:
     def test_rollback_of_a_model_never_published_exits_2(self, task_root, capsys):
         assert main(["registry", "rollback", task_root, "never_published"]) == 2
         assert "nothing was ever published" in capsys.readouterr().err
+
+
+# -- exit codes: one table for every verb --------------------------------------------------------
+
+class TestExitCode:
+    @pytest.mark.parametrize("error, code", [
+        (errors.RefusedError("no"), 1),
+        (errors.IntegrityError("changed"), 1),
+        (errors.PromotionRefusedError("refused", None), 1),
+        (errors.InvalidInputError("bad"), 2),
+        (errors.VersionNotFoundError("none"), 2),
+        (errors.InvalidVersionError("half"), 2),
+        (errors.UnknownQuestionError("q"), 2),
+        (errors.NotebookNotFoundError("nb"), 2),
+        (errors.ModelFileError("file"), 2),
+        (errors.MissingDependencyError("nbval"), 3),
+        (errors.TfjsRuntimeError("node"), 3),
+        (ZeroDivisionError("division by zero"), 4),
+        (OSError("raw"), 4),
+    ])
+    def test_each_kind_of_error_has_its_code(self, error, code):
+        assert exit_code(error) == code
+
+    def test_a_storage_error_is_the_machines_fault(self):
+        storage = getattr(errors, "StorageError", None)
+        if storage is None:  # declared by the registry's disk checks; until then, its bases
+            storage = type("StorageError", (errors.CourseLibError, OSError), {})
+        assert exit_code(storage(28, "No space left on device")) == 3
+
+    def test_a_signature_error_is_a_refusal(self):
+        signature = getattr(errors, "SignatureError", None)
+        if signature is None:  # declared by the signing code; until then, its base
+            signature = type("SignatureError", (errors.IntegrityError,), {})
+        assert exit_code(signature("does not hold")) == 1
+
+
+def _crash(*args, **kwargs):
+    return {}["missing"]
+
+
+class TestUnexpectedError:
+    def test_a_bug_exits_4_with_one_line_and_no_traceback(self, monkeypatch, capsys):
+        monkeypatch.delenv("COURSE_LIB_TRACEBACK", raising=False)
+        monkeypatch.setattr(exercises, "questions", _crash)
+        assert main(["questions"]) == 4
+        err = capsys.readouterr().err
+        assert err.strip().splitlines() == [
+            "course-lib: unexpected error (a bug in course-lib): KeyError: 'missing'; "
+            "rerun with --traceback for the details"]
+
+    def test_the_traceback_flag_prints_it(self, monkeypatch, capsys):
+        monkeypatch.delenv("COURSE_LIB_TRACEBACK", raising=False)
+        monkeypatch.setattr(exercises, "questions", _crash)
+        assert main(["--traceback", "questions"]) == 4
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err and "_crash" in err
+
+    def test_the_environment_variable_prints_it(self, monkeypatch, capsys):
+        monkeypatch.setenv("COURSE_LIB_TRACEBACK", "1")
+        monkeypatch.setattr(exercises, "questions", _crash)
+        assert main(["questions"]) == 4
+        assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+    def test_a_course_lib_error_prints_no_traceback(self, monkeypatch, capsys):
+        monkeypatch.delenv("COURSE_LIB_TRACEBACK", raising=False)
+        assert main(["check", "fraud-self-chek", "b"]) == 2
+        assert "Traceback" not in capsys.readouterr().err
+
+    def test_a_course_lib_error_with_the_flag_prints_its_traceback(self, capsys):
+        assert main(["--traceback", "check", "fraud-self-chek", "b"]) == 2
+        assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+    def test_a_bug_in_the_console_script_exits_4(self, tmp_path):
+        code = ("import sys; from course_lib import cli, exercises\n"
+                "exercises.questions = lambda *a: 1 / 0\n"
+                "sys.exit(cli.main(['questions']))\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={"PATH": "/usr/bin:/bin"})
+        assert done.returncode == 4 and "ZeroDivisionError: division by zero" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+class TestUsage:
+    @pytest.mark.parametrize("argv", [["--help"], ["registry", "--help"], ["validate", "--help"],
+                                      ["doctor", "--help"]])
+    def test_help_returns_0(self, argv, capsys):
+        assert main(argv) == 0
+        assert capsys.readouterr().out.startswith("usage: course-lib")
+
+    @pytest.mark.parametrize("argv", [["nosuchverb"], ["registry"], ["check", "only-one"],
+                                      ["validate", "--timeout", "soon"], ["doctor", "--nosuch"]])
+    def test_a_usage_error_returns_2(self, argv, capsys):
+        assert main(argv) == 2
+        assert "usage: course-lib" in capsys.readouterr().err
+
+    def test_version_returns_0(self, capsys):
+        assert main(["--version"]) == 0
+        assert capsys.readouterr().out.strip() == f"course-lib {__version__}"
+
+    def test_a_lesson_without_questions_exits_2_naming_the_lessons(self, capsys):
+        assert main(["questions", "--lesson", "99"]) == 2
+        err = capsys.readouterr().err
+        assert "no questions in lesson 99" in err and "'00'" in err
+
+    def test_a_missing_notebook_exits_2(self, tmp_path, capsys):
+        assert main(["validate", str(tmp_path / "nosuch.ipynb")]) == 2
+        assert "nosuch.ipynb" in capsys.readouterr().err
