@@ -288,6 +288,8 @@ def questions(lesson: str | None = None) -> list[str]:
 
     >>> questions("00")[:2]
     ['fraud-self-check', 'seed-matrix-precision']
+
+    A lesson without questions is refused, naming the lessons that have some.
     """
     if lesson is None:
         return list(_bank())
@@ -295,7 +297,14 @@ def questions(lesson: str | None = None) -> list[str]:
         raise InvalidInputError(f"expected a lesson number such as '00' or '01'; found "
                                 f"{lesson!r}. Fix: questions() with no argument lists every id.")
     lesson = lesson.strip().zfill(2)
-    return [qid for qid, q in _bank().items() if q.lesson == lesson]
+    found = [qid for qid, q in _bank().items() if q.lesson == lesson]
+    if not found:
+        known = sorted({q.lesson for q in _bank().values()})
+        raise InvalidInputError(
+            f"expected a lesson that has questions; found no questions in lesson {lesson}. "
+            f"Lessons with questions: {', '.join(map(repr, known))}. Fix: pass one of them, or questions() "
+            "with no argument for every id.")
+    return found
 
 
 def question(question_id: str) -> Question:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib.errors import CourseLibError, UnknownQuestionError
+from course_lib.errors import CourseLibError, InvalidInputError, UnknownQuestionError
 from course_lib.exercises import (
     Choice,
     Feedback,
@@ -68,8 +68,10 @@ class TestQuestions:
     def test_without_lesson_lists_every_id(self):
         assert questions()[: len(LESSON_00)] == LESSON_00
 
-    def test_lesson_without_questions_gives_empty_list(self):
-        assert questions("99") == []
+    def test_lesson_without_questions_is_refused_naming_the_lessons(self):
+        with pytest.raises(InvalidInputError,
+                           match=r"no questions in lesson 99\. Lessons with questions: '00', "):
+            questions("99")
 
     def test_lesson_number_is_padded(self):
         assert questions(" 0") == LESSON_00

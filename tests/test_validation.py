@@ -316,13 +316,23 @@ class TestValidateMain:
         assert code == 1
         assert "00_slow.ipynb: timed out after 4 s and was stopped" in out
 
-    def test_unknown_notebook_exits_2_with_the_reason(self, tmp_path):
-        code, _, err = _run(I.validate_main, ["--notebooks-dir", str(tmp_path), "00_missing"], tmp_path)
-        assert code == 2 and "course-lib validate: expected a notebook" in err
+    def test_unknown_notebook_is_raised_for_the_command_line(self, tmp_path):
+        with pytest.raises(NotebookNotFoundError, match="expected a notebook"):
+            I.validate_main(["--notebooks-dir", str(tmp_path), "00_missing"])
 
     def test_non_positive_timeout_exits_2(self, tmp_path):
         code, _, err = _run(I.validate_main, ["--timeout", "0"], tmp_path)
         assert code == 2 and "--timeout" in err
+
+
+class TestValidateNotebook:
+    def test_a_missing_notebook_is_raised_not_reported(self, tmp_path):
+        with pytest.raises(NotebookNotFoundError, match=r"nosuch\.ipynb.*nothing is there"):
+            I.validate_notebook(tmp_path / "nosuch.ipynb")
+
+    def test_a_folder_is_not_a_notebook(self, tmp_path):
+        with pytest.raises(NotebookNotFoundError, match="not a notebook file"):
+            I.validate_notebook(tmp_path)
 
 
 class TestStripAnsi:

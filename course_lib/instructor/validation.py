@@ -319,6 +319,11 @@ def validate_notebook(notebook: str | os.PathLike[str], *, timeout: float = DEFA
     stopped, with its kernel, and reported as an error.
     """
     nb = Path(notebook).resolve()
+    if not nb.is_file():
+        what = "a folder, not a notebook file" if nb.is_dir() else "nothing is there"
+        raise NotebookNotFoundError(
+            f"expected a notebook (.ipynb) file at {notebook}; {what}. Fix: pass the path of a "
+            "lesson such as notebooks/00_hello.ipynb (find_notebooks() lists them).")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("PYTEST_ADDOPTS", None)
     with tempfile.TemporaryDirectory(prefix="course-lib-validate-") as tmp:
@@ -480,6 +485,9 @@ def validate_parser(prog: str = "course-lib validate") -> argparse.ArgumentParse
 def validate_main(argv: Sequence[str] | None = None) -> int:
     """``course-lib validate``: validate the notebooks, print the table; the exit code.
 
+    0 when every cell passed, 1 when one failed, 2 for a bad ``--timeout``; a notebook that
+    is not there raises :class:`NotebookNotFoundError` (``course-lib`` exits with 2).
+
     >>> validate_main(["--notebooks-dir", "notebooks"])   # notebooks/00_hello.ipynb
     validating 1 notebook with nbval (sanitize rules: .../nbval_sanitize.cfg; limit 1200 s each)
       00_hello.ipynb: 1 cell, ok in ... s
@@ -496,17 +504,13 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         print(f"course-lib validate: expected --timeout to be a positive number of seconds; found "
               f"{args.timeout:g}. Fix: e.g. --timeout 600", file=sys.stderr)
         return 2
-    try:
-        notebooks = find_notebooks(args.notebooks, args.notebooks_dir)
-        folders = sorted({str(sanitize_config(nb.parent)) for nb in notebooks})
-        print(f"validating {_display.plural(len(notebooks), 'notebook')} with nbval "
-              f"(sanitize rules: {', '.join(folders)}; limit {args.timeout:g} s each)", flush=True)
-
-        results = validate(notebooks, timeout=args.timeout,
-                           progress=lambda r: print(f"  {r.verdict}", flush=True))
-    except CourseLibError as exc:
-        print(f"course-lib validate: {exc}", file=sys.stderr)
-        return 2
+    # A CourseLibError (no such notebook, nbval missing) goes to course-lib's exit-code table.
+    notebooks = find_notebooks(args.notebooks, args.notebooks_dir)
+    folders = sorted({str(sanitize_config(nb.parent)) for nb in notebooks})
+    print(f"validating {_display.plural(len(notebooks), 'notebook')} with nbval "
+          f"(sanitize rules: {', '.join(folders)}; limit {args.timeout:g} s each)", flush=True)
+    results = validate(notebooks, timeout=args.timeout,
+                       progress=lambda r: print(f"  {r.verdict}", flush=True))
     print()
     print(results_table(results))
     report = failure_report(results)
