@@ -33,6 +33,7 @@ Hierarchy::
         ├── InvalidVersionError     a numbered folder that is not a complete version
         └── RefusedError            the registry checked and said no (the CLI exits with 1)
             ├── IntegrityError              files that differ from their manifest
+            │   └── SignatureError          a signature that does not hold, or is missing where a key is required
             ├── IncomparableVersionsError   versions evaluated on different data
             ├── PromotionRefusedError       the promotion policy refused the version
             ├── AliasInUseError             deleting a version an alias points to
@@ -64,6 +65,7 @@ __all__ = [
     "RefusedError",
     "RegistryError",
     "RollbackRefusedError",
+    "SignatureError",
     "StorageError",
     "TamperedModelError",
     "TargetNotMetError",
@@ -179,6 +181,10 @@ class IntegrityError(RefusedError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class SignatureError(IntegrityError):
+    """A version or alias file whose signature does not hold, or is missing though a key is given."""
 
 
 class IncomparableVersionsError(RefusedError):
