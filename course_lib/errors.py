@@ -184,7 +184,7 @@ class IntegrityError(RefusedError):
 
 
 class SignatureError(IntegrityError):
-    """A version or alias file whose signature does not hold, or is missing though a key is given."""
+    """A version or alias file whose signature does not hold, or is missing when a key is given."""
 
 
 class IncomparableVersionsError(RefusedError):
