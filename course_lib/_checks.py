@@ -24,8 +24,8 @@ import numpy as np
 from course_lib.errors import InvalidInputError
 
 __all__ = [
-    "cost", "count", "features", "is_number", "labels", "number", "scores", "text", "threshold",
-    "thresholds", "whole",
+    "array", "cost", "count", "features", "in_range", "is_number", "labels", "number", "rows",
+    "scores", "text", "threshold", "thresholds", "whole",
 ]
 
 #: Candidate decision thresholds: 0.00, 0.01, ..., 1.00 (rounded, so 0.07 prints as 0.07).
@@ -184,11 +184,92 @@ def cost(name: str, value: object) -> float:
     return float(value)
 
 
-def _array(value: object, expected: str) -> np.ndarray:
+def array(value: object, expected: str) -> np.ndarray:
+    """``value`` as a NumPy array; Python objects as numbers (or text) when they all are.
+
+    ``expected`` says what was expected, for the message (ragged rows, a None among numbers).
+
+    >>> array(np.array([[1, 2.5]], dtype=object), "x").dtype
+    dtype('float64')
+    >>> array([[1.0, 2.0], [3.0]], "x as rows of numbers")
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected x as rows of numbers; could not read it (setting an array element with a sequence. ...). Fix: give every row the same number of values.
+    """
     try:
-        return np.asarray(value)
+        arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise InvalidInputError(f"expected {expected}; could not read it ({exc}).") from exc
+        raise InvalidInputError(
+            f"expected {expected}; could not read it ({exc}). Fix: give every row the same "
+            "number of values.") from exc
+    if arr.dtype != object:
+        return arr
+    flat = arr.reshape(-1)
+    if all(isinstance(v, str) for v in flat):
+        return arr.astype(str)
+    if all(isinstance(v, bytes) for v in flat):
+        return np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[str])(arr)
+    if any(isinstance(v, str) for v in flat):  # text with a gap: name what is not text
+        odd = [v for v in flat if not isinstance(v, str)][:1]
+    else:
+        odd = [v for v in flat if isinstance(v, bool) or not isinstance(v, numbers.Real)][:1]
+    if not odd:
+        return arr.astype(np.float64)
+    shown = f"{odd[0]!r} ({type(odd[0]).__name__})"
+    raise InvalidInputError(
+        f"expected {expected}: every value a number (or every value a text); found {shown} "
+        "among Python objects. Fix: fill or drop missing values (None), and convert the column "
+        "to numbers (or to text) before predicting.")
+
+
+def rows(n: int, what: str = "x") -> int:
+    """``n`` rows of model input, refused when there are none (a model predicts on rows).
+
+    >>> rows(0, "input 'features'")
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected at least one row in input 'features'; found 0. Fix: pass one row per example (rows first), e.g. x[:1] for one example.
+    """
+    if n == 0:
+        raise InvalidInputError(
+            f"expected at least one row in {what}; found 0. Fix: pass one row per example "
+            "(rows first), e.g. x[:1] for one example.")
+    return n
+
+
+def in_range(raw: np.ndarray, dtype: type | np.dtype, what: str = "x") -> np.ndarray:
+    """``raw`` if its finite values fit the model input's ``dtype`` (float32: |x| <= 3.4028235e38).
+
+    A value beyond it would become infinity (or wrap around, for an integer input) in the
+    cast, and the model would score it without a word.
+
+    >>> in_range(np.array([1e39]), np.float32)
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.InvalidInputError: expected values within float32's range (|x| <= 3.4028235e+38) in x, the model input's dtype; found 1e+39 (1 value beyond it). Fix: scale the features (standardize them, or change their unit), or look for a parsing error in the data.
+    """
+    target = np.dtype(dtype)
+    if raw.dtype.kind not in "biuf" or target.kind not in "iuf" or raw.size == 0:
+        return raw
+    if target.kind == "f":
+        top = float(np.finfo(target).max)
+        low, high, span = -top, top, f"|x| <= {top:.8g}"
+    else:
+        info = np.iinfo(target)
+        low, high, span = float(info.min), float(info.max), f"{info.min} to {info.max}"
+    values = raw.astype(np.float64, copy=False)
+    if values.dtype.kind == "f" and raw.dtype.kind == "f":
+        values = values[np.isfinite(values)]  # NaN and infinity: said by the finite check
+    outside = (values < low) | (values > high)
+    if outside.any():
+        worst = values[outside][np.argmax(np.abs(values[outside]))]
+        n = int(outside.sum())
+        raise InvalidInputError(
+            f"expected values within {target.name}'s range ({span}) in {what}, the model "
+            f"input's dtype; found {worst:g} ({n} value{'s' if n != 1 else ''} beyond it). "
+            "Fix: scale the features (standardize them, or change their unit), or look for a "
+            "parsing error in the data.")
+    return raw
 
 
 def labels(y_true: object, what: str = "y_true") -> np.ndarray:
@@ -197,7 +278,7 @@ def labels(y_true: object, what: str = "y_true") -> np.ndarray:
     >>> labels([True, False]).tolist()
     [1, 0]
     """
-    arr = _array(y_true, f"{what} to be a 1-D array of 0/1 labels")
+    arr = array(y_true, f"{what} to be a 1-D array of 0/1 labels")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -287,10 +368,13 @@ def features(x: object, what: str = "x", *, shape: Sequence[int | None] | None =
     >>> features([[1e300]])
     Traceback (most recent call last):
     ...
-    course_lib.errors.InvalidInputError: expected finite values in x; found NaN or infinity (after conversion to float32). Fix: fill or drop missing values, and scale values beyond float32's range.
+    course_lib.errors.InvalidInputError: expected values within float32's range (|x| <= 3.4028235e+38) in x, the model input's dtype; found 1e+300 (1 value beyond it). ...
+
+    Every model input goes through here (through :func:`course_lib._inputs.check`): Keras,
+    SavedModel, the serving process and TF.js refuse the same rows the same way.
     """
     label = f"input '{name}'" if name else what
-    raw = _array(x, f"{label} to be an array of numbers")
+    raw = array(x, f"{label} to be an array of numbers")
     if raw.dtype.kind not in "biuf":
         raise InvalidInputError(
             f"expected numbers in {label}; found dtype {raw.dtype}. "
@@ -299,8 +383,9 @@ def features(x: object, what: str = "x", *, shape: Sequence[int | None] | None =
         )
     if shape is not None:
         want = tuple(shape)
-        wrong_rank = raw.ndim != len(want)
-        if wrong_rank or raw.shape[0] == 0:
+        if raw.ndim >= 1:
+            rows(raw.shape[0], label)
+        if raw.ndim != len(want):
             shown = "(rows x features)" if len(want) == 2 else \
                 "(n, " + ", ".join("any" if w is None else str(w) for w in want[1:]) + ")"
             raise InvalidInputError(
@@ -317,16 +402,19 @@ def features(x: object, what: str = "x", *, shape: Sequence[int | None] | None =
                     + f"): {w} values on axis {i}{named}; found {a} (shape {raw.shape}). Fix: build "
                     "the rows with the training columns, in the same order."
                 )
-    elif raw.ndim == 0 or raw.shape[0] == 0:
+    elif raw.ndim == 0:
         raise InvalidInputError(
-            f"expected {label} to hold at least one row; found shape {raw.shape}."
+            f"expected {label} to hold rows (rows first); found the single value {raw.item()!r}. "
+            "Fix: wrap one example as [value]."
         )
-    with np.errstate(over="ignore"):
+    else:
+        rows(raw.shape[0], label)
+    in_range(raw, dtype, label)
+    with np.errstate(over="ignore", invalid="ignore"):
         arr = raw.astype(dtype, copy=False)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        cast = f" (after conversion to {np.dtype(dtype).name})" if np.isfinite(raw).all() else ""
         raise InvalidInputError(
-            f"expected finite values in {label}; found NaN or infinity{cast}. "
-            "Fix: fill or drop missing values, and scale values beyond float32's range."
+            f"expected finite values in {label}; found NaN or infinity. "
+            "Fix: fill or drop missing values (NaN) before predicting."
         )
     return arr

@@ -39,17 +39,7 @@ def is_structured(x: object) -> bool:
 
 
 def _array(value: object, what: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise InvalidInputError(
-            f"expected {what} as an array (rows first); could not read it ({exc}).") from exc
-    if arr.dtype == object:
-        try:  # a list of strings is text, not Python objects
-            arr = arr.astype(str)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"expected numbers or text in {what}; found Python objects ({exc}).") from exc
+    arr = _checks.array(value, f"{what} as an array (rows first)")  # objects: numbers or text
     if arr.ndim == 0:
         raise InvalidInputError(
             f"expected {what} as rows (an array whose first axis is the examples); found a "
@@ -123,6 +113,10 @@ def describe(x: Inputs) -> str:
 def check(x: object, specs: Sequence[Any] | None = None) -> Inputs:
     """Validated inputs: at least one row, the same rows in every input, each as its spec says.
 
+    The one check of model inputs (Keras, SavedModel, the serving process, TF.js): numbers
+    within the range of the input's dtype (:func:`course_lib._checks.in_range`), finite
+    after the cast, text where the model looks values up.
+
     ``specs`` are the model's inputs, each with ``name``, ``shape`` (rows first, None for any
     size) and ``dtype`` (``"string"`` for text inputs); None checks numbers of any rank.
     A dict is matched to the specs by name, a list by position.
@@ -135,7 +129,7 @@ def check(x: object, specs: Sequence[Any] | None = None) -> Inputs:
     course_lib.errors.InvalidInputError: expected the model's inputs 'a', 'b'; found 'a' (missing 'b'). Fix: pass a dict with one array per input name.
     """
     data = read(x)
-    n_rows(data)
+    _checks.rows(n_rows(data), "x")
     if specs is None:
         return _each(data, lambda name, arr: _one(arr, name, None, None))
     specs = list(specs)
@@ -176,8 +170,7 @@ def _one(arr: np.ndarray, name: str, shape: Sequence[int | None] | None, dtype: 
             raise InvalidInputError(
                 f"expected text for input '{name}' (the model looks its values up); found dtype "
                 f"{arr.dtype}. Fix: pass the raw strings, as in training.")
-        if arr.shape[0] == 0:
-            raise InvalidInputError(f"expected input '{name}' to hold at least one row; found none.")
+        _checks.rows(arr.shape[0], f"input '{name}'")
         return arr.astype(str)
     want = None if shape is None else tuple(shape)
     np_dtype = np.float32 if not kind or "float" in kind else np.dtype(kind.replace("tf.", ""))

@@ -144,9 +144,42 @@ class TestFeatures:
         with pytest.raises(InvalidInputError, match="found NaN or infinity. Fix"):
             _checks.features([[np.nan]])
 
-    def test_refuses_values_that_overflow_float32(self):
-        with pytest.raises(InvalidInputError, match=r"after conversion to float32"):
-            _checks.features([[1e300]])
+    def test_refuses_values_beyond_float32s_range(self):
+        with pytest.raises(InvalidInputError,
+                           match=r"within float32's range \(\|x\| <= 3\.4028235e\+38\).*found 1e\+300"):
+            _checks.features([[1e300, 1.0]])
+
+    def test_the_range_is_that_of_the_models_dtype(self):
+        assert _checks.features([[1e300]], dtype=np.float64)[0, 0] == 1e300
+
+    def test_refuses_values_beyond_an_integer_inputs_range(self):
+        with pytest.raises(InvalidInputError, match=r"within int32's range .*found 5e\+09"):
+            _checks.features([[5e9]], dtype=np.int32)
+
+    def test_refuses_values_beyond_float16s_range(self):
+        with pytest.raises(InvalidInputError, match=r"within float16's range .*found 70000"):
+            _checks.features([[70000]], dtype=np.float16)
+
+    def test_no_rows_says_so_whatever_the_shape(self):
+        for shape in ((None, 3), None):
+            with pytest.raises(InvalidInputError, match="expected at least one row in x; found 0"):
+                _checks.features(np.zeros((0, 3)), shape=shape)
+
+    def test_python_objects_that_are_numbers_are_numbers(self):
+        assert _checks.features(np.array([[1, 2.5]], dtype=object)).tolist() == [[1.0, 2.5]]
+
+    def test_a_missing_value_among_objects_is_named(self):
+        with pytest.raises(InvalidInputError, match=r"found None \(NoneType\)"):
+            _checks.features(np.array([[1, None]], dtype=object))
+
+
+class TestRows:
+    def test_refuses_zero(self):
+        with pytest.raises(InvalidInputError, match="expected at least one row in x; found 0. Fix"):
+            _checks.rows(0)
+
+    def test_returns_the_count(self):
+        assert _checks.rows(3, "input 'a'") == 3
 
     def test_names_the_input(self):
         with pytest.raises(InvalidInputError, match="input 'features'"):
