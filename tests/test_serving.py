@@ -164,3 +164,56 @@ class TestTransport:
         with pytest.raises(InvalidInputError, match="timeout to be a number above 0 seconds"):
             persistence.predict_in_subprocess(fraud_saved["keras"].path, np.zeros((1, 8)),
                                               timeout=-5)
+
+
+class TestBadRequests:
+    def test_no_rows_are_refused_before_the_request(self, service, fraud_saved):
+        with pytest.raises(InvalidInputError, match="expected at least one row in x; found 0"):
+            service.predict(fraud_saved["savedmodel"].path, np.zeros((0, 8)))
+        assert service.predict(fraud_saved["keras"].path, np.zeros((1, 8))).shape == (1, 1)
+
+    def test_no_rows_fail_before_starting_a_process(self, fraud_saved, monkeypatch):
+        monkeypatch.setattr(serving.subprocess, "Popen", None)  # any start would fail
+        with pytest.raises(InvalidInputError, match="expected at least one row in x; found 0"):
+            persistence.predict_in_subprocess(fraud_saved["keras"].path, np.zeros((0, 8)))
+
+    def test_a_missing_value_among_objects_is_refused_before_the_request(self, service,
+                                                                          fraud_saved):
+        rows = np.array([[1.0] * 7 + [None]], dtype=object)
+        with pytest.raises(InvalidInputError, match=r"found None \(NoneType\)"):
+            service.predict(fraud_saved["keras"].path, rows)
+
+    def test_values_beyond_the_inputs_dtype_are_bad_input(self, service, fraud_saved):
+        rows = np.full((2, 8), 1e300)
+        with pytest.raises(InvalidInputError, match="float32's range"):
+            service.predict(fraud_saved["keras"].path, rows)
+
+    def test_the_services_own_input_check_keeps_its_class(self, service, fraud_saved):
+        with pytest.raises(InvalidInputError, match="expected input 'features' of shape"):
+            service.predict(fraud_saved["keras"].path, np.zeros((2, 3)))
+
+
+@pytest.fixture
+def dying_service(tmp_path, monkeypatch):
+    """A service whose path holds a module that, imported, says why on stderr and exits with 3."""
+    (tmp_path / "dies_on_import.py").write_text(
+        "import os, sys\nsys.stderr.write('boom: out of memory\\n')\nsys.stderr.flush()\n"
+        "os._exit(3)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with persistence.ServingProcess(timeout=120) as running:  # a wait would say 'within 120 s'
+        yield running
+
+
+class TestAProcessThatDies:
+    def test_its_death_is_reported_with_exit_code_and_last_words(self, dying_service):
+        with pytest.raises(CourseLibError,
+                           match=r"it exited with code 3; its last lines on stderr: .*boom: out of"):
+            dying_service.import_module("dies_on_import")
+
+    def test_the_next_call_says_the_process_is_gone(self, dying_service, fraud_saved):
+        with pytest.raises(CourseLibError, match="exited"):
+            dying_service.import_module("dies_on_import")
+        with pytest.raises(CourseLibError, match=r"it is gone \(it exited with code 3;.*\)\. "
+                                                 r"Fix: start a new ServingProcess"):
+            dying_service.predict(fraud_saved["keras"].path, np.zeros((1, 8)))
+        assert repr(dying_service).endswith(", stopped)")

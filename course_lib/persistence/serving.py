@@ -11,7 +11,10 @@ its stdout. It shares nothing with the calling process but the model files and t
 inputs and outputs (``.npz`` files in a private folder, written by
 :func:`course_lib._inputs.save`: N-D arrays, dicts of named inputs and outputs, text as
 unicode arrays, never pickles; never data on a command line). A request that fails in the
-service answers with the error, and the service goes on.
+service answers with the error (bad input stays an ``InvalidInputError``), and the service
+goes on. Inputs are checked before they are sent (rows, Python objects, ragged rows); a
+service that dies is noticed at once (the end of its pipe), with its exit code and its last
+lines on stderr, and every later call says it is gone.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from course_lib import _checks, _inputs, _tf
+from course_lib import _checks, _inputs, _tf, errors
 from course_lib.errors import CourseLibError, InvalidInputError
 from course_lib.persistence.formats import detect_format
 from course_lib.persistence.loading import load
@@ -67,6 +70,7 @@ class ServingProcess:
                                       example=300)
         self.imports: list[str] = []
         self._count = 0
+        self._gone = ""  # why the process stopped, once it has (its exit code, its last words)
         self._dir = Path(tempfile.mkdtemp(prefix="serving-"))
         self._log = open(self._dir / "stderr.log", "w+b")  # noqa: SIM115 (closed in close())
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -100,9 +104,29 @@ class ServingProcess:
         self._finalizer()
 
     def _ensure_running(self, what: str) -> None:
+        if self._gone:
+            raise CourseLibError(f"expected the serving process to be running to {what}; it is "
+                                 f"gone ({self._gone}). Fix: start a new ServingProcess() (its "
+                                 "imports too), or use predict_in_subprocess for one call.")
         if self._proc.poll() is not None or self._proc.stdin is None or self._proc.stdin.closed:
+            self._exited()
             raise CourseLibError(f"expected the serving process to be running to {what}; it has "
-                                 "stopped. Fix: start a new ServingProcess().")
+                                 f"stopped ({self._gone}). Fix: start a new ServingProcess().")
+
+    def _exited(self) -> str:
+        """Record why the process stopped (exit code, last lines on stderr), then clean up."""
+        if not self._gone:
+            try:
+                code = self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # its pipe closed but it lingers: stop it
+                self._proc.kill()
+                code = self._proc.wait()
+            how = (f"killed by signal {-code}" if code is not None and code < 0
+                   else f"exited with code {code}")
+            tail = self._stderr_tail()
+            self._gone = f"it {how}" + (f"; its last lines on stderr: {tail}" if tail else "")
+            self.close()
+        return self._gone
 
     def _request(self, what: str, **request: Any) -> None:
         self._ensure_running(what)
@@ -112,33 +136,38 @@ class ServingProcess:
             self._proc.stdin.flush()
         except OSError as exc:  # the service exited since the last request
             raise CourseLibError(f"expected the serving process to {what}; it has stopped "
-                                 f"({exc}). {self._stderr_tail()} Fix: start a new "
-                                 "ServingProcess().") from exc
+                                 f"({self._exited()}). Fix: start a new ServingProcess().") from exc
         while True:
             try:
                 line = self._replies.get(timeout=self.timeout)
             except queue.Empty:
                 self.close()
+                self._gone = f"stopped after {self.timeout:g} s without an answer"
                 raise CourseLibError(
-                    f"expected the serving process to {what} within {self.timeout:g} s; it did "
-                    "not and was stopped. Fix: pass a larger timeout= or fewer rows.") from None
-            if line is None:
-                raise CourseLibError(f"expected the serving process to {what}; it exited. "
-                                     f"{self._stderr_tail()}")
+                    f"expected the serving process to {what} within {self.timeout:g} s; it was "
+                    "still working (or stuck) and was stopped. Fix: pass a larger timeout=, or "
+                    "fewer rows per call if the model is slow on this many.") from None
+            if line is None:  # the end of its stdout: the process died
+                self._exited()
+                raise CourseLibError(
+                    f"expected the serving process to {what}; {self._gone}. Fix: start a new "
+                    "ServingProcess(); if it dies again on the same request, look at the lines "
+                    "above (memory, a crash in a module it imports).")
             reply = json.loads(line)
             if reply.get("ready"):
                 continue
             if not reply["ok"]:
-                raise CourseLibError(
-                    f"expected the fresh process to {what}; it failed: {reply['error']}")
+                raise _reply_error(reply, f"expected the fresh process to {what}; it failed: "
+                                          f"{reply['error']}")
             return
 
-    def _stderr_tail(self) -> str:
+    def _stderr_tail(self, lines: int = 5) -> str:
+        """The last lines the process wrote on stderr, joined with ' | '."""
         if self._log.closed:
             return ""
         self._log.flush()
-        lines = (self._dir / "stderr.log").read_text(errors="replace").strip().splitlines()
-        return f"Its last words: {lines[-1]}" if lines else ""
+        text = (self._dir / "stderr.log").read_text(errors="replace").strip().splitlines()
+        return " | ".join(line.strip() for line in text[-lines:] if line.strip())
 
     def import_module(self, name: str) -> None:
         """Import a module in the service (for instance one that registers custom layers)."""
@@ -160,7 +189,7 @@ class ServingProcess:
         """
         p = Path(path).resolve()
         detect_format(p)  # a clear error here rather than one from the service
-        data = _inputs.read(x)  # arrays (or a dict or list of them) the transport can carry
+        data = _sendable(x)
         if batch_size is not None:
             batch_size = _checks.whole("batch_size", batch_size, minimum=1)
         self._ensure_running(f"load {p.name} and predict")
@@ -175,6 +204,30 @@ class ServingProcess:
         finally:
             src.unlink(missing_ok=True)
             dst.unlink(missing_ok=True)
+
+
+def _sendable(x: object) -> _inputs.Inputs:
+    """``x`` as arrays the transport can carry, refused here when no model could take it.
+
+    No rows, ragged rows, Python objects that are neither numbers nor text: the same
+    messages as :func:`course_lib._inputs.check`. Shapes, dtypes and ranges are the model's
+    to check, in the service (its reply keeps the error's class).
+    """
+    data = _inputs.read(x)
+    _checks.rows(_inputs.n_rows(data), "x")
+    return data
+
+
+def _reply_error(reply: dict[str, Any], message: str) -> CourseLibError:
+    """The service's error as the same class here when it is one of course_lib's (bad input...)."""
+    name = str(reply.get("type") or str(reply.get("error", "")).split(":", 1)[0])
+    kind = getattr(errors, name, None) if name in errors.__all__ else None
+    if isinstance(kind, type) and issubclass(kind, CourseLibError):
+        try:
+            return kind(message)
+        except TypeError:  # a class that needs more than a message
+            pass
+    return CourseLibError(message)
 
 
 def _forward(stream: Any, out: queue.Queue[str | None]) -> None:
@@ -216,7 +269,7 @@ def predict_in_subprocess(path: str | os.PathLike[str], x: object, *, timeout: f
     """
     timeout = _checks.number("timeout", timeout, positive=True, unit="seconds", example=300)
     detect_format(Path(path))  # fail before starting an interpreter
-    data = _inputs.read(x)
+    data = _sendable(x)
     with ServingProcess(imports, safe_mode=safe_mode, timeout=timeout) as service:
         return service.predict(path, data)
 
@@ -239,7 +292,8 @@ def serve() -> int:
             replies.write(json.dumps({"ok": True}) + "\n")
         except Exception as exc:  # noqa: BLE001 (any failure is the answer; the service goes on)
             text = str(exc).strip() or repr(exc)
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {text}"}
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {text}",
+                     "type": type(exc).__name__}
             replies.write(json.dumps(reply) + "\n")
     return 0
 
