@@ -86,6 +86,9 @@ def _examples() -> dict[str, list]:
     doctor = _module("course_lib.instructor.environment")
     validate = _module("course_lib.instructor.validation")
     teaching = _module("course_lib.teaching")
+    integrity = _module("course_lib.tfjs.integrity")
+    tfjs_files = (integrity.RecordedFile("model.json", "ab" * 32, 9_000),
+                  integrity.RecordedFile("group1-shard1of1.bin", "cd" * 32, 60_000))
 
     def round_trip(after: Metrics, diff: float):
         return roundtrip.RoundTripResult(
@@ -164,6 +167,9 @@ def _examples() -> dict[str, list]:
         "Parity": [_parity(GOOD), _parity(BAD)],
         "QuantizationReport": [quant],
         "NodeRun": [node],
+        "FileCheck": [integrity.FileCheck(Path("web/fraud"), tfjs_files,
+                                          {f.path: f for f in tfjs_files}),
+                      integrity.FileCheck(Path("web/fraud"), tfjs_files, None)],
     }
 
 

@@ -50,10 +50,10 @@ def unsupported_op_model(work):
 class TestConvert:
     def test_keras_model_becomes_a_graph_model_with_its_files(self, f32):
         assert f32.format == "graph-model" and f32.label == "float32"
-        assert {f.path for f in f32.files} == {"model.json", "group1-shard1of1.bin"}
+        assert {f.path for f in f32.files} == {"model.json", "group1-shard1of1.bin", tfjs.RECORD}
 
     def test_sizes_add_up_from_the_files_on_disk(self, f32):
-        on_disk = {p.name: p.stat().st_size for p in f32.path.iterdir()}
+        on_disk = {p.name: p.stat().st_size for p in f32.path.iterdir() if p.name != tfjs.RECORD}
         assert f32.size_bytes == sum(on_disk.values())
         assert f32.weight_bytes == on_disk["group1-shard1of1.bin"]
 
@@ -267,3 +267,37 @@ def test_errors_are_course_lib_errors():
 def test_model_json_signature_names_the_input(f32):
     meta = json.loads((f32.path / "model.json").read_text())
     assert list(meta["signature"]["inputs"]) == ["features"]
+
+
+class TestFileRecord:
+    def test_convert_records_the_sha256_and_size_of_every_file_it_wrote(self, f32):
+        from course_lib import _fs
+
+        record = json.loads((f32.path / tfjs.RECORD).read_text())
+        on_disk = {p.name: _fs.sha256(p) for p in f32.path.iterdir() if p.name != tfjs.RECORD}
+        assert {k: (v["sha256"], v["size"]) for k, v in record["files"].items()} == on_disk
+
+    def test_the_record_is_listed_but_not_counted_in_the_download(self, f32):
+        listed = {f.path: f for f in f32.files}
+        assert "checked before TF.js runs" in listed[tfjs.RECORD].role
+        assert f32.size_bytes == listed["model.json"].size_bytes + f32.weight_bytes
+
+    def test_the_record_says_what_it_catches_and_what_not(self, f32):
+        note = json.loads((f32.path / tfjs.RECORD).read_text())["note"]
+        assert "catches accidents" in note and "not someone who rewrites" in note
+
+    def test_overwriting_records_the_new_files(self, saved_model, work):
+        target = work / "rerecorded"
+        tfjs.convert(saved_model, target)
+        tfjs.convert(saved_model, target, quantize="uint8", overwrite=True)
+        assert tfjs.check_files(target).recorded
+
+    def test_record_files_for_a_folder_converted_without_a_record(self, f32, tmp_path):
+        import shutil
+
+        folder = shutil.copytree(f32.path, tmp_path / "cli")
+        (folder / tfjs.RECORD).unlink()
+        assert not tfjs.check_files(folder).recorded
+        done = tfjs.record_files(folder)
+        assert done.recorded and done.ok and (folder / tfjs.RECORD).is_file()
+        assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib import tfjs
-from course_lib.errors import InvalidInputError
+from course_lib.errors import InvalidInputError, TamperedModelError
 from course_lib.metrics import Metrics, RegressionMetrics
 from course_lib.tfjs import parity as P
 
@@ -256,3 +256,43 @@ def test_reference_outputs_as_a_list_follow_the_output_order():
 def test_agreement_rule_text():
     rule = P.Agreement("progression", "largest difference", 0.5, 1.0, "allowed: 0.02 x spread 50")
     assert rule.ok and str(rule) == "largest difference 0.5 (allowed: 0.02 x spread 50), allowed 1"
+
+
+class TestModelFiles:
+    @pytest.fixture
+    def copy(self, small_tfjs, tmp_path):
+        import shutil
+
+        return shutil.copytree(small_tfjs.f32.path, tmp_path / "model")
+
+    def test_a_flipped_shard_byte_is_refused_before_the_source_model_runs(
+            self, copy, small_model, small_split, monkeypatch):
+        shard = copy / "group1-shard1of1.bin"
+        raw = bytearray(shard.read_bytes())
+        raw[50] ^= 0x01
+        shard.write_bytes(bytes(raw))
+
+        def no_reference(*args, **kwargs):
+            raise AssertionError("the source model ran")
+        monkeypatch.setattr(P, "reference_outputs", no_reference)
+        with pytest.raises(TamperedModelError, match="group1-shard1of1.bin differs"):
+            tfjs.verify(copy, small_model, small_split.x, small_split.y)
+
+    def test_a_traversal_path_is_refused(self, copy, small_model, small_split):
+        import json
+
+        meta = json.loads((copy / "model.json").read_text())
+        meta["weightsManifest"][0]["paths"] = ["../../../../etc/passwd"]
+        (copy / "model.json").write_text(json.dumps(meta))
+        with pytest.raises(TamperedModelError, match="leaves the folder"):
+            tfjs.verify(copy, small_model, small_split.x)
+
+    def test_without_a_record_the_verdict_says_the_files_were_not_checked(
+            self, copy, small_model, small_split):
+        (copy / tfjs.RECORD).unlink()
+        parity = tfjs.verify(copy, small_model, small_split.x, small_split.y)
+        assert parity.ok and "files not checked against a record" in parity.verdict
+
+    def test_with_a_record_the_verdict_has_no_note(self, small_tfjs, small_model, small_split):
+        parity = tfjs.verify(small_tfjs.f32.path, small_model, small_split.x)
+        assert parity.files_note == "" and "not checked" not in parity.verdict

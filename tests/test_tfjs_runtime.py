@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from course_lib import _tf, tfjs
-from course_lib.errors import InvalidInputError, ModelFileError
+from course_lib.errors import InvalidInputError, ModelFileError, TamperedModelError
 from course_lib.persistence import TensorInfo
 from course_lib.tfjs import TfjsRuntimeError, runtime
 
@@ -315,3 +315,174 @@ def test_node_script_ships_inside_the_package():
     script = Path(runtime.__file__).with_name("runtime.js")
     assert script == runtime.SCRIPT
     assert script.is_file() and "loadGraphModel" in script.read_text()
+
+
+# -- the model folder's files: containment and the integrity record ---------------------------
+
+SHARD = "group1-shard1of1.bin"
+
+
+@pytest.fixture
+def copy(small_tfjs, tmp_path):
+    """A private copy of the float32 model folder (the shared fixture is never tampered)."""
+    import shutil
+
+    return Path(shutil.copytree(small_tfjs.f32.path, tmp_path / "model"))
+
+
+def _set_paths(folder, paths):
+    import json
+
+    meta = json.loads((folder / "model.json").read_text())
+    meta["weightsManifest"][0]["paths"] = paths
+    (folder / "model.json").write_text(json.dumps(meta))
+
+
+def _outside_shard(copy):
+    """A copy of the shard beside the model folder: what a crafted path would read."""
+    outside = copy.parent / "outside.bin"
+    outside.write_bytes((copy / SHARD).read_bytes())
+    return outside
+
+
+def _flip_one_byte(file, at=50):
+    raw = bytearray(file.read_bytes())
+    raw[at] ^= 0x01
+    file.write_bytes(bytes(raw))
+
+
+def _skip_python_check(monkeypatch):
+    """Let the request reach Node unchecked: the runner's own refusal is under test."""
+    from course_lib.tfjs import integrity
+
+    def unchecked(folder):
+        return integrity.FileCheck(path=Path(folder), files=(), record=None)
+    monkeypatch.setattr(runtime.integrity, "check_files", unchecked)
+
+
+class TestContainment:
+    def test_a_shard_path_with_dot_dot_is_refused(self, copy):
+        _outside_shard(copy)
+        _set_paths(copy, ["../outside.bin"])
+        with pytest.raises(TamperedModelError, match=r"'\.\./outside\.bin'.*leaves the folder.*Fix:"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_the_issues_etc_passwd_path_is_refused(self, copy):
+        _set_paths(copy, ["../../../../etc/passwd"])
+        with pytest.raises(TamperedModelError, match="etc/passwd"):
+            tfjs.run(copy, np.zeros((2, 3)))
+
+    def test_an_absolute_shard_path_is_refused(self, copy):
+        _set_paths(copy, [str(_outside_shard(copy))])
+        with pytest.raises(TamperedModelError, match="leaves the folder"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_a_symlinked_shard_is_refused(self, copy):
+        outside = _outside_shard(copy)
+        (copy / SHARD).unlink()
+        (copy / SHARD).symlink_to(outside)
+        with pytest.raises(TamperedModelError, match=f"{SHARD}.*symbolic link.*Fix:"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_a_symlinked_model_json_is_refused(self, copy, tmp_path):
+        outside = tmp_path / "elsewhere.json"
+        (copy / "model.json").rename(outside)
+        (copy / "model.json").symlink_to(outside)
+        with pytest.raises(TamperedModelError, match="model.json.*symbolic link"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_the_node_runner_refuses_a_dot_dot_path_itself(self, copy, monkeypatch):
+        _outside_shard(copy)
+        _set_paths(copy, ["../outside.bin"])
+        _skip_python_check(monkeypatch)
+        with pytest.raises(TamperedModelError, match=r"runtime\.js.*\.\./outside\.bin.*leaves"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_the_node_runner_refuses_a_symlinked_shard_itself(self, copy, monkeypatch):
+        outside = _outside_shard(copy)
+        (copy / SHARD).unlink()
+        (copy / SHARD).symlink_to(outside)
+        _skip_python_check(monkeypatch)
+        with pytest.raises(TamperedModelError, match=r"runtime\.js.*symbolic link"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+
+class TestRecordedFiles:
+    def test_one_flipped_shard_byte_is_refused(self, copy, small_split):
+        _flip_one_byte(copy / SHARD)
+        with pytest.raises(TamperedModelError,
+                           match=rf"{SHARD} differs.*recorded sha256 [0-9a-f]{{12}}.*found "
+                                 r"sha256 [0-9a-f]{12}.*Fix: convert the model again"):
+            tfjs.predict(copy, small_split.x)
+
+    def test_a_changed_model_json_is_refused(self, copy):
+        (copy / "model.json").write_text((copy / "model.json").read_text() + " ")
+        with pytest.raises(TamperedModelError, match="model.json differs"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_a_missing_shard_is_refused(self, copy):
+        (copy / SHARD).unlink()
+        with pytest.raises(TamperedModelError, match=f"{SHARD} is missing"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_an_extra_file_is_refused(self, copy):
+        (copy / "group1-shard2of2.bin").write_bytes(b"\0" * 8)
+        with pytest.raises(TamperedModelError, match="group1-shard2of2.bin is not in the record"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_a_recorded_run_says_its_files_were_checked(self, copy):
+        r = tfjs.run(copy, np.zeros((2, 3)))
+        assert r.files.recorded and "not checked" not in r.verdict
+
+    def test_a_folder_without_a_record_still_runs_and_says_so(self, copy):
+        (copy / tfjs.RECORD).unlink()
+        r = tfjs.run(copy, np.zeros((2, 3)))
+        assert r.ok and not r.files.recorded
+        assert f"files not checked against a record (no {tfjs.RECORD}" in r.verdict
+
+    def test_without_a_record_a_traversal_is_still_refused(self, copy):
+        (copy / tfjs.RECORD).unlink()
+        _outside_shard(copy)
+        _set_paths(copy, ["../outside.bin"])
+        with pytest.raises(TamperedModelError, match="leaves the folder"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+    def test_the_node_runner_checks_the_bytes_it_reads(self, copy, monkeypatch):
+        """A shard changed after the Python check (between check and use) is refused by Node."""
+        real = runtime.call_node
+
+        def flip_then_call(request, timeout):
+            _flip_one_byte(copy / SHARD)
+            return real(request, timeout)
+        monkeypatch.setattr(runtime, "call_node", flip_then_call)
+        with pytest.raises(TamperedModelError, match=rf"runtime\.js.*{SHARD}.*recorded sha256"):
+            tfjs.predict(copy, np.zeros((2, 3)))
+
+
+class TestInputChecks:
+    def test_zero_rows(self, f32):
+        with pytest.raises(InvalidInputError, match="at least one row"):
+            tfjs.predict(f32, np.zeros((0, 3)))
+
+    def test_zero_rows_of_two_inputs(self, two_web):
+        with pytest.raises(InvalidInputError, match="at least one row"):
+            tfjs.predict(two_web, {"mean": np.zeros((0, 10)), "worst": np.zeros((0, 10))})
+
+    def test_values_beyond_float32s_range(self, f32):
+        with pytest.raises(InvalidInputError, match="float32"):
+            tfjs.predict(f32, [[1e300, 0.0, 0.0]])
+
+    def test_object_dtype_input(self, f32):
+        with pytest.raises(InvalidInputError):
+            tfjs.predict(f32, np.array([[1.0, object(), 2.0]], dtype=object))
+
+    def test_ragged_rows(self, f32):
+        with pytest.raises(InvalidInputError, match="could not read it"):
+            tfjs.predict(f32, [[1.0, 2.0, 3.0], [1.0, 2.0]])
+
+    def test_a_negative_timeout_is_refused_before_node_starts(self, f32, monkeypatch):
+        def no_node(*args, **kwargs):
+            raise AssertionError("Node was started")
+        monkeypatch.setattr(runtime, "call_node", no_node)
+        with pytest.raises(InvalidInputError, match="timeout to be a number above 0"):
+            tfjs.run(f32, np.zeros((1, 3)), timeout=-1)

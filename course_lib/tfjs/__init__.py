@@ -21,6 +21,15 @@ One submodule per step:
   exported with :func:`course_lib.persistence.save`. Weights can be stored as
   float32 (the default), float16 or uint8. The :class:`Conversion` records the graph's
   inputs and outputs (names, shapes, dtypes), the inputs in the Keras model's order.
+* :mod:`~course_lib.tfjs.integrity`: :func:`check_files` keeps every file TF.js reads
+  inside the model folder (no ``..``, absolute path or symbolic link) and compares it
+  with :data:`RECORD` (``files.sha256.json``, the sha256 and size of every file
+  :func:`convert` wrote); :func:`predict`, :func:`run`, :func:`verify`, the Node runner
+  and the browser page refuse a difference (:class:`~course_lib.errors.TamperedModelError`).
+  :func:`record_files` writes the record for a folder converted otherwise
+  (``tensorflowjs_converter``); without one the files are kept inside the folder but not
+  checked, and the result says so. The record catches accidents (truncation, a flipped
+  byte, a swapped shard), not someone who rewrites the files and the record.
 * :mod:`~course_lib.tfjs.runtime`: :func:`predict` / :func:`run` run the model in the
   real TF.js runtime: ``@tensorflow/tfjs`` in Node, started as a subprocess on
   ``course_lib/tfjs/runtime.js``, on inputs checked against the graph's signature
@@ -51,6 +60,7 @@ from course_lib.tfjs.conversion import (
     WeightInfo,
     convert,
 )
+from course_lib.tfjs.integrity import RECORD, FileCheck, check_files, record_files
 from course_lib.tfjs.parity import (
     MAX_SIZE_BYTES,
     SEED_TOLERANCE,
@@ -78,12 +88,14 @@ __all__ = [
     "INTERACTION_BUDGET_SECONDS",
     "MAX_SIZE_BYTES",
     "QUANTIZATIONS",
+    "RECORD",
     "SEED_TOLERANCE",
     "TFJS_VERSION",
     "Agreement",
     "BudgetResult",
     "Conversion",
     "ConversionError",
+    "FileCheck",
     "GraphSignature",
     "LayersLoad",
     "NodeRun",
@@ -93,6 +105,7 @@ __all__ = [
     "TfjsRuntimeError",
     "WeightInfo",
     "check_budget",
+    "check_files",
     "compare_quantizations",
     "convert",
     "find_node_modules",
@@ -100,6 +113,7 @@ __all__ = [
     "load_layers_model",
     "node_modules",
     "predict",
+    "record_files",
     "run",
     "save_layers_model",
     "verify",

@@ -10,7 +10,10 @@
 SavedModel to a TF.js **graph model**: the path that works with Keras 3. A
 ``keras.Model`` is first exported with :func:`course_lib.persistence.save`. Weights
 can be stored as float32 (the default), float16 or uint8. The result is written to
-a temporary sibling and renamed into place (:func:`course_lib._fs.staged`).
+a temporary sibling and renamed into place (:func:`course_lib._fs.staged`), with
+:data:`~course_lib.tfjs.integrity.RECORD`: the sha256 and size of every file written,
+which :func:`~course_lib.tfjs.predict`, :func:`~course_lib.tfjs.run`,
+:func:`~course_lib.tfjs.verify` and the browser page check before running the model.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from course_lib import _checks, _display, _fs, _tf
-from course_lib.errors import ConversionError, InvalidInputError, ModelFileError
+from course_lib.errors import ConversionError, InvalidInputError
 from course_lib.persistence import FileInfo, TensorInfo
+from course_lib.tfjs.integrity import RECORD, read_model_json, record_files
 
 __all__ = [
     "CONVERTER_NOISE", "LAYERS_PITFALL", "QUANTIZATIONS", "Conversion", "WeightInfo",
@@ -133,8 +137,9 @@ class WeightInfo:
 class Conversion(_display.Report):
     """What :func:`convert` (or :func:`course_lib.teaching.save_layers_model`) wrote.
 
-    ``size_bytes`` is what a browser downloads (model.json and the weight shards),
-    ``weight_bytes`` the shards alone.
+    ``size_bytes`` is the model a browser downloads (model.json and the weight shards;
+    the record of their sha256, :data:`~course_lib.tfjs.integrity.RECORD`, is listed in
+    ``files`` but not counted), ``weight_bytes`` the shards alone.
 
     >>> done = convert(model, "web/fraud", quantize="float16")
     >>> done.format, done.label, done.ok
@@ -183,7 +188,7 @@ class Conversion(_display.Report):
     @property
     def size_bytes(self) -> int:
         """model.json plus every weight shard."""
-        return sum(f.size_bytes for f in self.files)
+        return sum(f.size_bytes for f in self.files if f.path != RECORD)
 
     @property
     def weight_bytes(self) -> int:
@@ -262,6 +267,8 @@ def model_files(root: Path) -> tuple[FileInfo, ...]:
     def role(name: str) -> str:
         if name == "model.json":
             return "the model's structure and the list of its weights"
+        if name == RECORD:
+            return "the sha256 and size of each file, checked before TF.js runs the model"
         return "weights (one shard)" if name.endswith(".bin") else ""
     return tuple(FileInfo(rel, (root / rel).stat().st_size, role(Path(rel).name))
                  for rel in _fs.walk(root)[0])
@@ -329,31 +336,6 @@ def signature(meta: Mapping[str, Any]) -> tuple[tuple[tuple[str, TensorInfo], ..
     outs = sorted((sig.get("outputs") or {}).items(),
                   key=lambda kv: _natural(str(kv[1].get("name", kv[0]))))
     return inputs, tuple((k, _tensor(k, v)) for k, v in outs)
-
-
-def read_model_json(path: Path) -> dict[str, Any]:
-    """The model.json of a TF.js model folder, or a :class:`ModelFileError` that says what to do.
-
-    >>> read_model_json(Path("no/such/folder"))
-    Traceback (most recent call last):
-    ...
-    course_lib.errors.ModelFileError: expected a TF.js model folder with model.json; no/such/folder does not exist. Fix: convert a model first (tfjs.convert(model, path)) and pass the folder it wrote.
-    """
-    file = path / "model.json"
-    if not file.is_file():
-        found = sorted(p.name for p in path.iterdir())[:6] if path.is_dir() else None
-        where = f"{path} holds {found or 'nothing'}" if path.is_dir() else f"{path} does not exist"
-        raise ModelFileError(
-            f"expected a TF.js model folder with model.json; {where}. Fix: convert a model "
-            "first (tfjs.convert(model, path)) and pass the folder it wrote."
-        )
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(
-            f"expected {file} to be TF.js's JSON model description; it is not readable JSON "
-            f"({exc}). Fix: convert the model again."
-        ) from exc
 
 
 def slug(text: str) -> str:
@@ -508,7 +490,9 @@ def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None =
     ``quantize`` stores the weights as float16 or uint8 (None keeps float32);
     ``weights`` limits it to the weights whose names match these patterns
     (``fnmatch``, e.g. ``"*/dense_*"``). The model is written to a temporary
-    sibling and renamed into place.
+    sibling and renamed into place, with :data:`~course_lib.tfjs.integrity.RECORD`
+    (the sha256 and size of every file written: it catches a changed, missing or
+    added file, not someone who rewrites the files and the record).
 
     >>> done = convert(model, "web/fraud_uint8", quantize="uint8")
     >>> done.format, done.label
@@ -540,5 +524,6 @@ def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None =
                 f"none matched, so nothing would be quantized. The weights are named: {names}... "
                 "Fix: use '*' for every weight, or a pattern such as '*/dense_*'."
             )
+        record_files(tmp)
     return dataclasses.replace(done, path=target, files=model_files(target),
                                seconds=time.perf_counter() - start)

@@ -35,6 +35,7 @@ from course_lib.metrics import (
     prediction_difference,
 )
 from course_lib.metrics.tasks import check_task, detect_task
+from course_lib.tfjs import integrity
 from course_lib.tfjs.conversion import Conversion, slug
 from course_lib.tfjs.runtime import NodeRun, graph_signature, run
 
@@ -285,14 +286,21 @@ class Parity(_display.Report):
         return ", ".join(one(f) for f in self.failures)
 
     @property
+    def files_note(self) -> str:
+        """"" when the model's files were checked against their record; else why not."""
+        files = None if self.node is None else self.node.files
+        return "" if files is None else files.note
+
+    @property
     def verdict(self) -> str:
+        note = f"; {self.files_note}" if self.files_note else ""
         if not self.ok:
-            return f"NOT OK: {self.failure_text()}"
+            return f"NOT OK: {self.failure_text()}{note}"
         rules = ", ".join(str(a) for a in self.agreement)
         if self.comparison is not None:
-            return self.comparison.verdict + (f"; {rules}" if rules else "")
+            return self.comparison.verdict + (f"; {rules}" if rules else "") + note
         return (f"OK: TF.js predicts what {_LABELS[0]} predicted on {self.difference.n_rows:,} "
-                f"rows ({rules})")
+                f"rows ({rules}){note}")
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -383,7 +391,11 @@ def verify(model_dir: str | os.PathLike[str], reference: Any, x: object, y: obje
     several inputs). The outputs are always compared (rows whose class changed, the
     largest difference); with labels ``y`` the task's metrics too (``task=`` decides it
     when the labels cannot; ``output=`` names the output ``y`` labels when there are
-    several; ``threshold`` is a binary classifier's).
+    several; ``threshold`` is a binary classifier's). The model's files are checked first
+    (:func:`~course_lib.tfjs.integrity.check_files`), before the source model runs: a file
+    outside the folder or unlike its record raises
+    :class:`~course_lib.errors.TamperedModelError`; a folder without a record is measured,
+    and the verdict says its files were not checked.
 
     >>> p = verify("web/fraud_f16", model, fraud.test.x, fraud.test.y)
     >>> p.ok, p.max_abs_diff < 1e-3
@@ -392,6 +404,7 @@ def verify(model_dir: str | os.PathLike[str], reference: Any, x: object, y: obje
     'OK: TF.js predicts what source (Python) predicted on 4,001 rows (rows that changed class 0.0% (0 of 4,001 rows), allowed 2.0%)'
     """
     path = Path(model_dir)
+    integrity.check_files(path)
     sig = graph_signature(path)
     data = _inputs.check(x, sig.inputs)
     before, seconds = reference_outputs(reference, data, sig.output_names)

@@ -6,7 +6,8 @@
 //   {"action": "predict", "node_modules": "/abs/node_modules", "model_dir": "/abs/model",
 //    "inputs": [{"key": "mean:0", "file": "/abs/in0.bin", "dtype": "float32", "shape": [n, 10]},
 //               ...],
-//    "outputs": [{"key": "output_0", "file": "/abs/out0.bin"}, ...]}
+//    "outputs": [{"key": "output_0", "file": "/abs/out0.bin"}, ...],
+//    "files": {"model.json": "<sha256>", "group1-shard1of1.bin": "<sha256>"} or null}
 //   {"action": "load_layers", "node_modules": "...", "model_dir": "..."}
 //
 // Each input is one file of raw little-endian values (row-major) of its dtype (float32,
@@ -20,8 +21,15 @@
 // Node's file:// loading needs @tensorflow/tfjs-node (a native binary); this
 // script uses a small IOHandler that reads model.json and its weight shards
 // from disk instead, so the pure-JS @tensorflow/tfjs package is enough.
+//
+// No path from model.json is trusted: model.json and every shard must be a regular file
+// inside model_dir (no absolute path, no "..", no URL, no backslash, no symbolic link on
+// the way; the real path stays under the folder's), and with "files" (the record
+// tfjs.convert wrote, already compared by Python) the sha256 of the very bytes read must be
+// the recorded one. A refusal answers {"ok": false, "stage": "tampered", "error": "..."}.
 "use strict";
 
+const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 const { performance } = require("perf_hooks");
@@ -39,21 +47,93 @@ function arrayBufferOf(buf) {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
 }
 
-function diskHandler(tf, modelDir) {
+function refused(message) {
+  const err = new Error(`runtime.js refused ${message}`);
+  err.tampered = true;
+  return err;
+}
+
+// The path of `rel` inside the (real) model folder, or a refusal: the same rule as
+// course_lib.tfjs.integrity.inside on the Python side and web/predict.js in the browser.
+function insidePath(modelDir, rel, what) {
+  const shown = JSON.stringify(rel);
+  const parts = typeof rel === "string" ? rel.split("/").filter((p) => p !== "" && p !== ".") : [];
+  if (typeof rel !== "string" || /[\\:\0]/.test(rel) || rel.startsWith("/") || !parts.length ||
+      parts.includes("..")) {
+    throw refused(`${what} path ${shown} in ${modelDir}: a path that leaves the model folder ` +
+                  "(absolute, '..', a URL or a backslash).");
+  }
+  let here = modelDir;
+  for (const part of parts) {
+    here = path.join(here, part);
+    let info;
+    try {
+      info = fs.lstatSync(here);
+    } catch (err) {
+      if (err.code === "ENOENT") throw new Error(`${what} ${parts.join("/")} is missing from ${modelDir}`);
+      throw err;
+    }
+    if (info.isSymbolicLink()) {
+      throw refused(`${what} ${parts.join("/")} in ${modelDir}: it is a symbolic link (to ` +
+                    `${fs.readlinkSync(here)}), which could point anywhere.`);
+    }
+  }
+  const real = fs.realpathSync(here);
+  if (real !== modelDir && !real.startsWith(modelDir + path.sep)) {
+    throw refused(`${what} ${shown}: it resolves to ${real}, outside the model folder ${modelDir}.`);
+  }
+  return { file: here, name: parts.join("/") };
+}
+
+// The bytes of a file inside the model folder, checked against the record when there is one.
+function readInside(modelDir, rel, what, recorded) {
+  const { file, name } = insidePath(modelDir, rel, what);
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  let buf;
+  try {
+    buf = fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (recorded) {
+    const want = recorded[name];
+    if (typeof want !== "string") {
+      throw refused(`${what} ${name} in ${modelDir}: it is not in the record of the folder's files.`);
+    }
+    const found = crypto.createHash("sha256").update(buf).digest("hex");
+    if (found !== want) {
+      throw refused(`${what} ${name} in ${modelDir}: its bytes differ from the record (recorded ` +
+                    `sha256 ${want.slice(0, 12)}..., found ${found.slice(0, 12)}...), changed ` +
+                    "after the check.");
+    }
+  }
+  return buf;
+}
+
+function diskHandler(tf, req) {
+  const modelDir = fs.realpathSync(req.model_dir);
+  const recorded = req.files || null;
   return {
     load: async () => {
-      const modelJSON = JSON.parse(fs.readFileSync(path.join(modelDir, "model.json"), "utf8"));
+      const modelJSON = JSON.parse(readInside(modelDir, "model.json", "the model description",
+                                              recorded).toString("utf8"));
       return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
         const buffers = [];
         for (const group of manifest) {
           for (const p of group.paths) {
-            buffers.push(arrayBufferOf(fs.readFileSync(path.join(modelDir, p))));
+            buffers.push(arrayBufferOf(readInside(modelDir, p, "the weight shard", recorded)));
           }
         }
         return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
       });
     },
   };
+}
+
+function failure(err, stage, info) {
+  const tampered = Boolean(err && (err.tampered || /^runtime\.js refused/.test(String(err.message))));
+  return { ok: false, stage: tampered ? "tampered" : stage,
+           error: String(err && err.message ? err.message : err), ...info };
 }
 
 const TYPED = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
@@ -96,7 +176,7 @@ async function predict(tf, req, info) {
   let stage = "load";
   try {
     const t0 = performance.now();
-    const model = await tf.loadGraphModel(diskHandler(tf, req.model_dir));
+    const model = await tf.loadGraphModel(diskHandler(tf, req));
     info.load_ms = performance.now() - t0;
     stage = "read input";
     const named = {};
@@ -138,19 +218,19 @@ async function predict(tf, req, info) {
     });
     return { ok: true, ...info };
   } catch (err) {
-    return { ok: false, stage, error: String(err && err.message ? err.message : err), ...info };
+    return failure(err, stage, info);
   }
 }
 
 async function loadLayers(tf, req, info) {
   try {
     const t0 = performance.now();
-    const model = await tf.loadLayersModel(diskHandler(tf, req.model_dir));
+    const model = await tf.loadLayersModel(diskHandler(tf, req));
     info.load_ms = performance.now() - t0;
     info.inputs = model.inputs.map((t) => t.shape);
     return { ok: true, ...info };
   } catch (err) {
-    return { ok: false, stage: "load", error: String(err && err.message ? err.message : err), ...info };
+    return failure(err, "load", info);
   }
 }
 

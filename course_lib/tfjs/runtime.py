@@ -13,7 +13,12 @@ are checked against the graph model's signature here, before Node starts; each i
 and each output travels through a file of raw values (its dtype and shape in the
 request), the request through stdin: nothing on the command line.
 Node's own ``file://`` loading needs ``@tensorflow/tfjs-node`` (a native build); the
-script reads ``model.json`` and the weight shards itself.
+script reads ``model.json`` and the weight shards itself, and opens no path that
+resolves outside the model folder (no absolute path, no ``..``, no symbolic link).
+Before Node starts, :func:`course_lib.tfjs.integrity.check_files` checks the same and
+compares the files with the record :func:`~course_lib.tfjs.convert` wrote
+(``files.sha256.json``); Node then re-checks the sha256 of the very bytes it reads.
+A folder without a record runs, and the result says its files were not checked.
 
 Where ``@tensorflow/tfjs`` is looked for (:func:`find_node_modules`): the folder in
 ``COURSE_LIB_NODE_MODULES`` if set, else the repository checkout's ``node_modules``
@@ -36,8 +41,9 @@ from typing import Any
 import numpy as np
 
 from course_lib import _checks, _display, _inputs
-from course_lib.errors import ModelFileError, TfjsRuntimeError
+from course_lib.errors import ModelFileError, TamperedModelError, TfjsRuntimeError
 from course_lib.persistence import TensorInfo
+from course_lib.tfjs import integrity
 from course_lib.tfjs.conversion import read_model_json, signature
 
 __all__ = [
@@ -166,6 +172,10 @@ def call_node(request: dict[str, Any], timeout: float) -> dict[str, Any]:
             f"the runtime. {INSTALL_HINT}"
         ) from None
     answer["wall_seconds"] = wall
+    if not answer.get("ok") and answer.get("stage") == "tampered":
+        raise TamperedModelError(
+            f"{answer.get('error')} Fix: convert the model again with tfjs.convert(...), and "
+            "take model folders only from sources you trust.")
     if not answer.get("ok") and answer.get("stage") in ("require", "request", "runtime"):
         raise TfjsRuntimeError(
             f"expected the TF.js runtime to start; it failed: {answer.get('error')} {INSTALL_HINT}")
@@ -277,6 +287,8 @@ class NodeRun(_display.Report):
     when the model has several. ``wall_seconds`` includes starting Node and loading TF.js;
     ``predict_seconds`` is the batch prediction alone (after a one-row warm-up, as an app
     does once), ``row_seconds`` one more single-row prediction: the latency a user feels.
+    ``files`` is what was checked of the model's files before (see
+    :func:`~course_lib.tfjs.integrity.check_files`): without a record, the verdict says so.
 
     >>> r = run("web/fraud", fraud.test.x)
     >>> r.ok, r.rows, list(r.outputs)
@@ -292,6 +304,7 @@ class NodeRun(_display.Report):
     tfjs_version: str
     node_version: str
     backend: str
+    files: integrity.FileCheck | None = None
 
     @property
     def predictions(self) -> np.ndarray | dict[str, np.ndarray]:
@@ -316,6 +329,8 @@ class NodeRun(_display.Report):
                 "in all, with Node's start")
         if len(self.outputs) > 1:
             line += f"; outputs {shapes}"
+        if self.files is not None and not self.files.recorded:
+            line += f"; {self.files.note}"
         return line if self.ok else f"FAIL: NaN or infinite outputs from {line}"
 
 
@@ -324,13 +339,17 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
 
     ``x`` is what the Keras model takes: one array of any rank (rows first), or for a model
     with several inputs a dict by input name (or a list in the signature's order). It is
-    checked here, before Node starts.
+    checked here, before Node starts, and so are the model's files
+    (:func:`~course_lib.tfjs.integrity.check_files`: inside the folder, and as recorded
+    when it was converted; a difference raises :class:`~course_lib.errors.TamperedModelError`).
 
     >>> r = run("web/fraud", fraud.test.x)
     >>> r.predictions.shape, r.tfjs_version
     ((4001, 1), '4.22.0')
     """
+    timeout = _checks.number("timeout", timeout, positive=True, unit="seconds", example=300)
     path = Path(model_dir)
+    files = integrity.check_files(path)
     sig = graph_signature(path)
     named = _by_name(sig, _inputs.check(x, sig.inputs))
     rows = _inputs.n_rows(list(named.values()))
@@ -343,7 +362,7 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
         outputs = [{"key": sig.keys[t.name], "file": str(Path(tmp) / f"output{i}.bin")}
                    for i, t in enumerate(sig.outputs)]
         request = {"action": "predict", "model_dir": str(path.resolve()), "inputs": inputs,
-                   "outputs": outputs}
+                   "outputs": outputs, "files": files.digests}
         answer = call_node(request, timeout)
         if not answer["ok"]:
             error, stage = answer.get("error", ""), answer.get("stage")
@@ -363,7 +382,7 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
                    load_seconds=answer["load_ms"] / 1000,
                    predict_seconds=answer["predict_ms"] / 1000,
                    row_seconds=answer["row_ms"] / 1000, tfjs_version=answer["tfjs_version"],
-                   node_version=answer["node_version"], backend=answer["backend"])
+                   node_version=answer["node_version"], backend=answer["backend"], files=files)
 
 
 def _listed(named: dict[str, np.ndarray]) -> _inputs.Inputs:
