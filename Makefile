@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
          --nbval-cell-timeout=600
 
-.PHONY: setup lab test unit nbval notebooks bench data lock clean browser
+.PHONY: setup lab test unit nbval notebooks bench stress data lock clean browser
 
 setup: $(PY_OK) $(JS_OK)
 
@@ -65,6 +65,12 @@ bench: setup
 	$(BIN)/python benchmarks/bench_tfjs.py
 	$(BIN)/python benchmarks/bench_registry.py
 	$(BIN)/python benchmarks/bench_notebooks.py
+
+## stress: the registry killed, raced and written by 6 processes at once, in a temporary folder
+## (about 2.5 minutes; STRESS="--quick" for about 30 s); prints cases, handled, lost per area
+STRESS ?=
+stress: setup
+	$(BIN)/python benchmarks/stress_registry.py $(STRESS)
 
 ## data: regenerate the fraud snapshot (the tests check it is byte-identical)
 data: setup
