@@ -82,6 +82,7 @@ def _examples() -> dict[str, list]:
     manifest = _module("course_lib.registry.manifest")
     policy = _module("course_lib.registry.policy")
     reports = _module("course_lib.registry.reports")
+    signing = _module("course_lib.registry.signing")
     serving = _module("course_lib.registry.serving")
     doctor = _module("course_lib.instructor.environment")
     validate = _module("course_lib.instructor.validation")
@@ -154,6 +155,13 @@ def _examples() -> dict[str, list]:
         "VerifyReport": [reports.VerifyReport("fraud", 1, Path("r/fraud/1"), 4, ()),
                          reports.VerifyReport("fraud", 1, Path("r/fraud/1"), 4,
                                               (reports.FileProblem("saved_model.pb", "sha256 differs"),))],
+        "SignedVerifyReport": [
+            signing.SignedVerifyReport("fraud", 1, Path("r/fraud/1"), 4, (), Path("k/registry.pub")),
+            signing.SignedVerifyReport("fraud", 1, Path("r/fraud/1"), 4, (), None),
+            signing.SignedVerifyReport(
+                "fraud", 1, Path("r/fraud/1"), 4,
+                (reports.FileProblem("course_signature.sig", "signature is missing"),),
+                Path("k/registry.pub"), "is missing")],
         "VersionComparison": [reports.VersionComparison(v1, v2, compare(GOOD, BAD).rows, 0.01, True)],
         "ServingPlan": [serving.ServingPlan("fraud", "/models/fraud", (1, 2), 2, "production", 1,
                                             "model_config_list {}", ())],
