@@ -2,9 +2,10 @@
 
 >>> from course_lib import teaching
 >>> sorted(teaching.__all__)
-['LayersLoad', 'Standardizer', 'fit_standardizer', 'flip_byte', 'load_layers_model', 'save_layers_model', 'tree']
+['LayersLoad', 'Standardizer', 'fit_standardizer', 'flip_byte', 'forge_version', 'load_layers_model', 'save_layers_model', 'tree']
 
-They damage a file on purpose (:func:`flip_byte`), print a folder (:func:`tree`) and keep
+They damage a file on purpose (:func:`flip_byte`), forge a registry version as someone who
+can write its folder would (:func:`forge_version`), print a folder (:func:`tree`) and keep
 scaling outside a model (:class:`Standardizer`, the lesson 01 pitfall). Your own project
 will rarely need them; the lessons use them to show a failure for real:
 :func:`save_layers_model` writes a Keras 3 model as a TF.js *layers* model, which
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from course_lib.tfjs.conversion import Conversion
 
 __all__ = [
-    "LayersLoad", "Standardizer", "fit_standardizer", "flip_byte", "load_layers_model",
-    "save_layers_model", "tree",
+    "LayersLoad", "Standardizer", "fit_standardizer", "flip_byte", "forge_version",
+    "load_layers_model", "save_layers_model", "tree",
 ]
 
 
@@ -58,6 +59,77 @@ def flip_byte(path: str | os.PathLike[str], offset: int | None = None) -> int:
         f.seek(at)
         f.write(bytes([byte ^ 0xFF]))
     return at
+
+
+def forge_version(version_dir: str | os.PathLike[str], *, recall: float | None = None) -> str:
+    """Forge a registry version as anyone who can write its folder could (lesson 04).
+
+    Replaces the weights (``variables/variables.data-...``: every byte inverted, a stand-in
+    for the forger's own weights), optionally makes the manifest claim a binary classifier's
+    ``recall`` (missed positives counted as caught), then recomputes the weights' sha256 and
+    size and the manifest's own checksum, with the registry's public rules. Checksums do not
+    see it; a signature does. Returns what was changed, in words.
+
+    >>> import tempfile
+    >>> from course_lib.metrics import Metrics
+    >>> from course_lib.registry import EvalSet, ModelRegistry
+    >>> src = Path(tempfile.mkdtemp())
+    >>> (src / "variables").mkdir()
+    >>> _ = (src / "saved_model.pb").write_bytes(b"graph")
+    >>> _ = (src / "variables" / "variables.data-00000-of-00001").write_bytes(b"weights")
+    >>> reg = ModelRegistry(tempfile.mkdtemp())
+    >>> rows, counts = EvalSet("toy", [[0.0]] * 4, [0, 1, 1, 0]), dict(tp=1, fp=0, fn=1, tn=2)
+    >>> v = reg.publish_saved_model(src, "toy", rows, metrics=Metrics.from_counts(**counts),
+    ...                             latency_ms=1.0)
+    >>> print(forge_version(v.path, recall=1.0))
+    replaced the weights (variables/variables.data-00000-of-00001, 7 bytes); the manifest now claims recall 1.000 (it was 0.500); recomputed the weights' sha256 and the manifest's checksum
+    >>> reg.verify("toy", 1).ok                 # the checksums cannot tell
+    True
+    """
+    import json
+
+    from course_lib.metrics import Metrics
+    from course_lib.registry.evaluation import metrics_record
+    from course_lib.registry.names import MANIFEST_NAME
+    from course_lib.registry.storage import manifest_bytes
+
+    d = Path(version_dir)
+    try:
+        manifest = json.loads((d / MANIFEST_NAME).read_text(encoding="utf-8"))
+        files, evaluation = manifest["files"], manifest["evaluation"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InvalidInputError(
+            f"expected a registry version folder (with a readable {MANIFEST_NAME}) at {d}; "
+            "there is none. Fix: pass reg.path(name, version)."
+        ) from None
+    weights = sorted(rel for rel in files if rel.startswith("variables/variables.data"))
+    if not weights or not (d / weights[0]).is_file():
+        raise InvalidInputError(
+            f"expected SavedModel weights (variables/variables.data-...) in {d}; found none. "
+            "Fix: pass the folder of a version published by the registry."
+        )
+    rel, said = weights[0], ""
+    if recall is not None:  # checked before anything is written
+        target = _checks.number("recall", recall, minimum=0, maximum=1, example=0.95)
+        if (evaluation.get("task") or "binary") != "binary":
+            raise InvalidInputError(
+                f"expected a binary classifier's version to forge a recall; found task "
+                f"{evaluation.get('task')!r}. Fix: leave recall= out, or forge a binary version."
+            )
+        m = evaluation["metrics"]
+        positives = int(m["tp"]) + int(m["fn"])
+        tp = min(positives, int(np.ceil(target * positives - 1e-9)))
+        was = Metrics.from_counts(tp=m["tp"], fp=m["fp"], fn=m["fn"], tn=m["tn"])
+        now = Metrics.from_counts(tp=tp, fp=m["fp"], fn=positives - tp, tn=m["tn"])
+        evaluation["metrics"] = {**m, **metrics_record(now)}
+        said = f"; the manifest now claims recall {now.recall:.3f} (it was {was.recall:.3f})"
+    inverted = np.bitwise_xor(np.fromfile(d / rel, dtype=np.uint8), 0xFF).tobytes()
+    (d / rel).write_bytes(inverted)
+    digest, size = _fs.sha256(d / rel)
+    files[rel] = {**files[rel], "sha256": digest, "size": size}
+    (d / MANIFEST_NAME).write_bytes(manifest_bytes(manifest))
+    return (f"replaced the weights ({rel}, {_display.size(size)}){said}; recomputed the "
+            "weights' sha256 and the manifest's checksum")
 
 
 def tree(path: str | os.PathLike[str], max_depth: int = 3) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from course_lib import teaching, tfjs
@@ -54,3 +55,46 @@ class TestLayersModel:
 def test_a_loaded_model_is_ok():
     loaded = teaching.LayersLoad(Path("web/m"), True, "", "4.22.0", "2.15.0", "")
     assert loaded.ok and str(loaded) == "OK: TF.js 4.22.0 loaded the layers model in web/m"
+
+
+class TestForgeVersion:
+    """The forger of lesson 04: new weights and metrics, every checksum recomputed."""
+
+    @pytest.fixture
+    def version(self, tmp_path):
+        """A registry version of a folder shaped like a SavedModel (no TensorFlow needed)."""
+        from course_lib.metrics import Metrics
+        from course_lib.registry import EvalSet, ModelRegistry
+
+        src = tmp_path / "export"
+        (src / "variables").mkdir(parents=True)
+        (src / "saved_model.pb").write_bytes(b"graph" * 100)
+        (src / "variables" / "variables.data-00000-of-00001").write_bytes(bytes(range(256)) * 8)
+        rows = EvalSet("toy test", np.zeros((200, 3)), np.array([0, 1] * 100))
+        reg = ModelRegistry(tmp_path / "registry")
+        v = reg.publish_saved_model(src, "fraud", rows, latency_ms=1.0,
+                                    metrics=Metrics.from_counts(tp=80, fp=20, fn=15, tn=85))
+        return reg, v.path
+
+    def test_the_forgery_passes_the_checksums(self, version):
+        reg, path = version
+        before = (path / "variables" / "variables.data-00000-of-00001").read_bytes()
+        teaching.forge_version(path)
+        assert (path / "variables" / "variables.data-00000-of-00001").read_bytes() != before
+        assert reg.verify("fraud", 1).ok
+
+    def test_the_manifest_claims_the_forged_recall(self, version):
+        reg, path = version
+        said = teaching.forge_version(path, recall=0.95)
+        assert "claims recall 0.958 (it was 0.842)" in said
+        assert reg.get("fraud", 1).metrics.recall >= 0.95
+
+    def test_a_recall_out_of_range_changes_nothing(self, version):
+        reg, path = version
+        with pytest.raises(InvalidInputError, match="recall to be a number between 0 and 1"):
+            teaching.forge_version(path, recall=1.5)
+        assert reg.get("fraud", 1).metrics.recall == pytest.approx(80 / 95)
+
+    def test_a_folder_without_manifest_is_refused(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="expected a registry version folder"):
+            teaching.forge_version(tmp_path)
