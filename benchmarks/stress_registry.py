@@ -1,8 +1,9 @@
 """Registry under stress: killed publishers, a publish/delete/alias race, concurrent publishers.
 
-Run with `make stress` or `.venv/bin/python benchmarks/stress_registry.py [--seconds S]
-[--quick] [--versions K] [--fake-model] [--seed N]`. Prints counts; asserts nothing. Everything happens
-in a temporary folder (removed at the end) with local processes only: no network.
+Run with `make stress` (`make stress STRESS=--quick`) or `.venv/bin/python
+benchmarks/stress_registry.py [--seconds S] [--quick] [--versions K] [--fake-model]
+[--seed N]`. Prints counts; asserts nothing. Everything happens in a temporary folder
+(removed at the end) with local processes only: no network.
 
 One tiny Keras model (8 inputs, one Dense unit) is exported as a SavedModel once, in a
 child process (TensorFlow is imported there only); every version after that is a copy
