@@ -16,14 +16,13 @@ The file also keeps each alias's history, which :meth:`AliasMethods.rollback` wa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from course_lib import _fs
 from course_lib.errors import (
     InvalidInputError,
-    InvalidNameError,
     PromotionRefusedError,
     RefusedError,
     RegistryError,
@@ -35,9 +34,10 @@ from course_lib.registry.names import (
     MANIFEST_NAME,
     SAVED_MODEL,
     validate_alias,
-    validate_version,
 )
 from course_lib.registry.policy import AliasChange, PromotionPolicy, PromotionResult, RuleResult
+from course_lib.registry import signing  # signed alias files (optional keys)
+from course_lib.registry.schema import ALIASES_LIMIT, read_aliases_state
 from course_lib.registry.storage import canonical, crash_point, locked, now, write_atomic
 
 
@@ -65,28 +65,18 @@ class AliasMethods:
 
     def _read_aliases(self, name: str) -> dict[str, Any]:
         p = self._model_dir(name) / ALIASES_NAME
-        if not p.is_file():
+        try:  # bounded, never through a link; a folder or a crafted file is refused
+            raw = _fs.read_file(p, ALIASES_LIMIT, RegistryError)
+        except FileNotFoundError:
             return {"aliases": {}, "history": {}}
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-            aliases = {validate_alias(k): validate_version(v) for k, v in data["aliases"].items()}
-            history = {
-                validate_alias(k): [validate_version(v) for v in vs]
-                for k, vs in data["history"].items()
-            }
-        except (
-            UnicodeDecodeError,
-            json.JSONDecodeError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            InvalidNameError,
-        ) as exc:
+        state, why = read_aliases_state(raw)
+        if state is None:
             raise RegistryError(
-                f"expected {p} to hold the aliases as JSON; it cannot be read ({exc}). "
+                f"expected {p} to hold the aliases as JSON; it cannot be read ({why}). "
                 "Fix: restore it from a backup, or delete it and set the aliases again."
-            ) from None
-        return {"aliases": aliases, "history": history}
+            )
+        signing.check_aliases(self, name, p, raw)  # with a public key: signed by its key
+        return state
 
     def _write_aliases(self, name: str, state: Mapping[str, Any]) -> None:
         body = {
@@ -94,6 +84,7 @@ class AliasMethods:
             "history": dict(sorted(state["history"].items())),
             "updated": now(),
         }
+        body = signing.seal_aliases(self, name, body)  # with a signing key: signed
         write_atomic(
             self._model_dir(name) / ALIASES_NAME, canonical(body), crash_at="aliases-temp-written"
         )
@@ -118,6 +109,18 @@ class AliasMethods:
         self._write_aliases(name, state)
         return old
 
+    def _still_there(self, name: str, version: int, alias: str) -> None:
+        """Under the lock, before ``alias`` moves: the version still exists, is complete and
+        its manifest holds (cheap: no model file is hashed; that was done before the lock)."""
+        try:
+            self._read_manifest(name, version)
+        except VersionNotFoundError:
+            raise VersionNotFoundError(
+                f"expected {name} version {version} to exist while pointing {alias!r} at it; "
+                f"another process deleted it meanwhile, so {alias!r} did not move. Fix: pick "
+                f"another version (course-lib registry list {self.root} {name})."
+            ) from None
+
     def set_alias(self, name: str, alias: str, ref: int | str) -> AliasChange:
         """Point an alias at a version (verified first), atomically. No policy: see :meth:`promote`.
 
@@ -128,6 +131,7 @@ class AliasMethods:
         version = self.resolve(name, ref)
         self.verify(name, version).raise_if_failed(f"pointing {alias!r} at it")
         with locked(self._model_dir(name)):
+            self._still_there(name, version, alias)
             state = self._read_aliases(name)
             old = self._move_alias(name, alias, version, state)
         return AliasChange(name, alias, old, version)
@@ -157,7 +161,7 @@ class AliasMethods:
 
         >>> print(reg.check_gate("fraud", 3, PromotionPolicy(min_recall=0.8)))
         result  rule            detail
-        ok      files verify    OK (5 files match the sha256 and size in the manifest)
+        ok      files verify    OK (5 files match the sha256 and size in the manifest); checksums only: they catch accidents, not someone who recomputes them
         FAIL    recall >= 0.80  recall 0.370 < 0.80
         fraud version 3 -> production: REFUSED (1 of 2 rules failed; production was version 1)
         """
@@ -169,6 +173,7 @@ class AliasMethods:
             )
         version = self.resolve(name, ref)
         report = self.verify(name, version)
+        signing.refuse_unsigned(report, "applying the promotion policy to it")  # public key
         results = [RuleResult("files verify", report.ok, report.verdict.split(": ", 1)[1])]
         current_version = self.aliases(name).get(alias)
         manifest_intact = not any(p.path == MANIFEST_NAME for p in report.problems)
@@ -205,7 +210,7 @@ class AliasMethods:
 
         >>> reg.promote("fraud", 2, policy=PromotionPolicy(min_recall=0.8))
         result  rule            detail
-        ok      files verify    OK (6 files match the sha256 and size in the manifest)
+        ok      files verify    OK (6 files match the sha256 and size in the manifest); checksums only: they catch accidents, not someone who recomputes them
         ok      recall >= 0.80  recall 0.944
         fraud version 2 -> production: PROMOTED (2 rules passed; production was version 1)
         """
@@ -231,6 +236,7 @@ class AliasMethods:
                     f"another process moved it to {state['aliases'].get(alias)}. Fix: check again "
                     "and retry."
                 )
+            self._still_there(name, result.version, alias)
             self._move_alias(name, alias, result.version, state)
         return replace(result, applied=True)
 

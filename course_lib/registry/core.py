@@ -11,7 +11,7 @@ comparing, deleting; publishing, aliases and promotion, and serving are mixed in
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import secrets
 import shutil
@@ -23,6 +23,7 @@ from course_lib import _fs
 from course_lib.errors import (
     AliasInUseError,
     IncomparableVersionsError,
+    IntegrityError,
     InvalidInputError,
     InvalidNameError,
     InvalidVersionError,
@@ -36,7 +37,6 @@ from course_lib.registry.evaluation import (
     EvalSet,
     check_eval_set,
     measure,
-    metrics_from_record,
     single_output,
 )
 from course_lib.registry.manifest import (
@@ -59,8 +59,10 @@ from course_lib.registry.names import (
 from course_lib.registry.policy import fraction
 from course_lib.registry.publish import PublishingMethods
 from course_lib.registry.reports import VerifyReport, VersionComparison, check_files, metric_rows
+from course_lib.registry.schema import MANIFEST_LIMIT, parse_manifest
+from course_lib.registry import signing  # signed versions and alias files (optional keys)
 from course_lib.registry.serving import ServingMethods
-from course_lib.registry.storage import checksum_ok, locked
+from course_lib.registry.storage import LEFTOVERS, locked, tombstone
 
 if TYPE_CHECKING:  # annotations only
     from course_lib.persistence import LoadedModel
@@ -77,12 +79,25 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
     ``root`` is created (with a small marker file) unless ``create=False``, which
     requires an existing folder (what the command line uses).
 
+    Signing (optional, :mod:`~course_lib.registry.signing`): with ``signing_key`` (a
+    private key PEM file, see :func:`~course_lib.registry.signing.make_keys`) every published
+    version and every change of the aliases is signed (``public_key`` must come with it: a
+    registry that signs checks what it reads first); with ``public_key``, :meth:`verify`,
+    :meth:`load`, :meth:`promote`, :meth:`set_alias` and :meth:`rollback` refuse whatever
+    that key did not sign (:class:`~course_lib.errors.SignatureError`), and reading the
+    aliases checks their signature. Without a public key only the sha256 checksums are
+    checked: they catch accidents (a flipped byte, a truncated file), not a writer who
+    recomputes them.
+
     In the examples of the methods, ``reg`` is a registry in ``work/registry`` holding
     versions 1 (a small model), 2 (a bigger one, better on every metric) and 3 (trained
     too briefly: recall 0.37) of "fraud", with production at version 1.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, create: bool = True,
+                 signing_key: str | os.PathLike[str] | None = None,
+                 public_key: str | os.PathLike[str] | None = None) -> None:
+        signing.use_keys(self, signing_key, public_key)  # checked before anything is created
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise RegistryError(
@@ -129,6 +144,13 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
     # -- paths ------------------------------------------------------------------------------
 
     def _inside(self, path: Path) -> Path:
+        if path.is_symlink():  # never followed, even to a place inside the root
+            raise InvalidNameError(
+                f"expected every registry path to stay inside {self.root} as a real folder or "
+                f"file; {path} is a symbolic link (to {os.readlink(path)}), and the registry "
+                "never follows links. Fix: remove the link (rm, not rm -r); the registry only "
+                "holds what it wrote."
+            )
         real = path.resolve()
         if real != self._real_root and self._real_root not in real.parents:
             raise InvalidNameError(
@@ -141,7 +163,8 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
     def _model_dir(self, name: str, create: bool = False) -> Path:
         d = self.root / validate_name(name)
         if create:
-            d.mkdir(exist_ok=True)
+            with _fs.disk(f"create the model folder {d}"):
+                d.mkdir(exist_ok=True)
         if d.exists() or d.is_symlink():
             self._inside(d)
         return d
@@ -252,26 +275,30 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
                 f"expected {name} version {version} to be a complete registry version; it is not: "
                 f"{folder.reason}. Fix: delete the folder {d} or publish the model again."
             )
-        raw = (d / MANIFEST_NAME).read_bytes()
         try:
-            data = json.loads(raw.decode("utf-8"))
-            _ = metrics_from_record(data["evaluation"]), data["files"], data["name"]
-            _ = data["version"]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
-                InvalidInputError) as exc:
-            raise InvalidVersionError(
-                f"expected {d / MANIFEST_NAME} to be a registry manifest; it cannot be read "
-                f"({exc}). "
-                f"Fix: course-lib registry verify {self.root} {name} {version} shows what changed."
+            raw = _fs.read_file(d / MANIFEST_NAME, MANIFEST_LIMIT, InvalidVersionError)
+        except FileNotFoundError:
+            raise VersionNotFoundError(
+                f"expected {name} version {version} in {self.root}; it was deleted while being "
+                f"read. Fix: pick another version (course-lib registry list {self.root} {name})."
             ) from None
-        if not checksum_ok(data):  # cheap: the manifest's own checksum, no model file is read
-            raise InvalidVersionError(
+        # cheap: the manifest's own checksum and fields, no model file is read
+        read = parse_manifest(raw, name, version)
+        if read.kind == "changed":
+            raise IntegrityError(
                 f"expected {name} version {version}'s {MANIFEST_NAME} to match its own checksum; it "
                 "does not: it was edited after publishing, so its metrics cannot be trusted. Fix: "
                 f"course-lib registry verify {self.root} {name} {version}, then restore the version "
                 "or publish it again."
             )
-        return d, data
+        if not read.ok:
+            raise InvalidVersionError(
+                f"expected {d / MANIFEST_NAME} to be the manifest of {name} version {version}; "
+                f"it is not: {read.problem}. Fix: course-lib registry verify {self.root} {name} "
+                f"{version} shows what changed; restore the folder or delete it."
+            )
+        assert read.data is not None
+        return d, read.data
 
     def get(self, name: str, ref: int | str) -> VersionInfo:
         """The manifest of a version (or alias) as a :class:`VersionInfo`; nothing is loaded.
@@ -299,10 +326,10 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
                 continue
             try:
                 d, data = self._read_manifest(name, s.version)
-            except InvalidVersionError:
-                invalid.append(
-                    VersionStatus(s.version, False, f"{MANIFEST_NAME} unreadable or changed")
-                )
+            except (InvalidVersionError, IntegrityError, VersionNotFoundError) as exc:
+                why = str(exc).split("; ", 1)[1].split(". Fix:")[0]
+                invalid.append(VersionStatus(
+                    s.version, False, f"{MANIFEST_NAME} unreadable or changed: {why}"))
                 continue
             rows.append(
                 info_from_manifest(data, d, tuple(k for k, v in aliases.items() if v == s.version))
@@ -342,14 +369,18 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         True
         """
         version = self.resolve(name, ref)
-        return check_files(name, version, self._version_dir(name, version))
+        report = check_files(name, version, self._version_dir(name, version))
+        return signing.checked(self, report)  # and the signature, with a public key
 
     def verify_all(self, name: str) -> tuple[VerifyReport, ...]:
         """:meth:`verify` for every numbered folder of a model (invalid ones included).
 
-        >>> ModelRegistry(__import__("tempfile").mkdtemp()).verify_all("fraud")
-        ()
+        A model that was never published is a :class:`VersionNotFoundError`.
+
+        >>> reg.verify_all("fraud")[0].ok
+        True
         """
+        self._published_dir(name)
         return tuple(self.verify(name, s.version) for s in self.scan(name))
 
     # -- loading ------------------------------------------------------------------------------
@@ -474,6 +505,11 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         d = self._version_dir(name, v)
         model_dir = self._model_dir(name)
         with locked(model_dir):
+            if not os.path.lexists(d):  # another process deleted it while this one waited
+                raise VersionNotFoundError(
+                    f"expected {name} version {v} to exist; another process deleted it just now."
+                    f" Fix: nothing to do (course-lib registry list {self.root} {name})."
+                )
             using = sorted(k for k, x in self._read_aliases(name)["aliases"].items() if x == v)
             if using:
                 raise AliasInUseError(
@@ -482,17 +518,23 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
                     "alias first "
                     "(promote another version, or remove_alias)."
                 )
-            (model_dir / f".deleted-{v}").touch()
-            trash = model_dir / f".trash-{v}-{secrets.token_hex(4)}"
-            os.rename(d, trash)
+            tombstone(model_dir, v)
+            trash = model_dir / f".trash-{v}-{_fs.owner_tag()}-{secrets.token_hex(4)}"
+            with _fs.disk(f"move {d} out of the way to delete it"):
+                os.rename(d, trash)
             _fs.fsync_dir(model_dir)
-        shutil.rmtree(trash, ignore_errors=True)
+        with contextlib.suppress(OSError):  # what stays is removed by the next write
+            _fs.remove(trash)
 
-    def clean_staging(self, name: str, older_than: float = 3600.0) -> int:
-        """Remove staging folders left by killed publishes (older than ``older_than`` seconds).
+    def clean_staging(self, name: str, older_than: float | None = None) -> int:
+        """Remove what killed writers left in a model's folder; returns how many entries.
 
-        A staging folder is hidden and never read; this only reclaims disk space.
-        Returns how many were removed.
+        Staging folders, trash of deletes and temporary alias files are hidden and never
+        read. Each is named with its writer's process (``.staging-PID@HOST-...``), and every
+        write (publish, alias change, delete) already removes those whose process no longer
+        exists, never one of a live process: this does the same on demand. ``older_than``
+        (seconds) also removes older ones of any writer, live or not, and those of older
+        registries whose names carry no process.
 
         >>> ModelRegistry(__import__("tempfile").mkdtemp()).clean_staging("fraud")
         0
@@ -500,14 +542,14 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         d = self._model_dir(name)
         if not d.is_dir():
             return 0
-        now, removed = time.time(), 0
-        for e in os.scandir(d):
-            if (
-                e.name.startswith(("..staging-", ".staging-", ".trash-"))
-                and now - e.stat(follow_symlinks=False).st_mtime >= older_than
-            ):
-                shutil.rmtree(e.path, ignore_errors=True) if e.is_dir(
-                    follow_symlinks=False
-                ) else os.unlink(e.path)
-                removed += 1
+        removed = len(_fs.remove_leftovers(d, LEFTOVERS))
+        if older_than is None:
+            return removed
+        now = time.time()
+        for e in _fs.scandir(d):
+            if (e.name.startswith(LEFTOVERS + ("..staging-",))
+                    and now - e.stat(follow_symlinks=False).st_mtime >= older_than):
+                with contextlib.suppress(OSError):
+                    _fs.remove(Path(e.path))
+                    removed += 1
         return removed

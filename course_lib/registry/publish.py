@@ -12,13 +12,12 @@ import errno
 import json
 import os
 import secrets
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from course_lib import _checks, _fs
-from course_lib.errors import InvalidInputError, RegistryError
+from course_lib.errors import InvalidInputError, RegistryError, VersionNotFoundError
 from course_lib.metrics import AnyMetrics, Metrics
 from course_lib.registry.evaluation import (
     EvalSet,
@@ -40,7 +39,15 @@ from course_lib.registry.names import (
     VERSION_RE,
     validate_name,
 )
-from course_lib.registry.storage import crash_point, library_versions, manifest_bytes, now
+from course_lib.registry import signing  # signed versions (optional key)
+from course_lib.registry.schema import MANIFEST_LIMIT
+from course_lib.registry.storage import (
+    crash_point,
+    library_versions,
+    locked,
+    manifest_bytes,
+    now,
+)
 
 
 class PublishingMethods:
@@ -68,12 +75,12 @@ class PublishingMethods:
     @contextlib.contextmanager
     def _staging(self, model_dir: Path) -> Iterator[Path]:
         """A hidden staging folder path in ``model_dir``; whatever is left of it is removed."""
-        staging = model_dir / f".staging-{os.getpid()}-{secrets.token_hex(6)}"
+        staging = model_dir / f".staging-{_fs.owner_tag()}-{secrets.token_hex(6)}"
         try:
             yield staging
         finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):  # a killed process's is removed by the next write
+                _fs.remove(staging)
 
     def publish(
         self,
@@ -166,22 +173,14 @@ class PublishingMethods:
             )
         model_dir = self._model_dir(name, create=True)
         with self._staging(model_dir) as staging:
-            staging.mkdir()
+            with _fs.disk(f"create the staging folder {staging}"):
+                staging.mkdir()
             crash_point("staging-created")
-            first = [True]
-
-            def copy(s: str, d: str) -> object:
-                out = shutil.copy2(s, d)
-                if first[0]:
-                    first[0] = False
-                    crash_point("copying")
-                return out
-
-            # a version folder of a registry has a manifest of its own: the new one replaces it
-            def ignore(folder: str, names: list[str]) -> list[str]:
-                return [MANIFEST_NAME] if Path(folder) == src and MANIFEST_NAME in names else []
-
-            shutil.copytree(src, staging, copy_function=copy, dirs_exist_ok=True, ignore=ignore)
+            # a version folder of a registry has a manifest of its own: the new one replaces it;
+            # a symbolic link or special file in the source is refused before anything is copied
+            _fs.copy_tree(src, staging,
+                          skip=lambda rel: rel in (MANIFEST_NAME, signing.SIGNATURE_NAME),
+                          after_each=lambda rel: crash_point("copying"))
             crash_point("saved")
             if metrics is None or latency_ms is None:
                 from course_lib import persistence
@@ -233,6 +232,7 @@ class PublishingMethods:
             "keras_file": KERAS_FILE if keras_file else None,
             "latency": dict(latency),
             "files": files,
+            "folders": _fs.walk(staging)[1],  # empty ones too: verify names a folder added later
             "libraries": library_versions(),
             "notes": notes,
             "tags": tags,
@@ -241,23 +241,39 @@ class PublishingMethods:
             version = self._next_version(model_dir)
             body["version"] = version
             _fs.write_atomic(staging / MANIFEST_NAME, manifest_bytes(body))
+            signing.sign_version(self, staging)  # with a signing key: the folder as it is renamed
             crash_point("manifest")
             target = model_dir / str(version)
-            if target.exists() or (model_dir / f".deleted-{version}").exists():
-                continue  # another publisher took it: try the next number
-            try:
-                os.rename(staging, target)  # atomic; fails if target exists and is not empty
-            except OSError as exc:
-                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or isinstance(exc, FileExistsError):
-                    continue
-                raise
-            crash_point("renamed")
-            _fs.fsync_dir(model_dir)
-            data = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
-            return info_from_manifest(data, target, ())
+            with locked(model_dir):  # a delete (same lock) cannot slip between check and rename
+                if target.exists() or target.is_symlink() or os.path.lexists(
+                        model_dir / f".deleted-{version}"):
+                    continue  # another publisher took it: try the next number
+                try:
+                    os.rename(staging, target)  # atomic; fails if target exists and is not empty
+                except OSError as exc:
+                    if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or isinstance(
+                            exc, FileExistsError):
+                        continue
+                    err = _fs.storage_error(exc, f"rename {staging} to {target}")
+                    raise exc if err is None else err from exc
+                crash_point("renamed")
+                _fs.fsync_dir(model_dir)
+                return self._published(name, version, target)
         raise RegistryError(
             f"expected to find a free version number for {name!r}; gave up after 10,000 tries."
         )
+
+    def _published(self, name: str, version: int, target: Path) -> VersionInfo:
+        """The version just renamed into place, read back (under the model's lock)."""
+        try:
+            raw = _fs.read_file(target / MANIFEST_NAME, MANIFEST_LIMIT, RegistryError)
+        except FileNotFoundError:
+            raise VersionNotFoundError(
+                f"expected {name} version {version}, just published, to be in {target}; it is "
+                "gone: something outside the registry removed the folder right after its "
+                "rename. Fix: publish again, and let only the registry write in its folder."
+            ) from None
+        return info_from_manifest(json.loads(raw.decode("utf-8")), target, ())
 
 
 def evaluation_record(eval_set: EvalSet, metrics: AnyMetrics) -> dict[str, Any]:

@@ -10,20 +10,25 @@
 
 from __future__ import annotations
 
-import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from course_lib import _display, _fs
-from course_lib.errors import IntegrityError, InvalidInputError
+from course_lib.errors import (
+    IntegrityError,
+    InvalidInputError,
+    InvalidVersionError,
+    VersionNotFoundError,
+)
 from course_lib.metrics import AnyMetrics, MetricDelta, compare
 from course_lib.registry.evaluation import ERRORS
 from course_lib.registry.manifest import VersionInfo, metric_cell
 from course_lib.registry.names import MANIFEST_NAME, SAVED_MODEL
-from course_lib.registry.storage import manifest_bytes
+from course_lib.registry.schema import MANIFEST_LIMIT, parse_manifest
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,11 @@ class VerifyReport(_display.Report):
                 f"expected {self.name} version {self.version} to match its manifest before "
                 f"{doing}; "
                 f"it does not: {'; '.join(str(p) for p in self.problems)}. A file changed after "
-                "publishing (disk error, manual edit, tampering). Fix: restore the version from a "
-                "trusted copy, or publish the model again as a new version.",
+                "publishing (a disk error, a truncated copy, a flipped byte, a swapped or edited "
+                "file). The sha256 checksums catch such accidents, not a writer who recomputes "
+                "them: only a signed version (ModelRegistry(root, signing_key=..., "
+                "public_key=...)) shows who wrote it. Fix: restore the version from a trusted "
+                "copy, or publish the model again as a new version.",
                 report=self,
             )
         return self
@@ -97,25 +105,42 @@ def _read_manifest(
 ) -> tuple[dict[str, Any] | None, FileProblem | None]:
     """The parsed manifest of folder ``d`` (None when it cannot be trusted) and its problem."""
     mpath = d / MANIFEST_NAME
-    if not mpath.is_file():
+    try:  # bounded, never through a link
+        raw = _fs.read_file(mpath, MANIFEST_LIMIT, InvalidVersionError)
+    except FileNotFoundError:
         return None, FileProblem(MANIFEST_NAME, "missing: not a complete registry version")
-    raw = mpath.read_bytes()
-    try:
-        data = json.loads(raw.decode("utf-8"))
-        intact = isinstance(data, dict) and manifest_bytes(data) == raw
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        intact = False
-    if not intact:
+    except InvalidVersionError as exc:
+        return None, FileProblem(MANIFEST_NAME, str(exc).split("; ", 1)[1].split(". Fix:")[0])
+    read = parse_manifest(raw, name, version, exact=True)
+    if read.kind == "changed":
         return None, FileProblem(
             MANIFEST_NAME, "changed: its content no longer matches its own checksum"
         )
-    if data.get("name") != name or data.get("version") != version:
-        return data, FileProblem(
-            MANIFEST_NAME,
-            f"describes {data.get('name')!r} version {data.get('version')}, but sits in "
-            f"{name}/{version}: the folder was copied or renamed",
-        )
-    return data, None
+    if read.kind == "misplaced":
+        return read.data, FileProblem(MANIFEST_NAME, read.problem.replace("it describes", "describes"))
+    if not read.ok:
+        return None, FileProblem(MANIFEST_NAME, f"not a valid manifest: {read.problem}")
+    return read.data, None
+
+
+def folder_problems(data: Mapping[str, Any], files: Mapping[str, Any],
+                    dirs: list[str]) -> list[FileProblem]:
+    """Folders added to or missing from a version (a manifest before ``folders`` allows the
+    parents of its files and SavedModel's ``assets``).
+
+    >>> folder_problems({"folders": ["assets"]}, {}, ["assets", "extra"])
+    [FileProblem(path='extra', problem='unexpected folder: not in the manifest (added after publishing)')]
+    """
+    if "folders" in data:
+        allowed = set(data["folders"])
+    else:
+        allowed = {"assets", "assets.extra"} | {
+            "/".join(rel.split("/")[:i]) for rel in files for i in range(1, rel.count("/") + 1)}
+    out = [FileProblem(rel, "unexpected folder: not in the manifest (added after publishing)")
+           for rel in dirs if rel not in allowed]
+    out += [FileProblem(rel, "missing folder (listed in the manifest)")
+            for rel in sorted(allowed - set(dirs)) if "folders" in data]
+    return out
 
 
 def check_files(name: str, version: int, d: Path) -> VerifyReport:
@@ -140,10 +165,11 @@ def check_files(name: str, version: int, d: Path) -> VerifyReport:
     if data is None:  # nothing in it can be trusted: no file list to compare with
         return VerifyReport(name, version, d, 0, tuple(problems))
     expected: Mapping[str, Mapping[str, Any]] = data.get("files", {})
-    files, _dirs, links = _fs.walk(d)
+    files, dirs, links = _fs.walk(d)
     problems += [
         FileProblem(rel, "a symbolic link: the registry never writes links") for rel in links
     ]
+    problems += folder_problems(data, expected, dirs)
     present = set(files) - {MANIFEST_NAME}
     for rel in sorted(set(expected) - present):
         if rel != SAVED_MODEL or (d / SAVED_MODEL).exists():
@@ -156,18 +182,23 @@ def check_files(name: str, version: int, d: Path) -> VerifyReport:
     for rel in sorted(present & set(expected)):
         rec, p = expected[rel], d / rel
         checked += 1
-        if p.stat().st_size != rec.get("size"):
-            problems.append(
-                FileProblem(
-                    rel,
-                    f"size changed ({p.stat().st_size:,} bytes; the manifest says "
-                    f"{rec.get('size'):,})",
+        try:
+            found = p.lstat().st_size
+            if found != rec.get("size"):
+                problems.append(FileProblem(
+                    rel, f"size changed ({found:,} bytes; the manifest says {rec['size']:,})"))
+            elif _fs.sha256(p)[0] != rec.get("sha256"):
+                problems.append(
+                    FileProblem(rel, "content changed (its sha256 differs from the manifest)")
                 )
-            )
-        elif _fs.sha256(p)[0] != rec.get("sha256"):
-            problems.append(
-                FileProblem(rel, "content changed (its sha256 differs from the manifest)")
-            )
+        except FileNotFoundError:
+            problems.append(FileProblem(rel, "missing (removed while being checked)"))
+    if not os.path.lexists(d):
+        raise VersionNotFoundError(
+            f"expected {name} version {version} to exist while being verified; another process "
+            "deleted it meanwhile. Fix: pick another version (course-lib registry list ROOT "
+            f"{name})."
+        )
     return VerifyReport(name, version, d, checked + 1, tuple(problems))
 
 

@@ -14,10 +14,12 @@ makes the process kill itself at that point (see :func:`crash_point`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from course_lib import _fs
+from course_lib.errors import RegistryError
+from course_lib.registry.names import ALIASES_NAME
 
 CRASH_ENV = "COURSE_LIB_REGISTRY_CRASH_AT"
 
@@ -111,6 +115,10 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+#: Temporary names a registry writer leaves when it is killed (each carries its PID@HOST).
+LEFTOVERS = (".staging-", ".trash-", f".{ALIASES_NAME}.")
+
+
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """An exclusive lock on one model's folder (aliases, deletes); released even on a crash.
@@ -118,8 +126,28 @@ def locked(folder: Path) -> Iterator[None]:
     >>> import tempfile, pathlib
     >>> with locked(pathlib.Path(tempfile.mkdtemp())):
     ...     pass   # another process entering here waits
+
+    Neither the folder nor its ``.lock`` file may be a symbolic link (a planted link
+    would make the lock create a file elsewhere). Once the lock is held, the leftovers of
+    writers that no longer run (staging folders, trash, temporary alias files) are removed:
+    every write cleans up after the killed ones.
     """
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    with _fs.disk(f"lock the model folder {folder}"):
+        try:
+            dfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _fs.NOFOLLOW)
+            try:
+                fd = os.open(".lock", os.O_RDWR | os.O_CREAT | _fs.NOFOLLOW
+                             | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dfd)
+            finally:
+                os.close(dfd)
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR):
+                raise
+            raise RegistryError(
+                f"expected {folder} and its .lock file to be what the registry wrote; one of "
+                "them is a symbolic link, and the registry never follows a link (it would "
+                "write outside the registry). Fix: delete the link (rm, not rm -r), then retry."
+            ) from None
     try:
         try:
             import fcntl
@@ -127,6 +155,30 @@ def locked(folder: Path) -> Iterator[None]:
             fcntl = None  # type: ignore[assignment]
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
+        _fs.remove_leftovers(folder, LEFTOVERS)
         yield
     finally:
         os.close(fd)
+
+
+def tombstone(folder: Path, version: int) -> None:
+    """Mark ``version`` as deleted (``.deleted-N``: the number is never given out again).
+
+    Created without following a link; an existing regular tombstone is kept.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> tombstone(folder, 3); tombstone(folder, 3)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['.deleted-3']
+    """
+    path = folder / f".deleted-{version}"
+    with _fs.disk(f"mark {path} as deleted"):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _fs.NOFOLLOW, 0o644))
+        except FileExistsError:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                raise RegistryError(
+                    f"expected {path} to be the registry's mark of a deleted version; it is a "
+                    "symbolic link or a folder someone put there. Fix: delete it, then retry."
+                ) from None

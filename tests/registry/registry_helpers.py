@@ -143,3 +143,73 @@ def assert_consistent(reg: ModelRegistry) -> list[int]:
         assert reg.verify("fraud", v).ok
         assert reg.get("fraud", v).version == v
     return versions
+
+
+# -- crafted files (a writer who recomputes the manifest's checksum) -------------------------------
+
+def manifest_of(reg: ModelRegistry, version: int, name: str = "fraud") -> dict:
+    """The parsed manifest of a version."""
+    import json
+
+    from course_lib.registry import MANIFEST_NAME
+
+    return json.loads((reg.root / name / str(version) / MANIFEST_NAME).read_text())
+
+
+def rewrite_manifest(reg: ModelRegistry, version: int, data: dict, name: str = "fraud") -> None:
+    """Write ``data`` as the manifest of a version, with a checksum that holds."""
+    from course_lib.registry import MANIFEST_NAME
+    from course_lib.registry.storage import manifest_bytes
+
+    (reg.root / name / str(version) / MANIFEST_NAME).write_bytes(manifest_bytes(data))
+
+
+def dead_pid() -> int:
+    """The id of a process that has just ended (and was reaped)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    return int(done.stdout)
+
+
+def leftovers(reg: ModelRegistry, name: str = "fraud") -> list[str]:
+    """The hidden temporary entries of a model's folder (staging, trash, alias temp files)."""
+    return sorted(p.name for p in (reg.root / name).iterdir()
+                  if p.name.startswith((".staging-", ".trash-", ".aliases.json.")))
+
+
+# -- a second process deleting while this one publishes and moves aliases -------------------------
+
+DELETER = textwrap.dedent("""
+    import sys, time
+    from course_lib.errors import CourseLibError
+    from course_lib.registry import ModelRegistry
+    reg = ModelRegistry(sys.argv[1])
+    end = time.monotonic() + float(sys.argv[2])
+    print("ready", flush=True)
+    deleted = refused = 0
+    while time.monotonic() < end:
+        for v in reg.versions("fraud"):
+            try:
+                reg.delete("fraud", v)
+                deleted += 1
+            except CourseLibError:
+                refused += 1
+    print(deleted, refused, flush=True)
+""")
+
+
+def start_deleter(root: Path, seconds: float) -> subprocess.Popen:
+    """A process deleting every version of "fraud" no alias holds, for ``seconds``."""
+    child = subprocess.Popen([sys.executable, "-c", DELETER, str(root), str(seconds)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    assert child.stdout.readline().strip() == "ready"
+    return child
+
+
+def assert_aliases_hold(reg: ModelRegistry, name: str = "fraud") -> dict[str, int]:
+    """Every alias points at an existing version that verifies."""
+    aliases = reg.aliases(name)
+    for alias, v in aliases.items():
+        assert v in reg.versions(name), f"{alias} -> {v}, deleted ({reg.versions(name)})"
+        assert reg.verify(name, v).ok, reg.verify(name, v)
+    return aliases

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import time
 
 import pytest
-from registry_helpers import run_code
+from registry_helpers import (
+    SEED_V2,
+    assert_aliases_hold,
+    dead_pid,
+    fake_saved_model,
+    leftovers,
+    run_code,
+    start_deleter,
+    toy_set,
+)
 
+from course_lib import _fs
+from course_lib.errors import CourseLibError
 from course_lib.registry import (
     IntegrityError,
     RegistryError,
@@ -111,3 +124,82 @@ class TestModelNeverPublished:
     def test_remove_alias_names_the_missing_model(self, reg):
         with pytest.raises(VersionNotFoundError, match=r"model named 'fraud'.*\(models: none\)"):
             reg.remove_alias("fraud", "production")
+
+
+class TestRaceWithADeleter:
+    def test_an_alias_never_points_at_a_version_deleted_meanwhile(self, reg, tmp_path):
+        src = fake_saved_model(tmp_path / "bigger", size=300_000)  # verify takes a while
+        reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        deleter = start_deleter(reg.root, 3.0)
+        moved = refused = 0
+        try:
+            end = time.monotonic() + 3.0
+            while time.monotonic() < end:
+                try:
+                    v = reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2,
+                                                latency_ms=1).version
+                    reg.set_alias("fraud", "candidate", v)
+                    reg.promote("fraud", v)
+                    moved += 1
+                except CourseLibError:
+                    refused += 1  # deleted before the alias could point at it: refused, clearly
+        finally:
+            out, err = deleter.communicate(timeout=60)
+        assert deleter.returncode == 0, err
+        assert int(out.split()[0]) > 0 and moved + refused > 0
+        assert_aliases_hold(reg)
+
+
+class TestCraftedAliasFile:
+    @pytest.mark.parametrize("text", ["[" * 200_000 + "]" * 200_000,
+                                      '{"aliases": {"production": 1}' + "}" * 3])
+    def test_a_deep_or_broken_file_is_a_clear_error(self, two, text):
+        (two.root / "fraud" / "aliases.json").write_text(text)
+        with pytest.raises(RegistryError, match="aliases.json to hold the aliases as JSON; it "
+                                                "cannot be read"):
+            two.aliases("fraud")
+
+    @pytest.mark.parametrize(("data", "why"), [
+        ({"aliases": [], "history": {}}, "aliases: expected an object"),
+        ({"aliases": {"production": "2"}, "history": {}}, "expected a version number"),
+        ({"aliases": {}, "history": {"production": 2}}, "expected a list of version numbers"),
+        ({"aliases": {"../x": 1}, "history": {}}, "an alias outside the allow-list"),
+        ({"history": {}}, "found nothing"),
+    ])
+    def test_wrong_types_are_named(self, two, data, why):
+        (two.root / "fraud" / "aliases.json").write_text(json.dumps(data))
+        with pytest.raises(RegistryError, match=why):
+            two.promote("fraud", 1)
+
+    def test_a_folder_in_its_place_is_refused(self, two):
+        (two.root / "fraud" / "aliases.json").mkdir()
+        with pytest.raises(RegistryError, match="aliases.json to be a regular file; it is a "
+                                                "folder"):
+            two.set_alias("fraud", "candidate", 1)
+
+    def test_a_link_in_its_place_is_not_followed(self, two, tmp_path):
+        outside = tmp_path / "outside.json"
+        outside.write_text(json.dumps({"aliases": {"production": 2}, "history": {}}))
+        (two.root / "fraud" / "aliases.json").symlink_to(outside)
+        with pytest.raises(RegistryError, match="it is a symbolic link"):
+            two.aliases("fraud")
+
+
+class TestLeftoverAliasFiles:
+    def test_a_killed_writers_temporary_file_is_removed_by_the_next_change(self, two):
+        code = ("import sys; from course_lib.registry import ModelRegistry; "
+                "ModelRegistry(sys.argv[1]).promote('fraud', 2)")
+        done = run_code(code, str(two.root), crash_at="aliases-temp-written")
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert len(leftovers(two)) == 1 and leftovers(two)[0].endswith(".tmp")
+        two.set_alias("fraud", "candidate", 1)
+        assert leftovers(two) == []
+
+    def test_one_of_a_live_process_is_kept(self, two):
+        host = _fs.owner_tag().split("@")[1]
+        mine = f".aliases.json.{os.getppid()}@{host}-00ff.tmp"  # the parent runs pytest: alive
+        dead = f".aliases.json.{dead_pid()}@{host}-00ff.tmp"
+        for n in (mine, dead):
+            (two.root / "fraud" / n).write_text("{}")
+        two.set_alias("fraud", "candidate", 1)
+        assert leftovers(two) == [mine]

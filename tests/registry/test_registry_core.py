@@ -5,11 +5,13 @@ Also the teaching helpers the registry re-exports (``flip_byte``, ``tree``).
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 
 import numpy as np
 import pytest
-from registry_helpers import fake_saved_model
+from registry_helpers import SEED_V2, fake_saved_model, manifest_of, rewrite_manifest, toy_set
 
 from course_lib.errors import InvalidInputError
 from course_lib.registry import (
@@ -20,6 +22,7 @@ from course_lib.registry import (
     InvalidNameError,
     InvalidVersionError,
     ModelRegistry,
+    PromotionRefusedError,
     RegistryError,
     VersionNotFoundError,
     flip_byte,
@@ -102,9 +105,9 @@ class TestGet:
     def test_edited_manifest_is_not_trusted(self, two):  # checked on every read, cheaply
         p = two.path("fraud", 1) / MANIFEST_NAME
         p.write_text(p.read_text().replace('"fn": 15', '"fn": 5'))  # a better-looking recall
-        with pytest.raises(InvalidVersionError, match="edited after publishing"):
+        with pytest.raises(IntegrityError, match="edited after publishing"):
             two.get("fraud", 1)
-        with pytest.raises(InvalidVersionError, match="edited after publishing"):
+        with pytest.raises(IntegrityError, match="edited after publishing"):
             two.compare("fraud", 1, 2)
         assert "unreadable or changed" in two.table("fraud").invalid[0].reason
 
@@ -216,3 +219,126 @@ class TestTree:
         (two.root / "fraud" / ".staging-1-abc").mkdir()
         text = tree(two.root)
         assert "├── 1/" in text and ".staging" not in text and ".lock" not in text
+
+
+class TestSwappedOrCopiedFolders:
+    def test_swapped_folders_are_listed_once_each_and_flagged(self, two, src):
+        two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        fraud = two.root / "fraud"
+        os.rename(fraud / "2", fraud / "tmp")
+        os.rename(fraud / "3", fraud / "2")
+        os.rename(fraud / "tmp", fraud / "3")
+        table = two.table("fraud")
+        assert [v.version for v in table.rows] == [1]
+        assert [s.version for s in table.invalid] == [2, 3]
+        assert "describes 'fraud' version 3, but sits in fraud/2" in table.invalid[0].reason
+
+    def test_get_refuses_a_manifest_copied_from_another_version(self, two):
+        shutil.copy(two.path("fraud", 2) / MANIFEST_NAME, two.path("fraud", 1) / MANIFEST_NAME)
+        with pytest.raises(InvalidVersionError, match="describes 'fraud' version 2, but sits in "
+                                                      "fraud/1"):
+            two.get("fraud", 1)
+        with pytest.raises(IntegrityError, match="describes 'fraud' version 2"):
+            two.load("fraud", 1)
+        with pytest.raises(IntegrityError, match="sits in fraud/1"):
+            two.set_alias("fraud", "candidate", 1)
+
+
+class TestCraftedManifests:
+    def test_a_deeply_nested_manifest_is_a_clear_error(self, two):
+        (two.path("fraud", 1) / MANIFEST_NAME).write_text("[" * 200_000 + "]" * 200_000)
+        with pytest.raises(InvalidVersionError, match="nested deeper than 32 levels"):
+            two.get("fraud", 1)
+        assert "nested deeper" in two.table("fraud").invalid[0].reason
+        assert "nested deeper" in two.verify("fraud", 1).problems[0].problem
+
+    def test_a_deep_value_with_a_valid_checksum_is_refused(self, two):
+        data = manifest_of(two, 1)
+        data["notes"] = json.loads("[" * 40 + "]" * 40)
+        rewrite_manifest(two, 1, data)
+        with pytest.raises(InvalidVersionError, match="nested deeper than 32 levels"):
+            two.get("fraud", 1)
+
+    @pytest.mark.parametrize(("field", "value", "why"), [
+        ("files", [], "files: expected an object of files"),
+        ("files", {"../../etc/passwd": {"sha256": "0" * 64, "size": 1}},
+         "expected paths inside the version folder"),
+        ("size_bytes", "big", "size_bytes: expected a number of bytes"),
+        ("evaluation", {"name": "t", "fingerprint": "x", "rows": "200"}, "evaluation.rows"),
+        ("tags", {"a": 1}, "tags: expected an object of text"),
+        ("version", True, "version: expected a whole number"),
+        ("latency", {"median_ms": "fast"}, "latency: expected an object with median_ms"),
+    ])
+    def test_wrong_field_types_with_a_valid_checksum_are_named(self, two, field, value, why):
+        data = manifest_of(two, 1)
+        data[field] = value
+        rewrite_manifest(two, 1, data)
+        with pytest.raises(InvalidVersionError, match=why):
+            two.get("fraud", 1)
+        assert why.split(":")[0] in two.table("fraud").invalid[0].reason
+        assert not two.verify("fraud", 1).ok
+
+    def test_metrics_of_the_wrong_shape_are_named(self, two):
+        data = manifest_of(two, 1)
+        del data["evaluation"]["metrics"]["tp"]
+        rewrite_manifest(two, 1, data)
+        with pytest.raises(PromotionRefusedError, match="evaluation.metrics: .*cannot be read"):
+            two.promote("fraud", 1)
+
+    def test_an_empty_folder_added_to_a_version_is_named(self, two):
+        (two.path("fraud", 1) / "extra").mkdir()
+        assert [str(p) for p in two.verify("fraud", 1).problems] == [
+            "extra: unexpected folder: not in the manifest (added after publishing)"]
+
+    def test_a_huge_manifest_is_not_read(self, two, monkeypatch):
+        from course_lib.registry import core
+
+        monkeypatch.setattr(core, "MANIFEST_LIMIT", 100)
+        with pytest.raises(InvalidVersionError, match="at most 100 bytes"):
+            two.get("fraud", 1)
+
+
+class TestNoLinkFollowedInsideTheRoot:
+    def test_a_symlinked_manifest_is_refused(self, two, tmp_path):
+        m = two.path("fraud", 1) / MANIFEST_NAME
+        shutil.move(m, tmp_path / "elsewhere.json")
+        m.symlink_to(tmp_path / "elsewhere.json")
+        with pytest.raises(InvalidVersionError, match="it is a symbolic link"):
+            two.get("fraud", 1)
+        assert "symbolic link" in two.verify("fraud", 1).problems[0].problem
+
+    def test_a_version_folder_linked_to_another_inside_the_root_is_refused(self, two):
+        (two.root / "fraud" / "3").symlink_to(two.path("fraud", 2), target_is_directory=True)
+        with pytest.raises(InvalidNameError, match="is a symbolic link"):
+            two.get("fraud", 3)
+        with pytest.raises(InvalidNameError, match="is a symbolic link"):
+            two.set_alias("fraud", "candidate", 3)
+
+    def test_a_planted_tombstone_link_writes_nothing_outside(self, two, tmp_path):
+        (two.root / "fraud" / ".deleted-1").symlink_to(tmp_path / "created-outside")
+        with pytest.raises(RegistryError, match="mark of a deleted version; it is a symbolic"):
+            two.delete("fraud", 1)
+        assert not (tmp_path / "created-outside").exists() and two.versions("fraud") == [1, 2]
+
+
+class TestCommandLineCodes:
+    def test_verifying_a_model_that_does_not_exist_is_an_error(self, two):
+        from course_lib import cli
+
+        with pytest.raises(VersionNotFoundError, match="model named 'nosuch'"):
+            two.verify_all("nosuch")
+        assert cli.main(["registry", "verify", str(two.root), "nosuch"]) == 2
+
+    def test_showing_an_edited_manifest_is_a_refusal(self, two):
+        from course_lib import cli
+
+        p = two.path("fraud", 1) / MANIFEST_NAME
+        p.write_text(p.read_text().replace('"fn": 15', '"fn": 5'))
+        assert cli.main(["registry", "show", str(two.root), "fraud", "1"]) == 1
+
+    def test_listing_a_deep_manifest_exits_cleanly(self, two, capsys):
+        from course_lib import cli
+
+        (two.path("fraud", 1) / MANIFEST_NAME).write_text("[" * 200_000 + "]" * 200_000)
+        assert cli.main(["registry", "list", str(two.root), "fraud"]) == 0
+        assert "INVALID: 1" in capsys.readouterr().out

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,13 +21,17 @@ from registry_helpers import (
     SEED_V1,
     SEED_V2,
     assert_consistent,
+    dead_pid,
     fake_saved_model,
+    leftovers,
     run_child,
     run_code,
+    start_deleter,
     toy_set,
 )
 
-from course_lib.errors import InvalidInputError
+from course_lib import _fs
+from course_lib.errors import CourseLibError, InvalidInputError, StorageError
 from course_lib.metrics import Metrics
 from course_lib.registry import MANIFEST_NAME, EvalSet, fingerprint
 
@@ -278,3 +285,115 @@ class TestPublishAnyModel:
         with pytest.raises(InvalidInputError, match="the SavedModel to have one output to measure"):
             reg.publish_saved_model(export, "multi", s)
         assert reg.versions("multi") == []
+
+
+class TestSymlinksInTheSource:
+    def test_a_link_to_an_outside_file_is_refused(self, reg, src, tmp_path):
+        (tmp_path / "secret").write_text("not part of the model")
+        (src / "assets" / "secret.txt").symlink_to(tmp_path / "secret")
+        with pytest.raises(InvalidInputError, match=r"assets/secret.txt \(a symbolic link\).*"
+                                                    r"Fix: replace each link"):
+            reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V1, latency_ms=1)
+        assert reg.versions("fraud") == [] and leftovers(reg) == []
+
+    def test_a_link_loop_is_refused(self, reg, src):
+        (src / "assets" / "loop").symlink_to(src / "assets" / "loop")
+        with pytest.raises(InvalidInputError, match=r"assets/loop \(a symbolic link\)"):
+            reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V1, latency_ms=1)
+        assert reg.versions("fraud") == []
+
+
+class TestDiskRefusing:
+    def test_a_full_disk_mid_copy_is_a_storage_error_and_leaves_no_staging(
+            self, two, src, monkeypatch):
+        calls = []
+
+        def copy(s, d):
+            calls.append(s)
+            if len(calls) == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            shutil.copy2(s, d)
+
+        monkeypatch.setattr(_fs, "copy_file", copy)
+        with pytest.raises(StorageError, match="the disk refused: no space is left on the device"
+                                               ".*Fix: free some space"):
+            two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert leftovers(two) == [] and assert_consistent(two) == [1, 2]
+
+    def test_a_read_only_registry_refuses_the_rename_clearly(self, two, src, monkeypatch):
+        real = os.rename
+
+        def read_only(a, b):
+            if ".staging-" in str(a):
+                raise OSError(errno.EROFS, "Read-only file system")
+            return real(a, b)
+
+        monkeypatch.setattr(os, "rename", read_only)
+        with pytest.raises(StorageError, match="rename .*staging.* the file system is read-only"):
+            two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert leftovers(two) == [] and assert_consistent(two) == [1, 2]
+
+    def test_no_permission_to_create_the_model_folder(self, reg, src, monkeypatch):
+        def denied(self, *a, **k):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        monkeypatch.setattr(type(reg.root), "mkdir", denied)
+        with pytest.raises(StorageError, match="create the model folder .*permission denied"):
+            reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+
+
+class TestLeftoversOfKilledPublishers:
+    def test_the_next_publish_removes_them(self, two, src):
+        for _ in range(3):
+            done = run_child(two.root, src, crash_at="copying")
+            assert done.returncode == -signal.SIGKILL, done.stderr
+        assert len(leftovers(two)) == 3
+        two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert leftovers(two) == []
+
+    def test_a_delete_removes_them_too(self, two, src):
+        assert run_child(two.root, src, crash_at="hashed").returncode == -signal.SIGKILL
+        two.delete("fraud", 1)
+        assert leftovers(two) == []
+
+    def test_those_of_a_live_publisher_are_kept(self, two):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            host = _fs.owner_tag().split("@")[1]
+            live = two.root / "fraud" / f".staging-{child.pid}@{host}-00aa00aa00aa"
+            dead = two.root / "fraud" / f".staging-{dead_pid()}@{host}-00bb00bb00bb"
+            live.mkdir()
+            dead.mkdir()
+            two.set_alias("fraud", "candidate", 1)
+            assert leftovers(two) == [live.name]
+        finally:
+            child.kill()
+            child.wait(timeout=60)
+
+    def test_clean_staging_removes_only_dead_ones_by_default(self, two, src):
+        assert run_child(two.root, src, crash_at="saved").returncode == -signal.SIGKILL
+        (two.root / "fraud" / ".staging-1-abc").mkdir()  # no writer named: kept by default
+        assert two.clean_staging("fraud") == 1
+        assert leftovers(two) == [".staging-1-abc"]
+
+
+class TestPublishWhileDeleting:
+    def test_a_version_deleted_right_after_publishing_is_never_a_raw_error(self, reg, tmp_path):
+        src = fake_saved_model(tmp_path / "bigger", size=300_000)
+        deleter = start_deleter(reg.root, 3.0)
+        published = 0
+        try:
+            end = time.monotonic() + 3.0
+            while time.monotonic() < end:
+                try:
+                    reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2,
+                                            latency_ms=1)
+                    published += 1
+                except CourseLibError:
+                    pass
+        finally:
+            out, err = deleter.communicate(timeout=60)
+        assert deleter.returncode == 0, err
+        assert published > 0 and int(out.split()[0]) > 0
+        assert all(s.valid for s in reg.scan("fraud")) and leftovers(reg) == []
+        assert all(reg.verify("fraud", v).ok for v in reg.versions("fraud"))

@@ -9,8 +9,11 @@ import signal
 import subprocess
 import sys
 
-from registry_helpers import ENV, run_code
+import pytest
+from registry_helpers import ENV, dead_pid, run_code
 
+from course_lib import _fs
+from course_lib.errors import RegistryError
 from course_lib.registry.storage import (
     canonical,
     checksum_ok,
@@ -19,6 +22,7 @@ from course_lib.registry.storage import (
     locked,
     manifest_bytes,
     now,
+    tombstone,
     write_atomic,
 )
 
@@ -111,3 +115,38 @@ class TestRecords:
 
     def test_library_versions_name_the_stack(self):
         assert set(library_versions()) == {"python", "tensorflow", "keras", "numpy", "course-lib"}
+
+
+class TestNoLinkFollowed:
+    def test_a_planted_lock_link_creates_nothing_outside(self, tmp_path):
+        (tmp_path / "model").mkdir()
+        (tmp_path / "model" / ".lock").symlink_to(tmp_path / "outside")
+        with pytest.raises(RegistryError, match="symbolic link.*never follows a link"), \
+                locked(tmp_path / "model"):
+            pass
+        assert not (tmp_path / "outside").exists()
+
+    def test_a_linked_model_folder_is_not_locked_through(self, tmp_path):
+        (tmp_path / "real").mkdir()
+        (tmp_path / "model").symlink_to(tmp_path / "real", target_is_directory=True)
+        with pytest.raises(RegistryError, match="symbolic link"), locked(tmp_path / "model"):
+            pass
+        assert list((tmp_path / "real").iterdir()) == []
+
+    def test_a_planted_tombstone_link_creates_nothing_outside(self, tmp_path):
+        (tmp_path / ".deleted-2").symlink_to(tmp_path / "outside")
+        with pytest.raises(RegistryError, match="mark of a deleted version"):
+            tombstone(tmp_path, 2)
+        assert not (tmp_path / "outside").exists()
+
+
+class TestLockRemovesLeftovers:
+    def test_dead_writers_leftovers_go_when_the_lock_is_taken(self, tmp_path):
+        tag = f"{dead_pid()}@{_fs.owner_tag().split('@')[1]}"
+        names = [f".staging-{tag}-00aa", f".trash-3-{tag}-00bb", f".aliases.json.{tag}-1.tmp"]
+        for n in names:
+            (tmp_path / n).mkdir()
+        (tmp_path / ".deleted-3").touch()
+        with locked(tmp_path):
+            pass
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".deleted-3", ".lock"]
