@@ -407,6 +407,14 @@ class TestContainment:
             tfjs.predict(copy, np.zeros((2, 3)))
 
 
+    def test_loading_a_layers_model_is_contained_too(self, small_model, tmp_path):
+        layers = tfjs.save_layers_model(small_model, tmp_path / "layers").path
+        (tmp_path / "outside.bin").write_bytes((layers / SHARD).read_bytes())
+        _set_paths(layers, ["../outside.bin"])
+        with pytest.raises(TamperedModelError, match=r"runtime\.js.*leaves the model folder"):
+            runtime.call_node({"action": "load_layers", "model_dir": str(layers)}, 60)
+
+
 class TestRecordedFiles:
     def test_one_flipped_shard_byte_is_refused(self, copy, small_split):
         _flip_one_byte(copy / SHARD)
