@@ -16,7 +16,15 @@ Actions:
   move the production alias if the version passes every rule of the promotion policy
   (``--min macro_f1=0.8``, ``--max rmse=60``: a floor or ceiling on any metric the
   version's task records; ``--min-recall R`` is ``--min recall=R``);
-- ``rollback ROOT NAME``: production back to the version before.
+- ``rollback ROOT NAME``: production back to the version before;
+- ``keygen DIR [--name NAME]``: make a signing key pair, ``DIR/registry.key`` (private,
+  mode 0600) and ``DIR/registry.pub`` (public).
+
+Signed registries (:mod:`~course_lib.registry.signing`): ``show``, ``verify``, ``promote``
+and ``rollback`` take ``--public-key PEM`` and then refuse a version or alias file that key
+did not sign (exit 1); ``promote`` and ``rollback`` take ``--signing-key PEM`` to sign the
+alias change. Without ``--public-key`` only the sha256 checksums are checked: they catch
+accidents, not a writer who recomputes them.
 
 :func:`main` returns 0 when done and 1 when the check ran and said no (a file differs,
 the policy refused). A :class:`~course_lib.errors.CourseLibError` propagates: the
@@ -32,6 +40,7 @@ from collections.abc import Sequence
 
 from course_lib import _display
 from course_lib.errors import InvalidInputError, PromotionRefusedError
+from course_lib.registry import signing
 from course_lib.registry.core import ModelRegistry
 from course_lib.registry.policy import PromotionPolicy, PromotionResult
 
@@ -92,6 +101,17 @@ def build_parser(prog: str = "course-lib registry") -> argparse.ArgumentParser:
     pro.add_argument("--dry-run", action="store_true", help="apply the policy, move nothing")
     action("rollback", "move an alias (production) back to its previous version").add_argument(
         "--alias", default="production")
+    # -- signing: check with the public key, sign alias changes with the private key --
+    for name in ("show", "verify", "promote", "rollback"):
+        actions.choices[name].add_argument(
+            "--public-key", metavar="PEM", help="refuse what this key did not sign")
+    for name in ("promote", "rollback"):
+        actions.choices[name].add_argument(
+            "--signing-key", metavar="PEM", help="sign the alias change with this private key")
+    keygen = actions.add_parser("keygen", help="make a signing key pair for a registry",
+                                description="make a signing key pair for a registry")
+    keygen.add_argument("folder", metavar="DIR", help="where to write NAME.key and NAME.pub")
+    keygen.add_argument("--name", default="registry", help="the files' name (registry)")
     return r
 
 
@@ -163,7 +183,13 @@ def promotion(reg: ModelRegistry, args: argparse.Namespace) -> PromotionResult:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out one parsed action, printing its report; the exit code (0 done, 1 refused)."""
-    reg = ModelRegistry(args.root, create=False)
+    if args.action == "keygen":  # no registry involved
+        pair = signing.make_keys(args.folder, args.name)
+        print(f"private key (signs; keep it secret, mode 0600): {pair.private}\n"
+              f"public key (checks; give it to whoever loads the models): {pair.public}")
+        return 0
+    reg = ModelRegistry(args.root, create=False, signing_key=getattr(args, "signing_key", None),
+                        public_key=getattr(args, "public_key", None))
     if args.action == "list":
         if args.name is not None:
             print(reg.table(args.name))
@@ -171,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
             print(models_table(reg) or f"{args.root}: no models yet")
         return 0
     if args.action == "show":
+        if reg.public_key is not None:  # show only a manifest the key signed
+            reg.verify(args.name, args.ref).raise_if_failed("showing it")
         print(reg.get(args.name, args.ref).details())
         return 0
     if args.action == "verify":

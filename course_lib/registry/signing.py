@@ -209,6 +209,12 @@ def use_keys(reg: Any, signing_key: str | os.PathLike[str] | None,
     serialization, _ = _crypto() if signing_key or public_key else (None, None)
     private = None if signing_key is None else _load_key(Path(signing_key).expanduser(), True)
     public = None if public_key is None else _load_key(Path(public_key).expanduser(), False)
+    if private is not None and public is None:
+        raise InvalidInputError(
+            f"expected public_key= beside signing_key={str(signing_key)!r}; found none. A "
+            "registry that signs must check what it reads first, or it would sign over an "
+            "alias file someone edited. Fix: pass the .pub file made with that key as well."
+        )
     if private is not None and public is not None:
         spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         if private.public_key().public_bytes(*spki) != public.public_bytes(*spki):
