@@ -21,6 +21,7 @@ Hierarchy::
     ├── TargetNotMetError           no decision threshold meets the asked recall or precision
     ├── model files
     │   ├── ModelFileError          a path that does not hold a model in the expected format
+    │   │   ├── ArchiveTooLargeError  an archive that would unpack to more than its bound
     │   │   └── TamperedModelError  files unlike their recorded sha256, or a path out of the folder
     │   ├── UnknownLayerError       a custom layer class not registered where the model is loaded
     │   └── UnsafeModelError        a Lambda layer (code) that safe mode refuses to run
@@ -48,6 +49,7 @@ from typing import Any
 
 __all__ = [
     "AliasInUseError",
+    "ArchiveTooLargeError",
     "Attempt",
     "ConversionError",
     "CourseLibError",
@@ -126,6 +128,10 @@ class StorageError(CourseLibError, OSError):
 
 class ModelFileError(CourseLibError):
     """A path that does not hold a model in the expected format (missing, wrong kind, corrupted)."""
+
+
+class ArchiveTooLargeError(ModelFileError):
+    """An archive (``.keras``, ``.h5``) that would unpack to more than its bound (``max_unpacked_bytes``)."""
 
 
 class TamperedModelError(ModelFileError):

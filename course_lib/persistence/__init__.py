@@ -28,7 +28,8 @@ Any Keras model: binary, multi-class or regression; inputs of any rank, one or s
 
 One submodule per part: :mod:`~course_lib.persistence.formats` (save, weights
 checkpoints), :mod:`~course_lib.persistence.loading` (load, :class:`LoadedModel`:
-predict, evaluate), :mod:`~course_lib.persistence.inspection` (files, signatures,
+predict, evaluate), :mod:`~course_lib.persistence.archives` (what a file may unpack to,
+``max_unpacked_bytes``), :mod:`~course_lib.persistence.inspection` (files, signatures,
 ``saved_model_cli``), :mod:`~course_lib.persistence.roundtrips` (round trips, the formats
 side by side), :mod:`~course_lib.persistence.serving` (a fresh process) and
 :mod:`~course_lib.persistence.tflite`. Every name is importable from here.
@@ -38,7 +39,10 @@ from __future__ import annotations
 
 # CourseLibError too, for `except persistence.CourseLibError` (not in __all__: see errors).
 from course_lib.errors import CourseLibError as CourseLibError
-from course_lib.errors import ModelFileError, UnknownLayerError, UnsafeModelError
+from course_lib.errors import (
+    ArchiveTooLargeError, ModelFileError, UnknownLayerError, UnsafeModelError,
+)
+from course_lib.persistence.archives import MAX_UNPACKED_BYTES
 from course_lib.persistence.formats import (
     FORMATS, H5_WARNING, SaveResult, detect_format, load_weights, save, save_weights,
 )
@@ -56,6 +60,8 @@ __all__ = [
     "CONSUMERS",
     "FORMATS",
     "H5_WARNING",
+    "MAX_UNPACKED_BYTES",
+    "ArchiveTooLargeError",
     "FileInfo",
     "FormatRow",
     "FormatsReport",

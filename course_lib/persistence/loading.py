@@ -31,6 +31,7 @@ from course_lib import _checks, _inputs, _tf
 from course_lib.errors import (
     CourseLibError, InvalidInputError, ModelFileError, UnknownLayerError, UnsafeModelError,
 )
+from course_lib.persistence.archives import MAX_UNPACKED_BYTES, check_unpacked
 from course_lib.persistence.formats import check_format, detect_format, error_text, quiet_logs
 
 __all__ = ["BATCH_SIZE", "LoadedModel", "TensorInfo", "input_of", "inputs_of", "load",
@@ -328,13 +329,19 @@ def _savedmodel_specs(obj: Any, sig: Any) -> tuple[tuple[TensorInfo, ...], tuple
 
 
 def load(path: str | os.PathLike[str], format: str | None = None, *, safe_mode: bool = True,
-         compile: bool = True, custom_objects: Mapping[str, Any] | None = None) -> LoadedModel:
+         compile: bool = True, custom_objects: Mapping[str, Any] | None = None,
+         max_unpacked_bytes: int | None = MAX_UNPACKED_BYTES) -> LoadedModel:
     """Load a model saved in any of :data:`~course_lib.persistence.FORMATS`, detecting the format.
 
     ``format`` is an expectation: a SavedModel passed where ``"keras"`` is expected
     (or the reverse) is refused with the way out. ``safe_mode`` and ``compile`` go to
     ``keras.models.load_model`` (``compile=False``: the architecture and weights only, for a
     legacy file whose loss Keras 3 cannot read); a SavedModel has neither.
+
+    ``max_unpacked_bytes`` (1 GiB unless given; ``None``: no bound) bounds what a ``.keras``
+    or ``.h5`` file may unpack to, checked before Keras opens it
+    (:mod:`~course_lib.persistence.archives`): a small file that declares gigabytes of
+    weights is refused with :class:`~course_lib.errors.ArchiveTooLargeError`.
 
     >>> loaded = load("fraud.keras")
     >>> loaded.format, loaded.input.shape
@@ -344,6 +351,8 @@ def load(path: str | os.PathLike[str], format: str | None = None, *, safe_mode: 
     """
     p = Path(path)
     found = detect_format(p)
+    if max_unpacked_bytes is not None:
+        _checks.whole("max_unpacked_bytes", max_unpacked_bytes, minimum=1)
     if format is not None and check_format(format) != found:
         how = {"savedmodel": "load(path) without format=, or keras.layers.TFSMLayer(path)",
                "keras": "load(path) without format=", "h5": "load(path) without format="}[found]
@@ -360,6 +369,7 @@ def load(path: str | os.PathLike[str], format: str | None = None, *, safe_mode: 
         inputs, outputs = _savedmodel_specs(obj, sig)
         return LoadedModel(path=p, format=found, raw=obj, inputs=inputs, outputs=outputs,
                            signature=sig)
+    check_unpacked(p, max_unpacked_bytes=max_unpacked_bytes)  # before Keras unpacks anything
     keras = _tf.keras()
 
     def keras_load(with_compile: bool) -> Any:
