@@ -34,7 +34,8 @@ code  meaning
 ====  =========================================================================================
 0     done (``--help`` and ``--version`` too)
 1     the check ran and said no: a wrong answer to ``check``, a file that differs from its
-      manifest or a signature that does not hold (``IntegrityError``, ``SignatureError``), the
+      manifest or a signature that does not hold (``IntegrityError``, ``SignatureError``,
+      TF.js files unlike their recorded sha256: ``TamperedModelError``), the
       promotion policy refused, versions evaluated on different data, nothing to roll back to
       (every ``RefusedError``), a notebook or an environment check that failed
 2     bad input: a usage error, an unknown question id or lesson, a name outside the
@@ -65,19 +66,17 @@ from collections.abc import Sequence
 from course_lib import __version__, errors
 from course_lib.errors import CourseLibError, RefusedError
 
-__all__ = ["DONE", "MACHINE", "REFUSED", "UNEXPECTED", "USAGE", "exit_code", "main"]
+__all__ = ["DONE", "MACHINE", "MACHINE_ERRORS", "REFUSED", "UNEXPECTED", "USAGE", "exit_code",
+           "main"]
 
 DONE, REFUSED, USAGE, MACHINE, UNEXPECTED = 0, 1, 2, 3, 4
 #: Set to 1 to print the traceback of any error (the same as ``--traceback``).
 TRACEBACK_VARIABLE = "COURSE_LIB_TRACEBACK"
 
 
-def _machine_errors() -> tuple[type[BaseException], ...]:
-    kinds: list[type[BaseException]] = [errors.MissingDependencyError, errors.TfjsRuntimeError]
-    storage = getattr(errors, "StorageError", None)
-    if storage is not None:
-        kinds.append(storage)
-    return tuple(kinds)
+#: Errors of the machine or a dependency (exit code 3); every other CourseLibError is 2 or 1.
+MACHINE_ERRORS: tuple[type[CourseLibError], ...] = (
+    errors.StorageError, errors.MissingDependencyError, errors.TfjsRuntimeError)
 
 
 def exit_code(exc: BaseException) -> int:
@@ -90,13 +89,10 @@ def exit_code(exc: BaseException) -> int:
     """
     if not isinstance(exc, CourseLibError):
         return UNEXPECTED
-    if isinstance(exc, RefusedError):  # IntegrityError and SignatureError too
+    if isinstance(exc, (RefusedError, errors.TamperedModelError)):  # tampering is a refusal
         return REFUSED
-    if isinstance(exc, _machine_errors()):
+    if isinstance(exc, MACHINE_ERRORS):
         return MACHINE
-    if (getattr(errors, "StorageError", None) is None and isinstance(exc, OSError)
-            and not isinstance(exc, FileNotFoundError)):
-        return MACHINE  # a disk error declared as CourseLibError and OSError (StorageError's bases)
     return USAGE
 
 
