@@ -39,18 +39,29 @@ as ``fraud/2.json`` would need a second, separate step.) ``aliases.json`` and th
 ``.staging-*`` folders are not numbers, so TF Serving ignores them too.
 
 **Crash safety.** :meth:`ModelRegistry.publish` writes the whole version into a hidden
-temporary sibling (``fraud/.staging-PID-RANDOM``), hashes and fsyncs every file, writes
-the manifest, then renames the folder to the next free number. The rename is atomic: a
-process killed at any moment leaves either nothing or a complete version, and at worst a
-hidden staging folder that nothing reads (:meth:`ModelRegistry.clean_staging` removes
-it). Two publishers never share a number: renaming onto an existing, non-empty folder
-fails, and the loser retries with the next number. Alias files are replaced the same way
-(write a temporary file, fsync, ``os.replace``) under a lock.
+temporary sibling (``fraud/.staging-PID@HOST-RANDOM``), hashes and fsyncs every file,
+writes the manifest, then renames the folder to the next free number under the model's
+lock. The rename is atomic: a process killed at any moment leaves either nothing or a
+complete version, and at worst a hidden staging folder that nothing reads; the next write
+(publish, alias change, delete) removes every leftover whose process no longer exists,
+never one of a live process (:meth:`ModelRegistry.clean_staging` does it on demand). Two
+publishers never share a number: renaming onto an existing, non-empty folder fails, and
+the loser retries with the next number. Alias files are replaced the same way (write a
+temporary file, fsync, ``os.replace``) under the lock, after checking again, under it,
+that the version still exists and its manifest holds; ``delete`` takes the same lock.
 
 **Integrity.** Every file of a version has its sha256 and size in the manifest, and the
 manifest carries a checksum of itself. :meth:`ModelRegistry.verify` names any file that
 differs; :meth:`~ModelRegistry.load`, :meth:`~ModelRegistry.promote`,
 :meth:`~ModelRegistry.set_alias` and :meth:`~ModelRegistry.rollback` refuse such a version.
+A folder whose number is not its manifest's version (copied, swapped) is invalid. The
+checksums catch accidents (a flipped byte, a truncated or swapped file), not a writer who
+recomputes them: only a signed registry (:mod:`~course_lib.registry.signing`) does.
+
+**Crafted files and links.** Manifests and ``aliases.json`` are read bounded in size and
+nesting and checked field by field (:mod:`~course_lib.registry.schema`); no symbolic link
+inside the root is followed (a version folder, a manifest, ``aliases.json``, the lock);
+a full or read-only disk is a :class:`~course_lib.errors.StorageError`.
 
 **Names.** Model names, versions and aliases come from allow-lists (see
 :func:`validate_name`, :func:`validate_version`, :func:`validate_alias`); no resolved
@@ -75,8 +86,9 @@ from __future__ import annotations
 
 # The package's modules, one concern each (a module imports only those above it):
 #   names       file names of the layout; allow-lists of names, versions and aliases
-#   storage     manifest bytes and checksum, locks, crash points (test hook); the rest is _fs
+#   storage     manifest bytes and checksum, locks, leftovers, crash points; the rest is _fs
 #   evaluation  EvalSet, fingerprint, the model's output, each task's metrics in a manifest
+#   schema      the shape of a manifest and of aliases.json (bounded reads, field types)
 #   manifest    VersionInfo, VersionStatus, VersionTable
 #   reports     VerifyReport (and check_files), VersionComparison
 #   policy      PromotionPolicy, RuleResult, PromotionResult, AliasChange

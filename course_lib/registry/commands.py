@@ -29,7 +29,10 @@ accidents, not a writer who recomputes them.
 :func:`main` returns 0 when done and 1 when the check ran and said no (a file differs,
 the policy refused). A :class:`~course_lib.errors.CourseLibError` propagates: the
 ``course-lib`` command (:mod:`course_lib.cli`) prints it and exits with 1 for a
-:class:`~course_lib.errors.RefusedError`, 2 for bad input.
+:class:`~course_lib.errors.RefusedError` (an edited manifest is an
+:class:`~course_lib.errors.IntegrityError`), 2 for bad input (a model, version or alias
+that does not exist, a crafted file), 3 when the disk refused
+(:class:`~course_lib.errors.StorageError`).
 """
 
 from __future__ import annotations

@@ -111,8 +111,10 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
                     "path "
                     "(relative paths start from the current folder), or publish a model first."
                 )
-            self.root.mkdir(parents=True)
-            (self.root / MARKER_NAME).write_text("course-lib model registry (TF Serving layout)\n")
+            with _fs.disk(f"create the registry folder {self.root}"):
+                self.root.mkdir(parents=True)
+                _fs.write_atomic(self.root / MARKER_NAME,
+                                 "course-lib model registry (TF Serving layout)\n")
         self._real_root = self.root.resolve()
 
     @classmethod
@@ -199,7 +201,7 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         """
         return sorted(
             e.name
-            for e in os.scandir(self.root)
+            for e in _fs.scandir(self.root)
             if NAME_RE.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
         )
 
@@ -207,7 +209,7 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         d = self._model_dir(name)
         if not d.is_dir():
             return []
-        return [e for e in os.scandir(d) if VERSION_RE.fullmatch(e.name)]
+        return [e for e in _fs.scandir(d) if VERSION_RE.fullmatch(e.name)]
 
     def scan(self, name: str) -> tuple[VersionStatus, ...]:
         """Every numbered folder of a model and whether it is a complete version (no hashing).

@@ -65,7 +65,7 @@ class PublishingMethods:
 
     def _next_version(self, model_dir: Path) -> int:
         top = 0
-        for e in os.scandir(model_dir):
+        for e in _fs.scandir(model_dir):
             if VERSION_RE.fullmatch(e.name):
                 top = max(top, int(e.name))
             elif m := TOMBSTONE_RE.fullmatch(e.name):

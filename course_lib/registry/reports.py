@@ -84,7 +84,11 @@ class VerifyReport(_display.Report):
         )
 
     def raise_if_failed(self, doing: str) -> VerifyReport:
-        """Raise :class:`IntegrityError` (naming the files) unless the version verified."""
+        """Raise :class:`IntegrityError` (naming the files) unless the version verified.
+
+        The sha256 checksums catch accidents (a disk error, a truncated copy, a flipped
+        byte, a swapped file), not a writer who recomputes them: that takes a signature.
+        """
         if not self.ok:
             raise IntegrityError(
                 f"expected {self.name} version {self.version} to match its manifest before "

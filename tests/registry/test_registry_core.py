@@ -342,3 +342,32 @@ class TestCommandLineCodes:
         (two.path("fraud", 1) / MANIFEST_NAME).write_text("[" * 200_000 + "]" * 200_000)
         assert cli.main(["registry", "list", str(two.root), "fraud"]) == 0
         assert "INVALID: 1" in capsys.readouterr().out
+
+
+class TestDiskRefusing:
+    def test_a_read_only_place_for_a_new_registry(self, tmp_path, monkeypatch):
+        import errno
+        from pathlib import Path
+
+        from course_lib.errors import StorageError
+
+        def read_only(self, *a, **k):
+            raise OSError(errno.EROFS, "Read-only file system")
+
+        monkeypatch.setattr(Path, "mkdir", read_only)
+        with pytest.raises(StorageError, match="create the registry folder .*read-only"):
+            ModelRegistry(tmp_path / "registry")
+
+    def test_an_unreadable_registry_is_a_storage_error_and_exits_3(self, two, monkeypatch):
+        import errno
+
+        from course_lib import cli
+        from course_lib.errors import StorageError
+
+        def denied(path):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        monkeypatch.setattr(os, "scandir", denied)
+        with pytest.raises(StorageError, match="list the folder .*permission denied"):
+            two.names()
+        assert cli.main(["registry", "list", str(two.root)]) == 3
