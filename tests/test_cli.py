@@ -367,3 +367,28 @@ class TestUsage:
     def test_a_missing_notebook_exits_2(self, tmp_path, capsys):
         assert main(["validate", str(tmp_path / "nosuch.ipynb")]) == 2
         assert "nosuch.ipynb" in capsys.readouterr().err
+
+
+class TestExitCodesOfTheRegistry:
+    def test_an_edited_manifest_is_a_refusal(self, registry_root, capsys):
+        import json
+
+        manifest = Path(registry_root) / "fraud" / "2" / "course_manifest.json"
+        data = json.loads(manifest.read_text())
+        data["notes"] = "edited by hand"
+        manifest.write_text(json.dumps(data))
+        assert main(["registry", "show", registry_root, "fraud", "2"]) == 1
+        assert "edited after publishing" in capsys.readouterr().err
+
+    def test_verify_of_a_model_never_published_is_bad_input(self, registry_root, capsys):
+        assert main(["registry", "verify", registry_root, "nosuch"]) == 2
+        assert "nothing was ever published under that name" in capsys.readouterr().err
+
+    def test_a_disk_that_refuses_is_the_machines_fault(self, monkeypatch, capsys):
+        def full(*args, **kwargs):
+            raise errors.StorageError(28, "expected to write the answer; the disk is full. Fix: "
+                                          "free some space")
+
+        monkeypatch.setattr(exercises, "check", full)
+        assert main(["check", "fraud-self-check", "a"]) == 3
+        assert "the disk is full" in capsys.readouterr().err
