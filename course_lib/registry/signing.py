@@ -148,7 +148,6 @@ def make_keys(folder: str | os.PathLike[str], name: str = "registry") -> KeyPair
             "is never overwritten (versions signed with it would no longer verify). Fix: use "
             "them as they are, or choose another folder or name."
         )
-    d.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     private_pem = key.private_bytes(serialization.Encoding.PEM,
                                     serialization.PrivateFormat.PKCS8,
@@ -156,10 +155,12 @@ def make_keys(folder: str | os.PathLike[str], name: str = "registry") -> KeyPair
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(pair.private, flags, 0o600)  # created 0600: never readable by others
-    with os.fdopen(fd, "wb") as f:
-        f.write(private_pem)
-    _fs.write_atomic(pair.public, public_pem)
+    with _fs.disk(f"write the key pair in {d}"):
+        d.mkdir(parents=True, exist_ok=True)
+        fd = os.open(pair.private, flags, 0o600)  # created 0600: never readable by others
+        with os.fdopen(fd, "wb") as f:
+            f.write(private_pem)
+        _fs.write_atomic(pair.public, public_pem)
     return pair
 
 
@@ -172,7 +173,8 @@ def _load_key(path: Path, private: bool) -> Any:
             f"{'is not a file' if path.exists() else 'does not exist'}. Fix: pass the file "
             "make_keys wrote (course-lib registry keygen DIR makes a pair)."
         )
-    data = path.read_bytes()
+    with _fs.disk(f"read the key {path}"):
+        data = path.read_bytes()
     try:
         key = (serialization.load_pem_private_key(data, password=None) if private
                else serialization.load_pem_public_key(data))
@@ -288,9 +290,10 @@ def sign_version(reg: Any, folder: Path) -> None:
     if getattr(reg, "signing_key", None) is None:
         return
     signature = folder / SIGNATURE_NAME
-    _sign(reg, folder, signature, [SIGNATURE_NAME])
-    _fs.sha256(signature, sync=True)
-    _fs.fsync_dir(folder)
+    with _fs.disk(f"write the signature {signature}"):
+        _sign(reg, folder, signature, [SIGNATURE_NAME])
+        _fs.sha256(signature, sync=True)
+        _fs.fsync_dir(folder)
 
 
 @dataclass(frozen=True, repr=False)
@@ -393,7 +396,8 @@ def seal_aliases(reg: Any, name: str, body: dict[str, Any]) -> dict[str, Any]:
     content = {k: v for k, v in body.items() if k != SIGNATURE_FIELD}
     if getattr(reg, "signing_key", None) is None:
         return content
-    with tempfile.TemporaryDirectory(prefix="course-lib-aliases-") as tmp:
+    with _fs.disk("sign the aliases in a temporary folder"), \
+            tempfile.TemporaryDirectory(prefix="course-lib-aliases-") as tmp:
         statement, signature = Path(tmp) / "aliases.json", Path(tmp) / "aliases.sig"
         statement.write_bytes(_alias_statement(name, content))
         _sign(reg, statement, signature, [])
@@ -419,7 +423,8 @@ def check_aliases(reg: Any, name: str, path: Path, raw: bytes) -> None:
         why = ("is missing: the file was written without the signing key (by an unsigned "
                "registry, or by hand)")
     else:
-        with tempfile.TemporaryDirectory(prefix="course-lib-aliases-") as tmp:
+        with _fs.disk("check the aliases' signature in a temporary folder"), \
+                tempfile.TemporaryDirectory(prefix="course-lib-aliases-") as tmp:
             statement, signature = Path(tmp) / "aliases.json", Path(tmp) / "aliases.sig"
             statement.write_bytes(_alias_statement(name, data))
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from course_lib.errors import (
     MissingDependencyError,
     PromotionRefusedError,
     SignatureError,
+    StorageError,
 )
 from course_lib.registry import ModelRegistry, PromotionPolicy
 from course_lib.registry.names import ALIASES_NAME
@@ -183,6 +185,18 @@ class TestPublishing:
         v = signed.publish_saved_model(signed.path("fraud", 2), "fraud", toy_set(),
                                        metrics=SEED_V2, latency_ms=1.0)
         assert reader(signed, keys).verify("fraud", v.version).ok
+
+    def test_a_full_disk_while_signing_publishes_nothing(self, signed, src, monkeypatch):
+        from course_lib.registry import signing
+
+        def full(*args):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(signing, "_sign", full)
+        with pytest.raises(StorageError, match="write the signature .*no space is left"):
+            signed.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1.0)
+        assert signed.versions("fraud") == [1, 2, 3]
+        assert not [p for p in (signed.root / "fraud").iterdir() if ".staging" in p.name]
 
     def test_verify_returns_the_signed_report(self, signed, keys):
         assert isinstance(reader(signed, keys).verify("fraud", 1), SignedVerifyReport)
