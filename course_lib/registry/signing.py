@@ -85,12 +85,11 @@ UNSIGNED_NOTE = "checksums only: they catch accidents, not someone who recompute
 def _model_signing() -> ModuleType:
     """``model_signing`` with its signing and verifying modules (and pyOpenSSL, which it needs)."""
     try:
-        import OpenSSL  # noqa: F401 (model-signing imports it without declaring it)
-
         import model_signing
         import model_signing.hashing
         import model_signing.signing
         import model_signing.verifying
+        import OpenSSL  # noqa: F401 (model-signing imports it without declaring it)
     except ImportError as exc:
         raise MissingDependencyError(
             "expected the optional packages model-signing and pyOpenSSL for a signed registry "
@@ -271,7 +270,7 @@ def _verify(reg: Any, target: Path, signature: Path, ignored: list[str]) -> str:
               .set_hashing_config(_hashing(ms, ignored)))
     try:
         config.verify(target, signature)
-    except Exception as exc:  # any failure means: not signed by this key (never accepted)
+    except Exception as exc:  # noqa: BLE001 (any failure means: not signed by this key)
         return _why(exc)
     return ""
 
@@ -323,7 +322,7 @@ class SignedVerifyReport(VerifyReport):
         return f"{base}; signed: the signature holds (public key {self.public_key.name})"
 
     def raise_if_failed(self, doing: str) -> VerifyReport:
-        """Raise :class:`SignatureError` (signature) or :class:`IntegrityError` (files) unless ok."""
+        """Raise :class:`SignatureError` (the signature) or :class:`IntegrityError` (a file)."""
         if self.signature_problem:
             raise SignatureError(
                 f"expected {self.name} version {self.version} to be signed by the registry key "
@@ -378,7 +377,7 @@ def refuse_unsigned(report: VerifyReport, doing: str) -> None:
         report.raise_if_failed(doing)
 
 
-# -- alias files ------------------------------------------------------------------------------------
+# -- alias files --------------------------------------------------------------------------------
 
 def _alias_statement(name: str, body: dict[str, Any]) -> bytes:
     """The bytes a signature of an alias file covers: the model's name and the file's content."""

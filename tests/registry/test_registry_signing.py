@@ -92,7 +92,7 @@ class TestForgedVersion:
 class TestUnsignedVersion:
     def test_is_refused_when_a_public_key_is_given(self, two, keys):
         with pytest.raises(SignatureError, match=r"signature \(course_signature.sig\) is missing: "
-                                                 "the version was published without the signing key"):
+                           "the version was published without the signing key"):
             ModelRegistry(two.root, public_key=keys.public).load("fraud", 1)
 
     def test_its_verdict_says_what_checksums_catch(self, two):
