@@ -115,8 +115,9 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-#: Temporary names a registry writer leaves when it is killed (each carries its PID@HOST).
-LEFTOVERS = (".staging-", ".trash-", f".{ALIASES_NAME}.")
+#: Temporary names a registry writer leaves when it is killed (each carries its PID@HOST;
+#: ``..staging-`` is a save's own staging inside a publish's).
+LEFTOVERS = (".staging-", "..staging-", ".trash-", f".{ALIASES_NAME}.")
 
 
 @contextlib.contextmanager
