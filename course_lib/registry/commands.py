@@ -167,9 +167,8 @@ def models_table(reg: ModelRegistry) -> str:
     rows = []
     for n in reg.names():
         aliases = ", ".join(f"{k} -> {v}" for k, v in reg.aliases(n).items()) or "-"
-        statuses = reg.scan(n)
-        bad = sum(not s.valid for s in statuses)
-        rows.append([n, len(statuses) - bad, bad, aliases])
+        table = reg.table(n)  # manifests read: a copied, swapped or crafted one counts invalid
+        rows.append([n, len(table.rows), len(table.invalid), aliases])
     return _display.text_table(("model", "versions", "invalid", "aliases"), rows) if rows else ""
 
 

@@ -371,3 +371,11 @@ class TestDiskRefusing:
         with pytest.raises(StorageError, match="list the folder .*permission denied"):
             two.names()
         assert cli.main(["registry", "list", str(two.root)]) == 3
+
+
+class TestModelsTable:
+    def test_a_manifest_copied_from_another_version_counts_invalid(self, two):
+        from course_lib.registry.commands import models_table
+
+        shutil.copy(two.path("fraud", 2) / MANIFEST_NAME, two.path("fraud", 1) / MANIFEST_NAME)
+        assert models_table(two).splitlines()[-1].split()[:3] == ["fraud", "1", "1"]
