@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from course_lib.errors import ArchiveTooLargeError, InvalidInputError
+from course_lib.errors import ArchiveTooLargeError, InvalidInputError, ModelFileError
 from course_lib.persistence import archives
 
 MB = 1 << 20
@@ -86,6 +86,17 @@ class TestCheckUnpacked:
         with zipfile.ZipFile(path, "w") as zf:
             zf.write(h5, "model.weights.h5")
         with pytest.raises(ArchiveTooLargeError, match="once its weights are read"):
+            archives.check_unpacked(path, max_unpacked_bytes=BOUND)
+
+    def test_a_member_that_does_not_inflate_is_a_model_file_error(self, tmp_path):
+        path = zip_of_zeros(tmp_path / "broken.keras", size=MB)
+        data = bytearray(path.read_bytes())
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("model.weights.h5")
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        data[start:start + 64] = bytes([0xFF]) * 64  # not a deflate stream
+        path.write_bytes(bytes(data))
+        with pytest.raises(ModelFileError, match="model.weights.h5 to be readable compressed data"):
             archives.check_unpacked(path, max_unpacked_bytes=BOUND)
 
     @pytest.mark.parametrize("bound", [0, -1, 1.5, "1GB"])

@@ -121,7 +121,15 @@ def _zip_bytes(path: Path, limit: int | None) -> int:
             raise _too_large(path, limit, f"{_display.size(declared)}, as its members declare",
                              f" ({biggest.filename}: {_display.size(biggest.file_size)})")
         for info in infos if limit is not None else ():
-            if _inflated(path, zf, info, info.file_size) > info.file_size:
+            try:
+                real = _inflated(path, zf, info, info.file_size)
+            except (zlib.error, zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+                raise ModelFileError(
+                    f"expected {path.name}'s member {info.filename} to be readable compressed "
+                    f"data; it is not ({type(exc).__name__}: {exc}). The file is corrupted, "
+                    "encrypted or not a Keras archive. Fix: save the model again, or restore a "
+                    "trusted copy.") from exc
+            if real > info.file_size:
                 raise _too_large(path, limit, f"more than the {_display.size(info.file_size)} "
                                  f"its member {info.filename} declares", " (its declared size lies)")
         arrays = 0
