@@ -52,6 +52,7 @@ __all__ = [
     "owner_tag",
     "process_alive",
     "read_file",
+    "refused_errno",
     "remove",
     "remove_leftovers",
     "scandir",
@@ -84,28 +85,58 @@ if hasattr(errno, "EDQUOT"):
                               "free some space within your quota, or write to another folder")
 
 
-def storage_error(exc: OSError, doing: str) -> StorageError | None:
-    """The :class:`StorageError` for an ``OSError`` the disk refused with (None for others).
+def refused_errno(exc: BaseException) -> int | None:
+    """The errno of a disk refusal behind ``exc`` (None when it is something else).
+
+    An ``OSError`` carries it; TensorFlow's and h5py's writers raise their own classes
+    (``ResourceExhaustedError``, ``RuntimeError``) whose text names it instead.
+
+    >>> refused_errno(OSError(errno.EROFS, "Read-only file system")) == errno.EROFS
+    True
+    >>> refused_errno(RuntimeError("...tempstate123; No space left on device [Op:SaveV2]"))
+    28
+    >>> refused_errno(RuntimeError("file write failed: errno = 28, error message = ..."))
+    28
+    >>> refused_errno(ValueError("bad shape")) is None
+    True
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc.errno if exc.errno in REFUSALS else None
+    text = str(exc)
+    found = re.search(r"\berrno\s*=\s*(\d+)", text)
+    if found and int(found.group(1)) in REFUSALS:
+        return int(found.group(1))
+    return next((code for code in REFUSALS if os.strerror(code) in text), None)
+
+
+def storage_error(exc: BaseException, doing: str) -> StorageError | None:
+    """The :class:`StorageError` for an error the disk refused with (None for others).
 
     >>> print(storage_error(OSError(errno.ENOSPC, "No space left on device"), "write a.json"))
     expected to write a.json; the disk refused: no space is left on the device ([Errno 28] No space left on device). Nothing half-written was kept. Fix: free some space on that disk (df -h shows it), or write to another folder.
     >>> storage_error(OSError(errno.ENOENT, "No such file"), "read a.json") is None
     True
     """
-    if isinstance(exc, StorageError) or exc.errno not in REFUSALS:
+    code = None if isinstance(exc, StorageError) else refused_errno(exc)
+    if code is None:
         return None
-    meaning, fix = REFUSALS[exc.errno]
+    meaning, fix = REFUSALS[code]
+    strerror = exc.strerror if isinstance(exc, OSError) and exc.strerror else os.strerror(code)
     err = StorageError(
-        f"expected to {doing}; the disk refused: {meaning} ([Errno {exc.errno}] "
-        f"{exc.strerror or exc}). Nothing half-written was kept. Fix: {fix}."
+        f"expected to {doing}; the disk refused: {meaning} ([Errno {code}] "
+        f"{strerror}). Nothing half-written was kept. Fix: {fix}."
     )
-    err.errno = exc.errno
+    err.errno = code
     return err
 
 
 @contextlib.contextmanager
 def disk(doing: str) -> Iterator[None]:
     """Turn the disk's refusals inside the block into :class:`StorageError` (``doing``: what).
+
+    Whatever class the writer raised (an ``OSError``, TensorFlow's ``ResourceExhaustedError``,
+    h5py's ``RuntimeError``), a refusal named by its errno becomes a ``StorageError``;
+    any other error passes unchanged.
 
     >>> with disk("write report.md"):
     ...     raise OSError(errno.EROFS, "Read-only file system")  # doctest: +ELLIPSIS
@@ -115,7 +146,7 @@ def disk(doing: str) -> Iterator[None]:
     """
     try:
         yield
-    except OSError as exc:
+    except Exception as exc:
         err = storage_error(exc, doing)
         if err is None:
             raise

@@ -25,7 +25,9 @@ Verbs:
   - ``promote ROOT NAME REF [--min METRIC=VALUE] [--max METRIC=VALUE] [--max-drop D]
     ...``: move the production alias if the version passes every rule of the promotion
     policy (``--min macro_f1=0.8``, ``--max rmse=60``, ``--min-recall 0.8``);
-  - ``rollback ROOT NAME``: production back to the version before.
+  - ``rollback ROOT NAME``: production back to the version before;
+  - ``keygen DIR``: a signing key pair; ``--public-key PEM`` on show, verify, promote and
+    rollback checks signatures (see :mod:`course_lib.registry.signing`).
 
 Exit codes, the same for every verb (:func:`exit_code` maps an error to its code):
 

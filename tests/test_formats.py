@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from course_lib import models, persistence
-from course_lib.errors import InvalidInputError
+from course_lib.errors import InvalidInputError, StorageError
 from course_lib.persistence import ModelFileError, UnknownLayerError, UnsafeModelError, formats
 
 FORMATS = ["keras", "savedmodel", "h5"]
@@ -64,6 +64,26 @@ class TestSave:
     def test_non_model_is_refused(self, tmp_path):
         with pytest.raises(InvalidInputError, match="Keras model .* found dict"):
             persistence.save({}, tmp_path / "m.keras")
+
+    @pytest.mark.parametrize("name", ["m.keras", "m_savedmodel", "m.h5"])
+    def test_a_really_full_disk_is_a_storage_error_and_leaves_nothing(self, name, tmp_path):
+        import keras
+        import subprocess
+
+        mnt = tmp_path / "small"
+        mnt.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"mounting a 200 KB tmpfs is not allowed here ({done.stderr.strip()})")
+        try:  # 61,000 float32 weights: 245 KB, more than the disk holds in every format
+            big = keras.Sequential([keras.Input((30,)), keras.layers.Dense(2048),
+                                    keras.layers.Dense(1)])
+            with pytest.raises(StorageError, match=r"the disk refused: no space is left"):
+                persistence.save(big, mnt / name)
+            assert os.listdir(mnt) == []
+        finally:
+            subprocess.run(["umount", str(mnt)], check=False)
 
     def test_failed_save_leaves_nothing_behind(self, fraud_model, tmp_path, monkeypatch):
         def broken(m, tmp, fmt):

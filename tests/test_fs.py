@@ -135,6 +135,24 @@ class TestStorageError:
     def test_other_errors_stay_what_they_are(self):
         assert _fs.storage_error(FileNotFoundError(errno.ENOENT, "gone"), "read x") is None
 
+    def test_tensorflow_s_full_disk_error_is_a_storage_error(self, tmp_path):
+        class ResourceExhaustedError(Exception):  # TensorFlow's class: not an OSError
+            pass
+
+        with pytest.raises(StorageError, match=r"no space is left.*\[Errno 28\] No space left"), \
+                _fs.disk("write model"):
+            raise ResourceExhaustedError(
+                "variables_temp/part-00000.tempstate94; No space left on device [Op:SaveV2]")
+
+    def test_h5py_s_errno_in_its_text_is_a_storage_error(self):
+        with pytest.raises(StorageError, match="the disk refused: no space is left"), \
+                _fs.disk("write m.h5"):
+            raise RuntimeError("Can't close file (file write failed: errno = 28, error message")
+
+    def test_an_error_naming_no_refusal_passes_unchanged(self):
+        with pytest.raises(ValueError, match="bad shape"), _fs.disk("write x"):
+            raise ValueError("bad shape")
+
     def test_a_read_only_disk_inside_a_staged_write_leaves_nothing(self, tmp_path):
         with pytest.raises(StorageError, match="the file system is read-only"), \
                 _fs.staged(tmp_path / "out") as tmp:

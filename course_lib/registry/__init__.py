@@ -27,7 +27,8 @@ Layout (what TF Serving's ``--model_base_path`` expects, one folder per model)::
         │   ├── variables/ ...
         │   ├── fingerprint.pb
         │   ├── model.keras        only when published with keras_file=True
-        │   └── course_manifest.json
+        │   ├── course_manifest.json
+        │   └── course_signature.sig  only in a signed registry (see signing)
         └── 2/ ...
 
 **Why the manifest sits inside the version folder.** TF Serving loads a version from
@@ -76,6 +77,7 @@ and re-exported here)::
     ├── InvalidVersionError       a numbered folder that is not a complete registry version
     └── RefusedError              the check ran and said no (the CLI exits with 1)
         ├── IntegrityError            a file differs from the manifest
+        │   └── SignatureError        a signature that does not hold, or is missing with a key
         ├── IncomparableVersionsError versions evaluated on different data
         ├── PromotionRefusedError     the policy refused (``.result`` lists every failed rule)
         ├── AliasInUseError           deleting a version an alias points to
@@ -109,6 +111,7 @@ from course_lib.errors import (
     RefusedError,
     RegistryError,
     RollbackRefusedError,
+    SignatureError,
     VersionNotFoundError,
 )
 from course_lib.metrics import Metrics  # noqa: F401 (course_lib.registry.Metrics, as before)
@@ -128,6 +131,7 @@ from course_lib.registry.names import (  # noqa: F401 (the other names: as befor
 from course_lib.registry.policy import AliasChange, PromotionPolicy, PromotionResult, RuleResult
 from course_lib.registry.reports import FileProblem, VerifyReport, VersionComparison
 from course_lib.registry.serving import ServingPlan
+from course_lib.registry.signing import KeyPair, SignedVerifyReport, make_keys
 from course_lib.teaching import flip_byte, tree
 
 __all__ = [
@@ -142,6 +146,7 @@ __all__ = [
     "IntegrityError",
     "InvalidNameError",
     "InvalidVersionError",
+    "KeyPair",
     "ModelRegistry",
     "PromotionPolicy",
     "PromotionRefusedError",
@@ -151,6 +156,8 @@ __all__ = [
     "RollbackRefusedError",
     "RuleResult",
     "ServingPlan",
+    "SignatureError",
+    "SignedVerifyReport",
     "VerifyReport",
     "VersionComparison",
     "VersionInfo",
@@ -161,6 +168,7 @@ __all__ = [
     "deployment_costs",
     "fingerprint",
     "flip_byte",
+    "make_keys",
     "tree",
     "validate_alias",
     "validate_name",

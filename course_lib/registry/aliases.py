@@ -29,6 +29,7 @@ from course_lib.errors import (
     RollbackRefusedError,
     VersionNotFoundError,
 )
+from course_lib.registry import signing  # signed alias files (optional keys)
 from course_lib.registry.names import (
     ALIASES_NAME,
     MANIFEST_NAME,
@@ -36,7 +37,6 @@ from course_lib.registry.names import (
     validate_alias,
 )
 from course_lib.registry.policy import AliasChange, PromotionPolicy, PromotionResult, RuleResult
-from course_lib.registry import signing  # signed alias files (optional keys)
 from course_lib.registry.schema import ALIASES_LIMIT, read_aliases_state
 from course_lib.registry.storage import canonical, crash_point, locked, now, write_atomic
 

@@ -31,6 +31,7 @@ from course_lib.errors import (
     VersionNotFoundError,
 )
 from course_lib.metrics import AnyMetrics
+from course_lib.registry import signing  # signed versions and alias files (optional keys)
 from course_lib.registry.aliases import AliasMethods
 from course_lib.registry.evaluation import (
     TASK_WORDS,
@@ -60,7 +61,6 @@ from course_lib.registry.policy import fraction
 from course_lib.registry.publish import PublishingMethods
 from course_lib.registry.reports import VerifyReport, VersionComparison, check_files, metric_rows
 from course_lib.registry.schema import MANIFEST_LIMIT, parse_manifest
-from course_lib.registry import signing  # signed versions and alias files (optional keys)
 from course_lib.registry.serving import ServingMethods
 from course_lib.registry.storage import LEFTOVERS, locked, tombstone
 

@@ -19,6 +19,7 @@ from typing import Any
 from course_lib import _checks, _fs
 from course_lib.errors import InvalidInputError, RegistryError, VersionNotFoundError
 from course_lib.metrics import AnyMetrics, Metrics
+from course_lib.registry import signing  # signed versions (optional key)
 from course_lib.registry.evaluation import (
     EvalSet,
     check_eval_set,
@@ -39,7 +40,6 @@ from course_lib.registry.names import (
     VERSION_RE,
     validate_name,
 )
-from course_lib.registry import signing  # signed versions (optional key)
 from course_lib.registry.schema import MANIFEST_LIMIT
 from course_lib.registry.storage import (
     crash_point,
