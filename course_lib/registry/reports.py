@@ -155,8 +155,25 @@ def check_files(name: str, version: int, d: Path) -> VerifyReport:
     'fraud version 1: FAILED: saved_model.pb: missing: ...; course_manifest.json: missing: ...'
 
     Every file's size, then its sha256, is checked; files missing from the folder or not
-    in the manifest, and symbolic links (never followed), are named.
+    in the manifest, and symbolic links (never followed), are named. A version another
+    process deletes while it is checked is :class:`VersionNotFoundError`, not a file problem.
     """
+    try:
+        report = _compare_files(name, version, d)
+    except FileNotFoundError:
+        if os.path.lexists(d):
+            raise
+    else:
+        if os.path.lexists(d):
+            return report
+    raise VersionNotFoundError(
+        f"expected {name} version {version} to exist while being verified; another process "
+        "deleted it meanwhile. Fix: pick another version (course-lib registry list ROOT "
+        f"{name})."
+    )
+
+
+def _compare_files(name: str, version: int, d: Path) -> VerifyReport:
     if d.is_symlink() or not d.is_dir():
         return VerifyReport(name, version, d, 0, (FileProblem(str(version), "not a folder"),))
     problems: list[FileProblem] = []
@@ -197,12 +214,6 @@ def check_files(name: str, version: int, d: Path) -> VerifyReport:
                 )
         except FileNotFoundError:
             problems.append(FileProblem(rel, "missing (removed while being checked)"))
-    if not os.path.lexists(d):
-        raise VersionNotFoundError(
-            f"expected {name} version {version} to exist while being verified; another process "
-            "deleted it meanwhile. Fix: pick another version (course-lib registry list ROOT "
-            f"{name})."
-        )
     return VerifyReport(name, version, d, checked + 1, tuple(problems))
 
 

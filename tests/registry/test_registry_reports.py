@@ -17,7 +17,7 @@ from registry_helpers import (
 )
 
 from course_lib._display import Report
-from course_lib.errors import InvalidInputError
+from course_lib.errors import InvalidInputError, VersionNotFoundError
 from course_lib.metrics import MulticlassMetrics
 from course_lib.registry import (
     MANIFEST_NAME,
@@ -27,6 +27,7 @@ from course_lib.registry import (
     VersionComparison,
     flip_byte,
 )
+from course_lib.registry import reports
 from course_lib.registry.reports import check_files
 
 
@@ -148,6 +149,21 @@ class TestCheckFiles:
     def test_a_file_is_not_a_folder(self, tmp_path):
         (tmp_path / "1").write_text("x")
         assert str(check_files("fraud", 1, tmp_path / "1").problems[0]) == "1: not a folder"
+
+    def test_a_folder_gone_before_its_manifest_is_read_is_not_found(self, two, monkeypatch):
+        read = reports._read_manifest
+
+        def deleted_meanwhile(name, version, d):
+            shutil.rmtree(d)  # another process deletes the version at this moment
+            return read(name, version, d)
+
+        monkeypatch.setattr(reports, "_read_manifest", deleted_meanwhile)
+        with pytest.raises(VersionNotFoundError, match="another process deleted it meanwhile"):
+            two.verify("fraud", 1)
+
+    def test_a_folder_gone_before_it_is_checked_is_not_found(self, tmp_path):
+        with pytest.raises(VersionNotFoundError, match="fraud version 1 to exist while being"):
+            check_files("fraud", 1, tmp_path / "1")
 
     def test_a_symbolic_link_inside_is_named_not_followed(self, two, tmp_path):
         (tmp_path / "outside.bin").write_bytes(b"x")
