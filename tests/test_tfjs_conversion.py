@@ -120,7 +120,7 @@ class TestConvertErrors:
 
     @pytest.mark.parametrize("bad", ["int4", "float32", 8])
     def test_unknown_quantize_value(self, saved_model, work, bad):
-        with pytest.raises(InvalidInputError, match=r"quantize to be None, 'float16' or 'uint8'"):
+        with pytest.raises(InvalidInputError, match=r"quantize to be None, 'float16', 'uint16' or 'uint8'"):
             tfjs.convert(saved_model, work / "out_q", quantize=bad)
 
     def test_float32_word_gets_a_hint(self, saved_model, work):

@@ -133,9 +133,10 @@ class TestWithoutLabels:
 
     def test_table_has_no_metric_columns(self, unlabelled):
         headers, rows = unlabelled.table()
-        assert list(headers) == ["weights", "total size", "weight files", "changed class",
-                                 "largest diff", "parity ok", "fits budget", "verdict"]
-        assert [r[3] for r in rows] == ["0.0%", "0.0%"]
+        assert list(headers) == ["weights", "total size", "gzip download", "weight files",
+                                 "changed class", "largest diff", "parity ok", "fits budget",
+                                 "verdict"]
+        assert [r[4] for r in rows] == ["0.0%", "0.0%"]
 
     def test_plot_shows_the_rows_that_changed_class(self, unlabelled):
         assert unlabelled.plot() is unlabelled
@@ -153,8 +154,8 @@ class TestRegressionReport:
 
     def test_table_has_the_task_columns(self):
         headers, rows = self.REPORT.table()
-        assert list(headers[3:7]) == ["mae", "rmse", "r2", "largest change"]
-        assert rows[1][3:7] == ["30", "30", "0.712", "mae +21.2"]
+        assert list(headers[4:8]) == ["mae", "rmse", "r2", "largest change"]
+        assert rows[1][4:8] == ["30", "30", "0.712", "mae +21.2"]
 
     def test_verdict_picks_the_setting_that_keeps_the_errors(self):
         assert self.REPORT.verdict == "PASS: float32 keeps every metric and fits 100.0 KB"
@@ -175,3 +176,15 @@ class TestReportFromFigures:
                                     (), 100 * 1024, None)
         assert not r.ok and r.verdict == "FAIL: no setting keeps every metric and fits 100.0 KB"
         assert r.failures[0].label == "float32"
+
+
+class TestDownloadBytes:
+    def test_gzip_of_each_file_is_smaller_than_the_files(self, report):
+        done = report.conversions[0]
+        assert 0 < tfjs.download_bytes(done) < done.size_bytes
+
+    def test_uint16_is_measured_beside_float16(self, small_model, small_split, tmp_path):
+        both = tfjs.compare_quantizations(small_model, small_split.x, small_split.y, tmp_path,
+                                          ["float16", "uint16"])
+        assert both.labels == ["float16", "uint16"] and all(r.ok for r in both.results)
+        assert "gzip download" in str(both)

@@ -2,7 +2,7 @@
 
 >>> from course_lib import tfjs
 >>> tfjs.QUANTIZATIONS
-(None, 'float16', 'uint8')
+(None, 'float16', 'uint16', 'uint8')
 >>> done = tfjs.convert(model, "web/fraud", quantize="float16")
 >>> print(done.signature_text())
 takes features: float32 (n, 8); returns output_0: float32 (n, 1)
@@ -70,7 +70,12 @@ from course_lib.tfjs.parity import (
     check_budget,
     verify,
 )
-from course_lib.tfjs.quantization import Quantization, QuantizationReport, compare_quantizations
+from course_lib.tfjs.quantization import (
+    Quantization,
+    QuantizationReport,
+    compare_quantizations,
+    download_bytes,
+)
 from course_lib.tfjs.runtime import (
     INTERACTION_BUDGET_SECONDS,
     TFJS_VERSION,
@@ -108,6 +113,7 @@ __all__ = [
     "check_files",
     "compare_quantizations",
     "convert",
+    "download_bytes",
     "find_node_modules",
     "graph_signature",
     "load_layers_model",

@@ -2,14 +2,14 @@
 
 >>> from course_lib.tfjs import conversion
 >>> conversion.QUANTIZATIONS
-(None, 'float16', 'uint8')
+(None, 'float16', 'uint16', 'uint8')
 >>> conversion.slug("uint8, dense only")
 'uint8_dense_only'
 
 :func:`convert` runs the converter (in this process, its log lines caught) from a
 SavedModel to a TF.js **graph model**: the path that works with Keras 3. A
 ``keras.Model`` is first exported with :func:`course_lib.persistence.save`. Weights
-can be stored as float32 (the default), float16 or uint8. The result is written to
+can be stored as float32 (the default), float16, uint16 or uint8. The result is written to
 a temporary sibling and renamed into place (:func:`course_lib._fs.staged`), with
 :data:`~course_lib.tfjs.integrity.RECORD`: the sha256 and size of every file written,
 which :func:`~course_lib.tfjs.predict`, :func:`~course_lib.tfjs.run`,
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: Weight types :func:`convert` accepts: None keeps float32.
-QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint8")
+QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint16", "uint8")
 
 _SUPPORTED_OPS = (
     "https://github.com/tensorflow/tfjs/blob/master/tfjs-converter/docs/supported_ops.md"
@@ -355,8 +355,10 @@ def check_quantize(quantize: object) -> str | None:
         return quantize  # type: ignore[return-value]
     hint = " (float32 is the default: pass quantize=None)" if quantize == "float32" else ""
     raise InvalidInputError(
-        f"expected quantize to be None, 'float16' or 'uint8'; found {quantize!r}{hint}. "
-        "Fix: None keeps float32 weights, 'float16' halves them, 'uint8' quarters them."
+        f"expected quantize to be None, 'float16', 'uint16' or 'uint8'; found {quantize!r}"
+        f"{hint}. "
+        "Fix: None keeps float32 weights, 'float16' and 'uint16' halve them, 'uint8' quarters "
+        "them."
     )
 
 
@@ -487,7 +489,7 @@ def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None =
             weights: str | Sequence[str] = "*", overwrite: bool = False) -> Conversion:
     """Convert a Keras model or a SavedModel directory to a TF.js graph model in ``out_dir``.
 
-    ``quantize`` stores the weights as float16 or uint8 (None keeps float32);
+    ``quantize`` stores the weights as float16, uint16 or uint8 (None keeps float32);
     ``weights`` limits it to the weights whose names match these patterns
     (``fnmatch``, e.g. ``"*/dense_*"``). The model is written to a temporary
     sibling and renamed into place, with :data:`~course_lib.tfjs.integrity.RECORD`

@@ -9,10 +9,13 @@ uint8, or a :class:`Quantization` limited to some weights), verifies each in TF.
 against the source model's outputs (computed once), for any task and with or without
 labels, and returns a :class:`QuantizationReport`: one row per setting, the size
 budget, the timings and a figure of size against metrics (:meth:`QuantizationReport.plot`).
+Beside each size on disk it gives :func:`download_bytes`: what a browser downloads when
+the web server compresses the files with gzip (model.json and the shards, each on its own).
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from course_lib.tfjs.conversion import (
     exported,
     slug,
 )
+from course_lib.tfjs.integrity import RECORD
 from course_lib.tfjs.parity import (
     MAX_SIZE_BYTES,
     SEED_TOLERANCE,
@@ -42,7 +46,22 @@ from course_lib.tfjs.parity import (
 )
 from course_lib.tfjs.runtime import INTERACTION_BUDGET_SECONDS, graph_signature
 
-__all__ = ["Quantization", "QuantizationReport", "compare_quantizations"]
+__all__ = ["Quantization", "QuantizationReport", "compare_quantizations", "download_bytes"]
+
+
+def download_bytes(conversion: Conversion) -> int:
+    """The bytes a browser downloads for a converted model when each file is sent gzipped.
+
+    model.json and every weight shard, each compressed on its own (as a web server with
+    gzip does, level 6); the file record is not counted (TF.js does not read it).
+
+    >>> done = convert(model, "web/fraud")
+    >>> download_bytes(done) < done.size_bytes
+    True
+    """
+    return sum(len(gzip.compress((conversion.path / f.path).read_bytes(), compresslevel=6,
+                                 mtime=0))
+               for f in conversion.files if Path(f.path).name != RECORD)
 
 
 @dataclass(frozen=True)
@@ -155,12 +174,14 @@ class QuantizationReport(_display.Report):
         """One row per setting: sizes, metrics in TF.js, the largest change, both rules."""
         names = self._shown_metrics
         classes = any(r.difference.changed is not None for r in self.results)
-        head = ["weights", "total size", "weight files", *names,
+        head = ["weights", "total size", "gzip download", "weight files", *names,
                 *(["largest change"] if names else []), *(["changed class"] if classes else []),
                 "largest diff", "parity ok", "fits budget", "verdict"]
         rows = []
-        for r, g in zip(self.results, self.budget_results()):
-            row = [r.label, _display.size(r.size_bytes), _display.size(r.weight_bytes)]
+        for i, (r, g) in enumerate(zip(self.results, self.budget_results())):
+            gz = (_display.size(download_bytes(self.conversions[i]))
+                  if i < len(self.conversions) else "-")
+            row = [r.label, _display.size(r.size_bytes), gz, _display.size(r.weight_bytes)]
             if names and r.after is not None and r.comparison is not None:
                 f = ".4g" if r.after.task == "regression" else ".3f"
                 row += [f"{r.after.get(n):{f}}" for n in names]
@@ -314,7 +335,7 @@ def compare_quantizations(
 
     >>> report = compare_quantizations(model, fraud.test.x, fraud.test.y, "web")
     >>> report.labels
-    ['float32', 'float16', 'uint8']
+    ['float32', 'float16', 'uint16', 'uint8']
     """
     limit = _checks.whole("max_size_bytes", max_size_bytes, minimum=1)
     settings = [q if isinstance(q, Quantization) else Quantization(check_quantize(q))
