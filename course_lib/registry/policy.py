@@ -118,7 +118,10 @@ class PromotionResult(_display.Report):
 EXAMPLE_RULES = {"binary": "min_f1=0.8", "multiclass": "min_macro_f1=0.8",
                  "regression": "max_rmse=60"}
 #: The keyword arguments of a policy that are not floors or ceilings of a metric.
-OTHER_RULES = ("max_drop", "max_size_bytes", "max_latency_ms")
+OTHER_RULES = ("max_gap", "max_drop", "max_size_bytes", "max_latency_ms")
+#: The two metrics ``max_gap`` keeps close, per task (a regression has none).
+GAP_METRICS = {"binary": ("precision", "recall"),
+               "multiclass": ("macro_precision", "macro_recall")}
 
 
 def _bound(key: str, metric: str, value: object) -> float:
@@ -157,6 +160,12 @@ class PromotionPolicy:
     and ``r2``; as keyword arguments or a mapping. A rule on a metric the version's task
     does not record is refused when the policy is checked against that version.
 
+    ``max_gap`` asks for precision and recall to be **balanced**: ``|precision - recall|``
+    at most this much (macro averages for a multi-class model; a regression has neither).
+
+    >>> print(PromotionPolicy(min_precision=0.8, min_recall=0.8, max_gap=0.05))
+    recall >= 0.80; precision >= 0.80; |precision - recall| <= 0.05
+
     ``max_drop`` is the largest allowed drop of any metric of the task against the version
     the alias points to now, as a fraction (0.01 = one point; for a regression's errors,
     relative: 0.05 = 5% larger), or a dict per metric. It also requires both versions to
@@ -166,11 +175,13 @@ class PromotionPolicy:
 
     minimums: Mapping[str, float]
     maximums: Mapping[str, float]
+    max_gap: float | None
     max_drop: float | Mapping[str, float] | None
     max_size_bytes: int | None
     max_latency_ms: float | None
 
     def __init__(self, rules: Mapping[str, object] | None = None, /, *,
+                 max_gap: float | None = None,
                  max_drop: float | Mapping[str, float] | None = None,
                  max_size_bytes: int | None = None, max_latency_ms: float | None = None,
                  **metric_rules: float | None) -> None:
@@ -188,7 +199,7 @@ class PromotionPolicy:
                 "keyword argument. Fix: give it once."
             )
         given.update(metric_rules)
-        other = {"max_drop": max_drop, "max_size_bytes": max_size_bytes,
+        other = {"max_gap": max_gap, "max_drop": max_drop, "max_size_bytes": max_size_bytes,
                  "max_latency_ms": max_latency_ms}
         for key in OTHER_RULES:
             if key in given:
@@ -220,6 +231,7 @@ class PromotionPolicy:
             drop = dict(drop)
         else:
             fraction("max_drop", drop, example=0.01)
+        fraction("max_gap", other["max_gap"], example=0.05)
         if other["max_size_bytes"] is not None:
             _checks.number("max_size_bytes", other["max_size_bytes"], positive=True,
                            unit="bytes", example=100_000)
@@ -227,6 +239,7 @@ class PromotionPolicy:
             _checks.number("max_latency_ms", other["max_latency_ms"], positive=True,
                            unit="milliseconds", example=50)
         for name, value in (("minimums", bounds["min"]), ("maximums", bounds["max"]),
+                            ("max_gap", fraction("max_gap", other["max_gap"])),
                             ("max_drop", drop), ("max_size_bytes", other["max_size_bytes"]),
                             ("max_latency_ms", other["max_latency_ms"])):
             object.__setattr__(self, name, value)
@@ -260,6 +273,8 @@ class PromotionPolicy:
 
     def __str__(self) -> str:
         parts = [f"{k} {op} {_shown(k, v)}" for k, op, v in self._bounds()]
+        if self.max_gap is not None:
+            parts.append(f"|precision - recall| <= {self.max_gap:g}")
         if isinstance(self.max_drop, Mapping):
             parts.append(
                 "no drop below production beyond "
@@ -289,6 +304,8 @@ class PromotionPolicy:
         wrong = [f"{k} {op} {_shown(k, v)}" for k, op, v in self._bounds() if k not in known]
         if isinstance(self.max_drop, Mapping):
             wrong += [f"max_drop[{k!r}]" for k in self.max_drop if k not in known]
+        if self.max_gap is not None and task not in GAP_METRICS:
+            wrong.append(f"|precision - recall| <= {self.max_gap:g}")
         if not wrong:
             return
         names = [k for k in known if "macro_" not in k]
@@ -321,6 +338,8 @@ class PromotionPolicy:
             out.append(RuleResult(f"{k} {op} {_shown(k, bound)}", ok,
                                   f"{k} {_measured(k, value)}"
                                   + ("" if ok else f" {worse} {_shown(k, bound)}")))
+        if self.max_gap is not None:
+            out.append(self._gap_rule(candidate))
         drops = self._drops(candidate.task)
         if drops:
             out.append(self._drop_rule(candidate, current, drops))
@@ -343,6 +362,17 @@ class PromotionPolicy:
             )
             out.append(RuleResult(f"latency <= {self.max_latency_ms:g} ms", ok, detail))
         return tuple(out)
+
+    def _gap_rule(self, candidate: VersionInfo) -> RuleResult:
+        """|precision - recall| <= max_gap: the two are balanced."""
+        assert self.max_gap is not None
+        p_name, r_name = GAP_METRICS[candidate.task]
+        p, r = candidate.metrics.get(p_name), candidate.metrics.get(r_name)
+        gap = abs(p - r)
+        ok = gap <= self.max_gap + 1e-12
+        return RuleResult(f"|precision - recall| <= {self.max_gap:g}", ok,
+                          f"precision {p:.3f}, recall {r:.3f}: gap {gap:.3f}"
+                          + ("" if ok else f" > {self.max_gap:g}"))
 
     @staticmethod
     def _drop_rule(candidate: VersionInfo, current: VersionInfo | None,

@@ -46,6 +46,7 @@ class TestPromotionPolicy:
             ({"max_drop": {"auc": 0.1}}, "max_drop keys"),
             ({"max_size_bytes": 0}, "max_size_bytes to be a number above 0 bytes"),
             ({"max_latency_ms": float("nan")}, "max_latency_ms"),
+            ({"max_gap": 1.5}, "max_gap to be a number between 0 and 1"),
         ],
     )
     def test_bad_rules_are_refused(self, kwargs, match):
@@ -268,3 +269,53 @@ class TestDropOfAnyTask:
                                 latency_ms=1.0)
         (failure,) = two.check_gate("fraud", 3, PromotionPolicy(max_drop=0.01)).failures
         assert "version 1 is a binary classifier, version 3 a regression" in failure.detail
+
+
+#: The whole rule of a good version: accuracy above 85%, precision and recall balanced
+#: (within 0.05 of each other) and above 80%.
+WHOLE_RULE = PromotionPolicy(min_accuracy=0.85, min_precision=0.80, min_recall=0.80, max_gap=0.05)
+
+
+class TestBalance:
+    def test_str_names_the_gap(self):
+        assert str(WHOLE_RULE) == (
+            "recall >= 0.80; precision >= 0.80; accuracy >= 0.85; |precision - recall| <= 0.05")
+
+    def test_a_mapping_may_hold_the_gap(self):
+        assert PromotionPolicy({"max_gap": 0.05}) == PromotionPolicy(max_gap=0.05)
+
+    def test_repr_is_the_call(self):
+        assert repr(PromotionPolicy(min_recall=0.8, max_gap=0.05)) == (
+            "PromotionPolicy(min_recall=0.8, max_gap=0.05)")
+
+    def test_balanced_precision_and_recall_pass(self, two):
+        (gap,) = [r for r in two.check_gate("fraud", 2, WHOLE_RULE).results if "|" in r.rule]
+        assert gap.ok and gap.detail == "precision 0.850, recall 0.895: gap 0.045"
+
+    def test_a_wider_gap_fails_and_says_by_how_much(self, two):
+        (failure,) = two.check_gate("fraud", 2, PromotionPolicy(max_gap=0.04)).failures
+        assert failure.rule == "|precision - recall| <= 0.04"
+        assert failure.detail.endswith("gap 0.045 > 0.04")
+
+    def test_the_worked_versions_under_the_whole_rule(self, two):
+        (failure,) = two.check_gate("fraud", 1, WHOLE_RULE).failures
+        assert failure.detail == "accuracy 0.825 < 0.85"
+        assert two.check_gate("fraud", 2, WHOLE_RULE).ok
+
+    def test_high_precision_with_low_recall_is_not_balanced(self, two, src):
+        two.publish_saved_model(src, "fraud", toy_set(), metrics=WORSE_RECALL, latency_ms=1)
+        policy = PromotionPolicy(min_precision=0.8, max_gap=0.05)
+        failures = two.check_gate("fraud", 3, policy).failures
+        assert [r.rule for r in failures] == ["|precision - recall| <= 0.05"]
+
+    def test_a_multiclass_model_is_balanced_on_its_macro_averages(self, multiclass_versions):
+        (gap,) = multiclass_versions.check_gate(
+            "shapes", 1, PromotionPolicy(max_gap=0.5)).results[1:]
+        m = multiclass_versions.get("shapes", 1).metrics
+        gap_value = abs(m.get("macro_precision") - m.get("macro_recall"))
+        assert gap.ok and f"gap {gap_value:.3f}" in gap.detail
+
+    def test_a_regression_has_no_precision_to_balance(self, regression_versions):
+        with pytest.raises(InvalidInputError,
+                           match=r"a regression.*found \|precision - recall\| <= 0.05"):
+            regression_versions.check_gate("dose", 1, PromotionPolicy(max_gap=0.05))
