@@ -40,6 +40,7 @@ __all__ = [
     "Dataset",
     "Split",
     "generate_fraud",
+    "ideal_fraud_scores",
     "load_breast_cancer",
     "load_fraud",
     "write_fraud_snapshot",
@@ -190,6 +191,23 @@ class Dataset:
 
 # -- the fraud generator -------------------------------------------------------------------
 
+#: Share of fraud among the generated transactions.
+FRAUD_RATE = 0.013
+#: How each feature is drawn, as (fraud, legitimate) parameters: lognormal (mean, sigma) of
+#: the log, the chance of a night-time hour (0-5) or of a 1 flag, beta (a, b), Poisson mean,
+#: gamma (shape, scale). The generator draws from them; ideal_fraud_scores reads them back.
+FRAUD_LAW: dict[str, tuple[Any, Any]] = {
+    "amount": ((4.3, 1.0), (3.6, 0.9)),
+    "night": (0.35, 0.08),
+    "distance_km": ((3.0, 1.3), (2.0, 1.1)),
+    "merchant_risk": ((2.6, 7.5), (1.5, 12.0)),
+    "tx_last_24h": ((4.0,), (2.5,)),
+    "foreign": (0.28, 0.05),
+    "card_present": (0.40, 0.70),
+    "account_age_days": ((2.0, 300.0), (2.5, 400.0)),
+}
+
+
 def generate_fraud(n_rows: int = FRAUD_ROWS, seed: int = FRAUD_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Generate card transactions: features, 0/1 fraud labels and split names.
 
@@ -203,22 +221,30 @@ def generate_fraud(n_rows: int = FRAUD_ROWS, seed: int = FRAUD_SEED) -> tuple[np
     ((1000, 8), ['test', 'train', 'val'])
     """
     rng = np.random.default_rng(seed)
-    y = (rng.random(n_rows) < 0.013).astype(np.int64)
+    y = (rng.random(n_rows) < FRAUD_RATE).astype(np.int64)
     f = y == 1
     n = n_rows
+    law = FRAUD_LAW
+
+    def pick(draw: Any, key: str) -> np.ndarray:
+        fraud, legit = law[key]
+        return np.where(f, draw(*fraud, n), draw(*legit, n))
+
+    def chance(key: str) -> np.ndarray:
+        return rng.random(n) < np.where(f, *law[key])
 
     # Fraudsters go for larger amounts, at night, far from home, at risky
     # merchants, in bursts, abroad, card not present, on younger accounts;
     # but only more often, not always.
-    amount = np.where(f, rng.lognormal(4.3, 1.0, n), rng.lognormal(3.6, 0.9, n))
-    night = rng.random(n) < np.where(f, 0.35, 0.08)
+    amount = pick(rng.lognormal, "amount")
+    night = chance("night")
     hour = np.where(night, rng.integers(0, 6, n), rng.integers(6, 24, n))
-    distance = np.where(f, rng.lognormal(3.0, 1.3, n), rng.lognormal(2.0, 1.1, n))
-    merchant_risk = np.where(f, rng.beta(2.6, 7.5, n), rng.beta(1.5, 12.0, n))
-    tx_24h = np.where(f, rng.poisson(4.0, n), rng.poisson(2.5, n))
-    foreign = rng.random(n) < np.where(f, 0.28, 0.05)
-    card_present = rng.random(n) < np.where(f, 0.40, 0.70)
-    account_age = np.where(f, rng.gamma(2.0, 300.0, n), rng.gamma(2.5, 400.0, n))
+    distance = pick(rng.lognormal, "distance_km")
+    merchant_risk = pick(rng.beta, "merchant_risk")
+    tx_24h = pick(rng.poisson, "tx_last_24h")
+    foreign = chance("foreign")
+    card_present = chance("card_present")
+    account_age = pick(rng.gamma, "account_age_days")
 
     x = np.column_stack([
         np.round(amount, 2), hour, np.round(distance, 1), np.round(merchant_risk, 3),
@@ -231,6 +257,60 @@ def generate_fraud(n_rows: int = FRAUD_ROWS, seed: int = FRAUD_SEED) -> tuple[np
         a, b = int(len(idx) * 0.6), int(len(idx) * 0.8)
         split[idx[:a]], split[idx[a:b]], split[idx[b:]] = "train", "val", "test"
     return x, y, split.astype(str)
+
+
+def ideal_fraud_scores(x: np.ndarray) -> np.ndarray:
+    """The chance of fraud of each transaction, computed from the distributions that made it.
+
+    The best scores any model of these features can give: a model trained on the rows only
+    estimates what this function knows (:data:`FRAUD_LAW`), so no threshold on a trained
+    model's scores does better on average than the same threshold rule on these. Stored
+    values are rounded (amounts to the cent, distances to 0.1 km), which this ignores.
+
+    >>> test = load_fraud().test
+    >>> scores = ideal_fraud_scores(test.x)
+    >>> bool(scores[test.y == 1].mean() > 10 * scores[test.y == 0].mean())
+    True
+    """
+    from scipy import stats
+
+    a = _inputs_array(x)
+    cols = dict(zip(FRAUD_FEATURES, a.T))
+    law = FRAUD_LAW
+
+    def ratio(logpdf: Any, key: str, value: np.ndarray) -> np.ndarray:
+        fraud, legit = law[key]
+        return logpdf(value, *fraud) - logpdf(value, *legit)
+
+    def lognormal(v: np.ndarray, mean: float, sigma: float) -> np.ndarray:
+        return stats.lognorm.logpdf(np.maximum(v, 0.05), sigma, scale=np.exp(mean))
+
+    def flag(key: str, on: np.ndarray) -> np.ndarray:
+        p, q = law[key]
+        return np.where(on, np.log(p / q), np.log((1 - p) / (1 - q)))
+
+    log_odds = np.log(FRAUD_RATE / (1 - FRAUD_RATE))
+    log_odds = log_odds + ratio(lognormal, "amount", cols["amount"])
+    log_odds += flag("night", cols["hour"] < 6)  # the hour within night or day is uniform
+    log_odds += ratio(lognormal, "distance_km", cols["distance_km"])
+    log_odds += ratio(stats.beta.logpdf, "merchant_risk",
+                      np.clip(cols["merchant_risk"], 1e-4, 1 - 1e-4))
+    log_odds += ratio(stats.poisson.logpmf, "tx_last_24h", cols["tx_last_24h"])
+    log_odds += flag("foreign", cols["foreign"] == 1) + flag("card_present", cols["card_present"] == 1)
+    log_odds += ratio(lambda v, k, theta: stats.gamma.logpdf(v, k, scale=theta),
+                      "account_age_days", np.maximum(cols["account_age_days"], 0.5))
+    return 1.0 / (1.0 + np.exp(-log_odds))
+
+
+def _inputs_array(x: object) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != len(FRAUD_FEATURES):
+        raise InvalidInputError(
+            f"expected the fraud features as rows of {len(FRAUD_FEATURES)} columns "
+            f"({', '.join(FRAUD_FEATURES)}); found an array of shape {a.shape}. "
+            "Fix: pass fraud.test.x (or another split's x)."
+        )
+    return a
 
 
 def _fraud_csv_bytes(x: np.ndarray, y: np.ndarray, split: np.ndarray) -> bytes:

@@ -97,6 +97,31 @@ class TestLoadFraud:
         assert "train" in text and "val" in text and "test" in text and "fraud" in text
 
 
+class TestIdealFraudScores:
+    def test_are_one_chance_of_fraud_per_row(self, fraud):
+        scores = data.ideal_fraud_scores(fraud.test.x)
+        assert scores.shape == fraud.test.y.shape and 0 < scores.min() <= scores.max() < 1
+
+    def test_average_to_the_share_of_fraud_the_generator_draws(self):
+        x, y, _ = data.generate_fraud(n_rows=50_000, seed=3)
+        assert abs(data.ideal_fraud_scores(x).mean() - y.mean()) < 0.002
+
+    def test_rank_fraud_above_legitimate_rows_at_least_as_well_as_a_trained_model(self, fraud):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import roc_auc_score
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        model.fit(fraud.train.x, fraud.train.y)
+        trained = roc_auc_score(fraud.val.y, model.predict_proba(fraud.val.x)[:, 1])
+        assert roc_auc_score(fraud.val.y, data.ideal_fraud_scores(fraud.val.x)) > trained
+
+    def test_refuse_rows_of_other_features(self):
+        with pytest.raises(InvalidInputError, match=r"rows of 8 columns.*found an array of shape \(4, 3\)"):
+            data.ideal_fraud_scores(np.ones((4, 3)))
+
+
 class TestInstalledPackage:
     def test_wheel_ships_the_snapshot_and_loads_it_outside_the_checkout(self, tmp_path):
         subprocess.run(
