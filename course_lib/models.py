@@ -16,18 +16,31 @@ re-implement the scaling at serving time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from course_lib import _checks, _tf
+from course_lib import _checks, _display, _tf
 from course_lib.data import Dataset, Split
 from course_lib.errors import InvalidInputError
+from course_lib.metrics import METRIC_NAMES, Metrics
 from course_lib.teaching import Standardizer, fit_standardizer  # lesson 01 imports them from here
 
 __all__ = [
-    "LOG_SCALE_KINDS", "Standardizer", "build_fraud_model", "class_weights", "fit_standardizer",
-    "fraud_model", "prediction_gap", "predict_scores", "set_seed", "train",
+    "LOG_SCALE_KINDS",
+    "OVERFITTING_GAP",
+    "OverfittingVerdict",
+    "Standardizer",
+    "build_fraud_model",
+    "class_weights",
+    "fit_standardizer",
+    "fraud_model",
+    "overfitting_check",
+    "predict_scores",
+    "prediction_gap",
+    "set_seed",
+    "train",
 ]
 
 #: How ``build_fraud_model(log_scale=...)`` adds its log transform of the skewed columns.
@@ -190,3 +203,99 @@ def prediction_gap(reference: Any, others: Mapping[str, Any], x: np.ndarray) -> 
     """
     base = predict_scores(reference, x)
     return {name: float(np.max(np.abs(predict_scores(m, x) - base))) for name, m in others.items()}
+
+
+#: The largest lead of training over validation read as normal: 5 points, the course's
+#: "a drop of more than 5 points is bad" applied to data the model has not seen.
+OVERFITTING_GAP = 0.05
+
+
+@dataclass(frozen=True, repr=False)
+class OverfittingVerdict(_display.Report):
+    """One model's figures on its training, validation and test rows, and the overfitting verdict.
+
+    Overfitting: the model does much better on the rows it was trained on than on rows
+    it never saw. The rule: ``metric`` on training may lead validation by ``max_gap`` at most.
+
+    >>> a = Metrics.from_counts(tp=15, fp=6, fn=0, tn=1479)
+    >>> b = Metrics.from_counts(tp=15, fp=28, fn=39, tn=3918)
+    >>> v = OverfittingVerdict((("training", a), ("validation", b), ("test", b)))
+    >>> v.ok, round(v.gap, 3)
+    (False, 0.524)
+    """
+
+    splits: tuple[tuple[str, Metrics], ...]
+    metric: str = "f1"
+    max_gap: float = OVERFITTING_GAP
+
+    def get(self, split: str) -> Metrics:
+        """The metrics of one split (``training``, ``validation`` or ``test``)."""
+        for name, m in self.splits:
+            if name == split:
+                return m
+        raise InvalidInputError(
+            f"expected one of {[n for n, _ in self.splits]}; found {split!r}.")
+
+    @property
+    def gap(self) -> float:
+        """``metric`` on training minus on validation (positive: training does better)."""
+        return self.get("training").get(self.metric) - self.get("validation").get(self.metric)
+
+    @property
+    def ok(self) -> bool:
+        """True when training leads validation by no more than ``max_gap``."""
+        return self.gap <= self.max_gap + 1e-12
+
+    @property
+    def verdict(self) -> str:
+        train, val = self.get("training").get(self.metric), self.get("validation").get(self.metric)
+        said = (f"{self.metric} {train:.3f} on training, {val:.3f} on validation "
+                f"(gap {self.gap:+.3f}")
+        if self.ok:
+            return f"no sign of overfitting: {said}, allowed {self.max_gap:g})"
+        return (f"OVERFITTING: {said}, more than {self.max_gap:g}): the model learned its "
+                "training rows rather than what generalises to new ones")
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """One row per split: rows, loss (when the model has one) and the four metrics."""
+        names = list(self.splits[0][1].names)
+        rows = [[name, f"{m.total:,}", *(f"{m.get(n):.3f}" for n in names)]
+                for name, m in self.splits]
+        train, val = self.get("training"), self.get("validation")
+        rows.append(["training - validation", "",
+                     *(f"{train.get(n) - val.get(n):+.3f}" for n in names)])
+        return ["rows", "examples", *names], rows
+
+
+def overfitting_check(
+    model: Any, dataset: Dataset, *, train: Split | None = None, metric: str = "f1",
+    max_gap: float = OVERFITTING_GAP, threshold: float = 0.5,
+) -> OverfittingVerdict:
+    """Measure ``model`` on the training, validation and test rows; judge training against validation.
+
+    ``train`` is the split the model was trained on (``dataset.train`` unless given). The
+    loss of each split is the model's own compiled loss (``model.evaluate``); the metrics
+    come from :class:`~course_lib.metrics.Metrics` at ``threshold``. ``metric`` (F1 unless
+    given: with rare positives accuracy hardly moves) is the one the verdict reads.
+
+    >>> check = overfitting_check(model, fraud)
+    >>> [name for name, _ in check.splits], check.ok
+    (['training', 'validation', 'test'], True)
+    """
+    if metric not in METRIC_NAMES:
+        raise InvalidInputError(
+            f"expected metric to be one of {', '.join(METRIC_NAMES)}; found {metric!r}.")
+    gap = _checks.number("max_gap", max_gap, minimum=0, example=OVERFITTING_GAP)
+    splits = {"training": dataset.train if train is None else train,
+              "validation": dataset.val, "test": dataset.test}
+    measured = []
+    for name, split in splits.items():
+        loss = None
+        if getattr(model, "compiled", False):
+            loss = float(model.evaluate(_checks.features(split.x, f"the {name} rows"),
+                                        split.y.astype(np.float32), batch_size=4096,
+                                        return_dict=True, verbose=0)["loss"])
+        m = Metrics.from_predictions(split.y, predict_scores(model, split.x), threshold,
+                                     task="binary", loss=loss)
+        measured.append((name, m))
+    return OverfittingVerdict(tuple(measured), metric=metric, max_gap=gap)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Matplotlib figures: confusion matrices side by side, precision/recall against threshold.
+"""Matplotlib figures: confusion matrices side by side, precision/recall against threshold, size.
 
 >>> from course_lib.metrics import Metrics
 >>> from course_lib.plots import plot_confusion_matrices
@@ -19,10 +19,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import numpy as np
 
-from course_lib import _checks
+from course_lib import _checks, _display
 from course_lib.costs import metrics_at_thresholds
 from course_lib.errors import InvalidInputError, require
 from course_lib.metrics import Metrics
@@ -33,7 +34,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
-    "new_figure", "plot_confusion_matrices", "plot_confusion_matrix", "plot_threshold_tradeoff",
+    "new_figure", "plot_confusion_matrices", "plot_confusion_matrix", "plot_size_tradeoff",
+    "plot_threshold_tradeoff",
 ]
 
 
@@ -173,7 +175,7 @@ def plot_threshold_tradeoff(
     curves = _tradeoff_curves(y_true, scores)
     if threshold is not None:
         threshold = _checks.threshold(threshold)
-    fig = new_figure(6.4, 4.0)
+    fig = new_figure(7.6, 4.0)
     ax = fig.subplots()
     for name, style in (("precision", "-"), ("recall", "-"), ("accuracy", "--")):
         ax.plot(_checks.THRESHOLDS, curves[name], style, label=name)
@@ -182,6 +184,111 @@ def plot_threshold_tradeoff(
     ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.02), xlabel="decision threshold (score >= threshold)",
            ylabel="value", title="Precision, recall and accuracy against the threshold")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left")
+    # Beside the axes, never over a curve (the curves cross every corner of the plot).
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return fig
+
+
+# -- size against the metrics, one row per converted setting ----------------------------------
+
+_WITHIN, _OUTSIDE = "C2", "C3"  # green: within what is allowed; red: not
+
+
+def _size_panel(ax: Axes, rows: Sequence[Any], max_size_bytes: int) -> None:
+    sizes = [r.size_bytes / 1024 for r in rows]
+    fits = [r.size_bytes <= max_size_bytes for r in rows]
+    ax.barh(range(len(rows)), sizes, color=[_WITHIN if f else _OUTSIDE for f in fits], alpha=0.7)
+    ax.axvline(max_size_bytes / 1024, color="grey", ls="--", lw=1)
+    for i, (r, kb) in enumerate(zip(rows, sizes)):
+        ax.annotate(_display.size(r.size_bytes), (kb, i), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_xlim(0, max(*sizes, max_size_bytes / 1024) * 1.45)
+    ax.set_title(f"size (KB)\ndashed: budget {_display.size(max_size_bytes)}", fontsize=9)
+
+
+def _dot_panel(ax: Axes, values: Sequence[float], low: float, high: float, title: str,
+               shown: Sequence[str], centre: float | None = None) -> None:
+    """One dot per row, green inside the band [low, high] and red outside, its value beside it."""
+    ax.axvspan(low, high, color="grey", alpha=0.18, lw=0)
+    if centre is not None:
+        ax.axvline(centre, color="grey", lw=1)
+    for i, (v, text) in enumerate(zip(values, shown)):
+        inside = low - 1e-12 <= v <= high + 1e-12
+        ax.plot([v], [i], "o", ms=7, color=_WITHIN if inside else _OUTSIDE)
+        ax.annotate(text, (v, i), xytext=(0, 7), textcoords="offset points", ha="center",
+                    fontsize=7.5)
+    span = max(max(values), high) - min(min(values), low)
+    pad = span * 0.25 or 0.05
+    ax.set_xlim(min(min(values), low) - pad, max(max(values), high) + pad)
+    ax.set_title(title, fontsize=9)
+
+
+def plot_size_tradeoff(results: Sequence[Any], *, max_size_bytes: int) -> Figure:
+    """Each converted setting's size, metrics and prediction difference: one row per setting.
+
+    ``results`` are TF.js parity results (:class:`course_lib.tfjs.Parity`: the
+    ``results`` of a quantization report, and any setting verified on its own), all
+    measured on the same rows. Every setting has its own row, named on the left, so no
+    two markers share a place; each metric has its own panel with its allowed band
+    (the source's value ± the tolerance) in grey, a dot green inside it and red outside.
+    Without labels the metric panels become the first output's rule (rows that changed
+    class). A regression's errors are shown relative to the source's (band 1 ± tolerance).
+
+    >>> from course_lib.metrics import Metrics
+    >>> from course_lib.tfjs import Parity
+    >>> src = Metrics.from_counts(tp=45, fp=3, fn=5, tn=47)
+    >>> low = Metrics.from_counts(tp=35, fp=3, fn=15, tn=47)
+    >>> fig = plot_size_tradeoff([Parity.from_metrics("float32", 150_000, src, src),
+    ...                           Parity.from_metrics("uint8, dense only", 40_000, src, low)],
+    ...                          max_size_bytes=100 * 1024)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['float32', 'uint8, dense only']
+    """
+    rows = list(results)
+    if not rows:
+        raise InvalidInputError(
+            "expected at least one TF.js result to plot; found none. "
+            "Fix: pass report.results (and any result of tfjs.verify).")
+    limit = _checks.whole("max_size_bytes", max_size_bytes, minimum=1)
+    first = rows[0]
+    panels: list[tuple[list[float], float, float, str, list[str], float | None]] = []
+    if first.before is None:
+        rule = first.agreement[0]
+        scale = 100.0 if rule.shares else 1.0
+        values = [r.agreement[0].value * scale for r in rows]
+        panels.append((values, 0.0, rule.allowed * scale,
+                       f"{rule.measure}{' (%)' if rule.shares else ''}\nband: allowed",
+                       [rule.shown(r.agreement[0].value) for r in rows], None))
+    else:
+        regression = first.before.task == "regression"
+        for name in (["mae", "rmse"] if regression else list(first.before.names[:3])):
+            ref, tol = first.before.get(name), first.tolerance
+            got = [r.after.get(name) if r.after is not None else float("nan") for r in rows]
+            if regression:
+                values = [g / ref if ref else g for g in got]
+                panels.append((values, 1 - tol, 1 + tol, f"{name} / the source's\nband: 1 ± {tol:g}",
+                               [f"{v:.3g}" for v in values], 1.0))
+            else:
+                panels.append((got, ref - tol, ref + tol, f"{name}\nband: source {ref:.3f} ± {tol:g}",
+                               [f"{v:.3f}" for v in got], ref))
+    fig = new_figure(2.4 * (len(panels) + 2), 1.3 + 0.5 * len(rows))
+    axes = fig.subplots(1, len(panels) + 2, sharey=True)
+    _size_panel(axes[0], rows, limit)
+    for ax, panel in zip(axes[1:-1], panels):
+        _dot_panel(ax, *panel)
+    diffs = [max(r.max_abs_diff, 1e-9) for r in rows]
+    last = axes[-1]
+    for i, d in enumerate(diffs):
+        last.plot([d], [i], "o", ms=7, color="C0")
+        last.annotate(f"{d:.2g}", (d, i), xytext=(0, 7), textcoords="offset points", ha="center",
+                      fontsize=7.5)
+    last.set_xscale("log")
+    last.set_xlim(min(diffs) / 10, max(diffs) * 10)
+    last.set_title("largest |TF.js - source|\n(any output value)", fontsize=9)
+    axes[0].set_yticks(range(len(rows)), [r.label for r in rows])
+    axes[0].set_ylim(len(rows) - 0.4, -0.6)  # first setting on top, room for the values above dots
+    for ax in axes:
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="x", alpha=0.3)
     return fig
 

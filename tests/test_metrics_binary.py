@@ -181,3 +181,33 @@ class TestCost:
 
     def test_a_perfect_model_costs_nothing(self):
         assert Metrics.from_counts(tp=5, fp=0, fn=0, tn=5).cost(100, 1) == 0.0
+
+
+class TestLoss:
+    def test_loss_is_kept_beside_the_metrics(self):
+        m = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.3], loss=0.42)
+        assert m.loss == 0.42 and m.names[-1] == "loss" and m.get("loss") == 0.42
+
+    def test_without_loss_the_four_metrics_only(self):
+        m = Metrics.from_predictions([0, 1], [0.2, 0.9])
+        assert m.loss is None and m.names == ("accuracy", "precision", "recall", "f1")
+
+    def test_asking_for_a_loss_never_given_says_how_to_give_it(self):
+        with pytest.raises(InvalidInputError, match="found 'loss'. Fix: pass loss="):
+            Metrics.from_counts(tp=1, fp=1, fn=1, tn=1).get("loss")
+
+    def test_loss_is_shown_in_text_and_words(self):
+        m = Metrics.from_predictions([0, 1], [0.2, 0.9], loss=0.164)
+        assert "loss 0.164" in str(m) and m.describe().startswith("loss 0.164, accuracy")
+
+    def test_loss_does_not_change_equality(self):
+        a = Metrics.from_predictions([0, 1], [0.2, 0.9], loss=0.1)
+        assert a == Metrics.from_predictions([0, 1], [0.2, 0.9])
+
+    def test_negative_loss_is_refused(self):
+        with pytest.raises(InvalidInputError, match="loss"):
+            Metrics.from_predictions([0, 1], [0.2, 0.9], loss=-1.0)
+
+    def test_loss_of_another_task_is_refused(self):
+        with pytest.raises(InvalidInputError, match="only for a binary classifier's metrics"):
+            Metrics.from_predictions([2.0, 3.5], [2.5, 3.0], loss=0.3)

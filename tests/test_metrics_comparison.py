@@ -157,3 +157,16 @@ class TestPredictionDifference:
     def test_different_outputs_are_refused(self):
         with pytest.raises(InvalidInputError, match="the same outputs before and after"):
             prediction_difference({"a": [1.0]}, {"b": [1.0]})
+
+
+class TestCompareLoss:
+    def test_loss_is_compared_when_both_sides_have_one(self):
+        a = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=0.30)
+        b = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=0.35)
+        c = compare(a, b, tolerance=0.01)
+        assert [r.name for r in c.failures] == ["loss"]
+
+    def test_loss_on_one_side_only_is_not_compared(self):
+        a = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=0.30)
+        b = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6])
+        assert "loss" not in [r.name for r in compare(a, b).rows]

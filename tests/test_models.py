@@ -76,3 +76,43 @@ class TestPredictScores:
     def test_returns_one_score_per_row_in_0_1(self, small):
         scores = models.predict_scores(models.build_fraud_model(small.x), small.x)
         assert scores.shape == (400,) and ((scores >= 0) & (scores <= 1)).all()
+
+
+class TestOverfittingCheck:
+    def test_figures_of_each_split_with_the_compiled_loss(self, fraud, fraud_model):
+        check = models.overfitting_check(fraud_model, fraud)
+        assert [name for name, _ in check.splits] == ["training", "validation", "test"]
+        expected = fraud_model.evaluate(fraud.val.x, fraud.val.y.astype("float32"), verbose=0,
+                                        return_dict=True)["loss"]
+        assert check.get("validation").loss == pytest.approx(expected, rel=1e-4)
+
+    def test_training_far_ahead_of_validation_is_overfitting(self):
+        from course_lib.metrics import Metrics
+
+        train = Metrics.from_counts(tp=15, fp=6, fn=0, tn=1479)
+        held_out = Metrics.from_counts(tp=15, fp=28, fn=39, tn=3918)
+        check = models.OverfittingVerdict((("training", train), ("validation", held_out),
+                                           ("test", held_out)))
+        assert not check.ok and check.verdict.startswith("OVERFITTING: f1 0.833 on training")
+
+    def test_close_figures_are_no_sign_of_overfitting(self):
+        from course_lib.metrics import Metrics
+
+        m = Metrics.from_counts(tp=40, fp=5, fn=10, tn=45)
+        check = models.OverfittingVerdict((("training", m), ("validation", m), ("test", m)))
+        assert check.ok and check.verdict.startswith("no sign of overfitting")
+
+    def test_the_gap_row_is_training_minus_validation(self):
+        from course_lib.metrics import Metrics
+
+        a, b = Metrics.from_counts(tp=9, fp=1, fn=1, tn=9), Metrics.from_counts(tp=8, fp=2, fn=2, tn=8)
+        head, rows = models.OverfittingVerdict((("training", a), ("validation", b), ("test", b))).table()
+        assert rows[-1][0] == "training - validation" and rows[-1][head.index("f1")] == "+0.100"
+
+    def test_the_rows_trained_on_can_be_given(self, fraud, fraud_model):
+        few = data.Split(fraud.train.x[:500], fraud.train.y[:500])
+        assert models.overfitting_check(fraud_model, fraud, train=few).get("training").total == 500
+
+    def test_unknown_metric_is_refused(self, fraud, fraud_model):
+        with pytest.raises(InvalidInputError, match="metric to be one of .* found 'auc'"):
+            models.overfitting_check(fraud_model, fraud, metric="auc")

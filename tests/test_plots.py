@@ -18,6 +18,7 @@ from course_lib.metrics import Metrics
 from course_lib.plots import (
     plot_confusion_matrices,
     plot_confusion_matrix,
+    plot_size_tradeoff,
     plot_threshold_tradeoff,
 )
 
@@ -169,3 +170,72 @@ class TestPlotThresholdTradeoff:
     def test_threshold_out_of_range_raises(self, scored):
         with pytest.raises(InvalidInputError, match="threshold between 0 and 1"):
             plot_threshold_tradeoff(*scored, threshold=50)
+
+
+    def test_legend_is_beside_the_axes_not_over_the_curves(self, scored):
+        fig = plot_threshold_tradeoff(*scored, threshold=0.5)
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent()
+        assert legend.x0 >= ax.get_window_extent().x1
+
+
+def _parity(label, size_bytes, after, max_abs_diff=1e-7):
+    from course_lib.tfjs import Parity
+
+    source = Metrics.from_counts(tp=47, fp=546, fn=7, tn=3400)
+    return Parity.from_metrics(label, size_bytes, source, after, max_abs_diff=max_abs_diff)
+
+
+SOURCE = Metrics.from_counts(tp=47, fp=546, fn=7, tn=3400)
+SETTINGS = [
+    _parity("float32", 147_000, SOURCE),
+    _parity("float16", 76_900, SOURCE, 6e-4),
+    _parity("uint8", 42_000, Metrics.from_counts(tp=38, fp=220, fn=16, tn=3726), 0.96),
+    _parity("uint8, dense only", 41_900, Metrics.from_counts(tp=47, fp=545, fn=7, tn=3401), 5e-3),
+]
+
+
+class TestPlotSizeTradeoff:
+    def test_every_setting_has_its_own_named_row(self):
+        fig = plot_size_tradeoff(SETTINGS, max_size_bytes=100 * 1024)
+        names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert names == ["float32", "float16", "uint8", "uint8, dense only"]
+
+    def test_panels_size_three_metrics_and_the_difference(self):
+        fig = plot_size_tradeoff(SETTINGS, max_size_bytes=100 * 1024)
+        titles = [ax.get_title().splitlines()[0] for ax in fig.axes]
+        assert titles == ["size (KB)", "accuracy", "precision", "recall", "largest |TF.js - source|"]
+
+    def test_no_two_markers_share_a_place_in_a_panel(self):
+        fig = plot_size_tradeoff(SETTINGS, max_size_bytes=100 * 1024)
+        for ax in fig.axes[1:]:
+            places = [tuple(np.round(line.get_xydata()[0], 6)) for line in ax.get_lines()
+                      if line.get_marker() == "o"]
+            assert len(places) == len(SETTINGS) == len(set(places))
+
+    def test_a_metric_outside_its_band_is_red_inside_green(self):
+        fig = plot_size_tradeoff(SETTINGS, max_size_bytes=100 * 1024)
+        recall = [line for line in fig.axes[3].get_lines() if line.get_marker() == "o"]
+        assert [line.get_color() for line in recall] == ["C2", "C2", "C3", "C2"]
+
+    def test_bars_over_the_budget_are_red(self):
+        fig = plot_size_tradeoff(SETTINGS, max_size_bytes=100 * 1024)
+        colours = [matplotlib.colors.to_hex(b.get_facecolor(), keep_alpha=False)
+                   for b in fig.axes[0].patches]
+        assert colours[0] == matplotlib.colors.to_hex("C3") and colours[1] == matplotlib.colors.to_hex("C2")
+
+    def test_without_labels_the_rows_that_changed_class(self):
+        from dataclasses import replace
+
+        from course_lib.tfjs.parity import Agreement
+
+        rule = Agreement("output_0", "rows that changed class", 0.005, 0.02, "2 of 400 rows")
+        unlabelled = [replace(r, before=None, after=None, comparison=None, agreement=(rule,))
+                      for r in SETTINGS[:2]]
+        fig = plot_size_tradeoff(unlabelled, max_size_bytes=100 * 1024)
+        assert fig.axes[1].get_title().startswith("rows that changed class (%)")
+
+    def test_no_result_is_refused(self):
+        with pytest.raises(InvalidInputError, match="at least one TF.js result"):
+            plot_size_tradeoff([], max_size_bytes=100 * 1024)

@@ -14,6 +14,10 @@ spam. Conventions for the cases where a ratio has a zero denominator:
 
 These are scikit-learn's ``zero_division=0.0``; each such case also adds a
 line to :attr:`Metrics.notes` so the number is never silently misleading.
+
+A model's **loss** (the value its training minimised) is not computed from the four
+counts: pass the one Keras reports, ``loss=model.evaluate(x, y, return_dict=True)["loss"]``,
+and it is shown and compared beside the other metrics.
 """
 
 from __future__ import annotations
@@ -107,9 +111,18 @@ class Metrics:
     threshold: float | None = field(default=None, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
     class_names: tuple[str, str] = field(default=("negative", "positive"), compare=False)
+    loss: float | None = field(default=None, compare=False)
 
     task = "binary"
-    names = METRIC_NAMES
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The metrics this value holds: :data:`METRIC_NAMES`, then ``loss`` when it has one.
+
+        >>> Metrics.from_predictions([0, 1], [0.2, 0.9], loss=0.16).names
+        ('accuracy', 'precision', 'recall', 'f1', 'loss')
+        """
+        return METRIC_NAMES + (("loss",) if self.loss is not None else ())
 
     @classmethod
     def from_counts(cls, *, tp: int, fp: int, fn: int, tn: int) -> Metrics:
@@ -139,6 +152,7 @@ class Metrics:
     def from_predictions(
         cls, y_true: object, y_score: object, threshold: float = 0.5, *,
         task: str | None = None, class_names: Sequence[str] | None = None,
+        loss: float | None = None,
     ) -> Union[Metrics, MulticlassMetrics, RegressionMetrics]:
         """The metrics of a model's output against the true labels, for the model's task.
 
@@ -149,7 +163,8 @@ class Metrics:
         :class:`~course_lib.metrics.RegressionMetrics`. For a binary classifier a score at or
         above ``threshold`` counts as a positive prediction; its output may be one
         probability per row, an (n, 1) column or an (n, 2) softmax. scikit-learn does the
-        arithmetic.
+        arithmetic. ``loss`` is the model's own loss on the same rows (from
+        ``model.evaluate``), kept beside the metrics (binary classifiers).
 
         >>> Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.3], threshold=0.25).recall
         1.0
@@ -161,6 +176,12 @@ class Metrics:
         from sklearn import metrics as skm
 
         task = detect_task(y_true, y_score) if task is None else check_task(task)
+        if loss is not None:
+            if task != "binary":
+                raise InvalidInputError(
+                    f"expected loss= only for a binary classifier's metrics; found a {task} task. "
+                    "Fix: report the loss from model.evaluate beside these metrics.")
+            loss = _checks.number("loss", loss, minimum=0, example=0.3)
         if task == "multiclass":
             return MulticlassMetrics.from_predictions(y_true, y_score, class_names=class_names)
         if task == "regression":
@@ -180,6 +201,7 @@ class Metrics:
             threshold=t,
             notes=_zero_division_notes(tp, fp, fn, tn),
             class_names=names,
+            loss=loss,
         )
 
     # -- derived values -------------------------------------------------------------
@@ -203,17 +225,18 @@ class Metrics:
         return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
 
     def get(self, name: str) -> float:
-        """One metric by name (``accuracy``, ``precision``, ``recall`` or ``f1``)."""
-        if name not in METRIC_NAMES:
+        """One metric by name (``accuracy``, ``precision``, ``recall``, ``f1``; ``loss`` if given)."""
+        if name not in self.names:
             raise InvalidInputError(
-                f"expected a metric name among {', '.join(METRIC_NAMES)}; found {name!r}."
+                f"expected a metric name among {', '.join(self.names)}; found {name!r}."
+                + (" Fix: pass loss= to Metrics.from_predictions." if name == "loss" else "")
             )
         return float(getattr(self, name))
 
     def as_dict(self) -> dict[str, float | int]:
         """Counts and metrics as a plain dict (for JSON, manifests, DataFrames)."""
         out: dict[str, float | int] = {k: getattr(self, k) for k in ("tp", "fp", "fn", "tn")}
-        out.update({k: self.get(k) for k in METRIC_NAMES})
+        out.update({k: self.get(k) for k in self.names})
         return out
 
     def cost(self, miss_cost: float, false_alarm_cost: float) -> float:
@@ -253,7 +276,8 @@ class Metrics:
         negative = negative or self.class_names[0]
         positive = positive or self.class_names[1]
         return (
-            f"accuracy {self.accuracy:.1%}, precision {self.precision:.1%}, "
+            ("" if self.loss is None else f"loss {self.loss:.3f}, ")
+            + f"accuracy {self.accuracy:.1%}, precision {self.precision:.1%}, "
             f"recall {self.recall:.1%}, F1 {self.f1:.1%}: caught {self.tp:,} of "
             f"{self.positives:,} {positive} cases (missed {self.fn:,}) and raised {self.fp:,} "
             f"false alarms among {self.fp + self.tn:,} {negative} cases"
@@ -266,7 +290,7 @@ class Metrics:
             f"actual 0 (neg)   TN {self.tn:>8}   FP {self.fp:>8}",
             f"actual 1 (pos)   FN {self.fn:>8}   TP {self.tp:>8}",
             "",
-            "  ".join(f"{k} {self.get(k):.3f}" for k in METRIC_NAMES),
+            "  ".join(f"{k} {self.get(k):.3f}" for k in self.names),
         ]
         if self.threshold is not None:
             rows.append(f"threshold {self.threshold:.2f}")
@@ -283,7 +307,7 @@ class Metrics:
             "</table>"
         )
         values = "".join(
-            f"<tr><th {cell}>{k}</th><td {cell}>{self.get(k):.3f}</td></tr>" for k in METRIC_NAMES
+            f"<tr><th {cell}>{k}</th><td {cell}>{self.get(k):.3f}</td></tr>" for k in self.names
         )
         extra = ""
         if self.threshold is not None:

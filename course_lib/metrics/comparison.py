@@ -135,7 +135,8 @@ def compare(
     """Compare two sets of metrics of the same task: per-metric deltas and an ``ok`` verdict.
 
     ``tolerance`` is the largest change allowed for every metric, or per metric as a dict.
-    For classifiers it is a fraction (0.01 = one point). For a regression a single number
+    For classifiers it is a fraction (0.01 = one point); a loss both sides were given
+    (``Metrics.from_predictions(..., loss=...)``) is compared too. For a regression a single number
     is relative for the errors (0.01 = 1% of MAE, RMSE and the largest error before) and
     absolute for R²; a dict gives absolute tolerances in the target's units.
 
@@ -164,7 +165,9 @@ def compare(
             f"expected the same classes before and after; found {list(before.class_names)} and "
             f"{list(after.class_names)}. Fix: pass the same class_names to both."
         )
-    names = list(before.names if metrics is None else metrics)
+    # A metric only one side has (a loss given for one of them) is not compared.
+    names = ([n for n in before.names if n in after.names] if metrics is None
+             else list(metrics))
     if not names:
         raise InvalidInputError(
             f"expected at least one metric name to compare among {list(before.names)}; found none."
