@@ -25,6 +25,28 @@ import numpy as np
 import pytest
 from _pytest.doctest import DoctestItem
 
+# -- no test writes a learner's progress file (course_lib.progress) in the home folder --------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """COURSE_LIB_PROGRESS names a temporary file before anything runs: the tests, the doctests
+    and the kernels that nbval and the browser tests start (they inherit the variable)."""
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="course-lib-progress-")
+    config.stash[_PROGRESS_FOLDER] = folder
+    os.environ["COURSE_LIB_PROGRESS"] = str(Path(folder) / "progress.json")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_PROGRESS_FOLDER, ""):
+        shutil.rmtree(config.stash[_PROGRESS_FOLDER], ignore_errors=True)
+
+
+_PROGRESS_FOLDER = pytest.StashKey[str]()
+
+
 # -- the session's datasets and models (tests and doctests) ----------------------------------
 
 
@@ -363,6 +385,7 @@ def _doctest_setup(request: pytest.FixtureRequest) -> Iterator[None]:
     monkeypatch = request.getfixturevalue("monkeypatch")
     folder = request.getfixturevalue("tmp_path")
     monkeypatch.chdir(folder)
+    monkeypatch.setenv("COURSE_LIB_PROGRESS", str(folder / "progress.json"))  # a fresh one each
     namespace = request.getfixturevalue("doctest_namespace")
     module = item.dtest.globs.get("__name__", "")
     trees = _examples(item)

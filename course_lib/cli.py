@@ -2,7 +2,7 @@
 
 >>> main(["questions", "--lesson", "00"])
 fraud-self-check
-seed-matrix-precision
+worked-matrix-precision
 ...
 0
 
@@ -160,7 +160,7 @@ def _exit_status(exc: SystemExit) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the table in this module), never exits.
 
-    >>> main(["check", "seed-matrix-accuracy", "0.875"])
+    >>> main(["check", "worked-matrix-accuracy", "0.875"])
     Correct. 0.875 is within 0.005 of 0.875. ...
     0
     >>> main(["questions", "--lesson", "99"])   # the message goes to stderr

@@ -1,10 +1,20 @@
 """Exercises as data: multiple-choice and numeric questions, graded with feedback.
 
->>> from course_lib.exercises import check, question
->>> print(check("seed-matrix-precision", "0.857"))  # doctest: +ELLIPSIS
+>>> from course_lib.exercises import answer, check, question
+>>> print(check("fraud-self-check", ...))
+Replace ... with your answer, e.g. check("fraud-self-check", "a").
+>>> print(check("worked-matrix-precision", 0.95))  # doctest: +ELLIPSIS
+Not quite. 0.95 is too high. Precision = TP / (TP + FP): ... Try again, or see the answer with answer("worked-matrix-precision").
+>>> print(check("worked-matrix-precision", "0.857"))  # doctest: +ELLIPSIS
 Correct. 0.857 is within 0.005 of 0.857. Precision = TP / (TP + FP) = 90 / (90 + 15) = 0.857...
->>> check("fraud-self-check", "a").correct
-False
+
+The flow a learner follows: a wrong answer gets a hint (why that choice is wrong, or
+whether the number is too high or too low and which formula to use) and "try again";
+the explanation, and which choice was right, come with the right answer or from
+:func:`answer` ("show answer"). A placeholder (``...``), ``None`` or an empty answer
+says how to answer and is not graded. Every graded answer given through :func:`check`
+is recorded in the learner's progress file (:mod:`course_lib.progress`);
+:func:`grade` is the same verdict without recording anything.
 
 The bank lives in ``course_lib/questions/NN_topic.json``, one file per lesson,
 and is loaded (and validated) the first time a question is asked for. Numbers
@@ -15,11 +25,15 @@ explanations are templates filled from those same metrics (``{precision:.3f}``,
 ``{tp}``, ``{missed_share:.0%}``; see :func:`template_values`).
 
 Grading never raises on a learner's answer: a wrong or unreadable answer gives
-a :class:`Feedback` with ``correct=False`` and a message that says why.
+a :class:`Feedback` with ``correct=False`` and a message that says why. The ids
+``seed-matrix-X`` and ``lNN-seed-Y`` of earlier versions of the course are now
+``worked-matrix-X`` and ``lNN-worked-Y``; an old id raises
+:class:`~course_lib.errors.UnknownQuestionError` naming the new one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import html
 import json
@@ -42,8 +56,8 @@ if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
     from importlib.resources.abc import Traversable
 
 __all__ = [
-    "Choice", "Feedback", "MultipleChoice", "Numeric", "Question",
-    "check", "grade", "load_bank", "question", "questions", "template_values",
+    "Answer", "Choice", "Feedback", "MultipleChoice", "Numeric", "Question",
+    "answer", "check", "grade", "load_bank", "question", "questions", "template_values",
 ]
 
 
@@ -79,6 +93,10 @@ class Numeric:
     tolerance: float
     explanation: str
     unit: str = ""
+    #: The metric the answer is (``"precision"``...), empty for a literal answer.
+    metric: str = ""
+    #: The other metrics of the same matrix, ``(name, value)``: a mix-up gets its own hint.
+    related: tuple[tuple[str, float], ...] = ()
 
 
 Question = MultipleChoice | Numeric
@@ -89,11 +107,16 @@ class Feedback(_display.Report):
 
     >>> print(Feedback(True, "Recall catches frauds.", "q"))
     Correct. Recall catches frauds.
+
+    ``graded`` is False when the answer was not read as one (a placeholder, an empty
+    answer, a letter that is no choice, a number written as a percentage without "%"):
+    such an answer is neither right nor wrong, and is not recorded.
     """
 
     correct: bool
     message: str
     question_id: str
+    graded: bool = True
 
     @property
     def ok(self) -> bool:
@@ -101,15 +124,21 @@ class Feedback(_display.Report):
         return self.correct
 
     @property
+    def head(self) -> str:
+        """"Correct.", "Not quite.", or nothing for an answer that was not graded."""
+        return ("Correct." if self.correct else "Not quite.") if self.graded else ""
+
+    @property
     def verdict(self) -> str:
-        """"Correct." or "Not quite." followed by the feedback."""
-        return f"{'Correct.' if self.correct else 'Not quite.'} {self.message}"
+        """The head ("Correct." or "Not quite.") followed by the feedback."""
+        return f"{self.head} {self.message}".strip()
 
     def _repr_html_(self) -> str:
-        fg, bg = (_display.GREEN, "#e9f7ef") if self.correct else (_display.RED, "#fdecea")
-        head = "Correct." if self.correct else "Not quite."
+        fg, bg = ((_display.GREEN, "#e9f7ef") if self.correct else (_display.RED, "#fdecea")) \
+            if self.graded else (_display.GREY, "#f6f8fa")
+        head = f'<b style="color:{fg}">{self.head}</b> ' if self.head else ""
         return (f'<div style="border-left:4px solid {fg};background:{bg};padding:6px 10px">'
-                f'<b style="color:{fg}">{head}</b> {html.escape(self.message)}</div>')
+                f'{head}{html.escape(self.message)}</div>')
 
 
 # -- loading the bank --------------------------------------------------------------
@@ -227,13 +256,16 @@ def _question(where: str, raw: Any, lesson: str, matrices: dict) -> Question:
         _require(m is not None and raw["metric"] in METRIC_NAMES, where, "expected 'metric' among "
                  f"{', '.join(METRIC_NAMES)}, with 'from_counts'; found {raw['metric']!r}.")
         values["answer"] = m.get(raw["metric"])  # type: ignore[union-attr]  # m checked above
+        related = tuple((name, float(m.get(name))) for name in ("accuracy", "precision", "recall",  # type: ignore[union-attr]
+                                                                  "f1") if name != raw["metric"])
     else:
+        related = ()
         values["answer"] = _number(where, "answer", raw["answer"])
     unit = raw.get("unit", "")
     _require(isinstance(unit, str), where, f"expected 'unit' to be a string; found {unit!r}.")
     return Numeric(qid, lesson, _text(where, raw, "prompt", values), values["answer"],
                    _number(where, "tolerance", raw.get("tolerance"), minimum=0.0),
-                   _text(where, raw, "explanation", values), unit)
+                   _text(where, raw, "explanation", values), unit, raw.get("metric", ""), related)
 
 
 def load_bank(path: str | os.PathLike[str] | Traversable) -> tuple[Question, ...]:
@@ -287,7 +319,7 @@ def questions(lesson: str | None = None) -> list[str]:
     """Ids of the questions in the bank, in bank order, optionally of one lesson.
 
     >>> questions("00")[:2]
-    ['fraud-self-check', 'seed-matrix-precision']
+    ['fraud-self-check', 'worked-matrix-precision']
 
     A lesson without questions is refused, naming the lessons that have some.
     """
@@ -310,16 +342,32 @@ def questions(lesson: str | None = None) -> list[str]:
 def question(question_id: str) -> Question:
     """The question with this id.
 
-    >>> question("seed-matrix-recall").answer
+    >>> question("worked-matrix-recall").answer
     0.9
     """
     return _find(question_id)
+
+
+def renamed(question_id: str) -> str | None:
+    """The id a question of an earlier version of the course has now, or None.
+
+    >>> renamed("seed-matrix-f1"), renamed("l04-seed-v1-precision"), renamed("fraud-self-check")
+    ('worked-matrix-f1', 'l04-worked-v1-precision', None)
+    """
+    new = re.sub(r"^(seed-matrix|l\d\d-seed)-", lambda m: m[1].replace("seed", "worked") + "-",
+                 question_id.strip())
+    return new if new != question_id.strip() and new in _bank() else None
 
 
 def _find(question_id: object) -> Question:
     bank = _bank()
     if isinstance(question_id, str) and question_id.strip() in bank:
         return bank[question_id.strip()]
+    new = renamed(question_id) if isinstance(question_id, str) else None
+    if new is not None:
+        raise UnknownQuestionError(
+            f'expected the id of a question in the bank; found {question_id!r}, the old name of '
+            f'"{new}". Fix: use the new id, e.g. check("{new}", ...).')
     close = difflib.get_close_matches(str(question_id), bank, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownQuestionError(
@@ -329,15 +377,47 @@ def _find(question_id: object) -> Question:
 
 # -- grading -------------------------------------------------------------------------
 
+#: How each metric is computed, for the hint after a wrong number.
+FORMULAS = {"accuracy": "(TP + TN) / total", "precision": "TP / (TP + FP)",
+            "recall": "TP / (TP + FN)", "f1": "2·TP / (2·TP + FP + FN)"}
+_EXAMPLES = (0.5, 0.25, 0.75, 12.5, 100.0)
+
+
 def _show(x: float, tolerance: float) -> str:
     decimals = max(0, math.ceil(-math.log10(tolerance))) if tolerance > 0 else 6
     return f"{x:.{decimals}f}"
 
 
+def _example(q: Question) -> str:
+    """An answer in the right form that is not the right answer (for the placeholder message)."""
+    if isinstance(q, MultipleChoice):
+        return f'"{next(c.key for c in q.choices if not c.correct)}"'
+    far = [x for x in _EXAMPLES if abs(x - q.answer) > max(10 * q.tolerance, 0.05 * abs(q.answer))]
+    return f"{(far or [q.answer + 10 * q.tolerance + 1])[0]:g}"
+
+
+def placeholder_message(q: Question) -> str:
+    """What a placeholder answer gets: how to answer, with an example that is not the answer.
+
+    >>> placeholder_message(question("fraud-self-check"))
+    'Replace ... with your answer, e.g. check("fraud-self-check", "a").'
+    """
+    return f'Replace ... with your answer, e.g. check("{q.id}", {_example(q)}).'
+
+
+def _placeholder(answer: object) -> bool:
+    return answer is ... or answer is None or (isinstance(answer, str) and not answer.strip())
+
+
+def _not_graded(q: Question, message: str) -> Feedback:
+    return Feedback(False, message, q.id, graded=False)
+
+
 def _parse_number(answer: object, q: Numeric) -> float | str:
     """The answer as a float, or a message saying what was expected."""
-    example = f"a number in {q.unit} such as 12.5" if q.unit else "a number such as 0.75 (or 75%)"
-    expected = f"Expected {example}; got {reprlib.repr(answer)}."
+    example = f"a number in {q.unit}, such as {_example(q)}" if q.unit else \
+        f"a number, such as {_example(q)} (or {float(_example(q)):.0%})"
+    expected = f"Answer with {example}; {reprlib.repr(answer)} is not a number."
     if isinstance(answer, bool) or not isinstance(answer, (numbers.Real, str)):
         return expected
     if isinstance(answer, str):
@@ -348,7 +428,7 @@ def _parse_number(answer: object, q: Numeric) -> float | str:
             value = float(text) * scale
         except ValueError:
             if re.fullmatch(r"[-+]?\d*,\d+", text):
-                return f"Expected a number with a decimal point, such as 0.75; got {answer!r}."
+                return f"Write the number with a decimal point, such as 0.75, not {answer!r}."
             return expected
     else:
         try:
@@ -358,59 +438,123 @@ def _parse_number(answer: object, q: Numeric) -> float | str:
     return value if math.isfinite(value) else expected
 
 
+def _near(value: float, target: float, tolerance: float) -> bool:
+    return abs(value - target) <= tolerance + 1e-12
+
+
 def _grade_numeric(q: Numeric, answer: object) -> Feedback:
     value = _parse_number(answer, q)
     if isinstance(value, str):
-        return Feedback(False, value, q.id)
+        return _not_graded(q, value)
     unit = f" {q.unit}" if q.unit else ""
-    shown, target = f"{value:g}", _show(q.answer, q.tolerance)
-    if abs(value - q.answer) <= q.tolerance + 1e-12:
-        return Feedback(True, f"{shown}{unit} is within {q.tolerance:g} of {target}{unit}. "
-                        f"{q.explanation}", q.id)
-    if (not q.unit and 0 <= q.answer <= 1 and 1 < value <= 100
-            and abs(value / 100 - q.answer) <= q.tolerance + 1e-12):
-        return Feedback(False, f"{value:g} looks like a percentage: write {value / 100:g} "
-                        f"or {value:g}%.", q.id)
-    return Feedback(False, f"{shown}{unit} is not within {q.tolerance:g} of the answer, "
-                    f"{target}{unit}. {q.explanation}", q.id)
+    shown = f"{value:g}"
+    if _near(value, q.answer, q.tolerance):
+        return Feedback(True, f"{shown}{unit} is within {q.tolerance:g} of "
+                        f"{_show(q.answer, q.tolerance)}{unit}. {q.explanation}", q.id)
+    if not q.unit and 0 <= q.answer <= 1 and 1 < value <= 100 and \
+            _near(value / 100, q.answer, q.tolerance):
+        return _not_graded(q, f"{value:g} looks like a percentage: write {value / 100:g} "
+                              f"or {value:g}%.")
+    hint = f"{shown}{unit} is too {'high' if value > q.answer else 'low'}."
+    mixed = [name for name, other in q.related if _near(value, other, q.tolerance)]
+    if mixed and q.metric in FORMULAS:
+        hint += (f" That is the {mixed[0]} of these counts ({FORMULAS[mixed[0]]}); the question "
+                 f"asks for the {q.metric}: {FORMULAS[q.metric]}.")
+    elif q.metric in FORMULAS:
+        hint += (f" {q.metric.capitalize() if q.metric != 'f1' else 'F1'} = {FORMULAS[q.metric]}: "
+                 "put in the counts from the question.")
+    return Feedback(False, f"{hint} Try again.", q.id)
 
 
 def _grade_choice(q: MultipleChoice, answer: object) -> Feedback:
     keys = [c.key for c in q.choices]
     key = answer.strip().lower() if isinstance(answer, str) else None
     if key not in keys:
-        return Feedback(False, f"Expected one of {', '.join(keys)}; got {reprlib.repr(answer)}.",
-                        q.id)
+        letters = f"{', '.join(keys[:-1])} or {keys[-1]}"
+        return _not_graded(q, f"Answer with the letter of one choice, {letters}; "
+                              f"{reprlib.repr(answer)} is not one of them.")
     picked = next(c for c in q.choices if c.key == key)
     if picked.correct:
         return Feedback(True, f"{picked.feedback} {q.explanation}", q.id)
-    right = next(c for c in q.choices if c.correct)
-    return Feedback(False, f"{picked.feedback} The answer is ({right.key}) {right.text} "
-                    f"{q.explanation}", q.id)
+    return Feedback(False, f"{picked.feedback} Try again.", q.id)
 
 
 def grade(question: Question | str, answer: object) -> Feedback:
-    """Grade an answer: a choice key for multiple choice, a number for numeric.
+    """Grade an answer, recording nothing: a choice key for multiple choice, a number for numeric.
 
-    >>> grade("seed-matrix-recall", "90%").correct, grade("seed-matrix-recall", "abc").message
-    (True, "Expected a number such as 0.75 (or 75%); got 'abc'.")
+    >>> grade("worked-matrix-recall", "90%").correct, grade("worked-matrix-recall", "abc").message
+    (True, "Answer with a number, such as 0.5 (or 50%); 'abc' is not a number.")
 
-    Never raises on the answer; an unknown question id raises
-    :class:`~course_lib.errors.UnknownQuestionError`.
+    A wrong answer gets a hint and "Try again."; the explanation comes with the right
+    answer only (or from :func:`answer`). Never raises on the answer; an unknown question
+    id raises :class:`~course_lib.errors.UnknownQuestionError`.
     """
     q = _find(question) if isinstance(question, str) else question
-    if isinstance(q, MultipleChoice):
-        return _grade_choice(q, answer)
-    if isinstance(q, Numeric):
-        return _grade_numeric(q, answer)
-    raise InvalidInputError(f"expected a question id or a Question; found {question!r}. "
-                            "Fix: grade('fraud-self-check', 'b').")
+    if not isinstance(q, (MultipleChoice, Numeric)):
+        raise InvalidInputError(f"expected a question id or a Question; found {question!r}. "
+                                'Fix: grade("fraud-self-check", "a").')
+    if _placeholder(answer):
+        return _not_graded(q, placeholder_message(q))
+    return _grade_choice(q, answer) if isinstance(q, MultipleChoice) else _grade_numeric(q, answer)
 
 
-def check(question_id: str, answer: object) -> Feedback:
-    """Grade an answer to the question with this id (for use without widgets).
+def check(question_id: str, answer: object = ...) -> Feedback:
+    """Grade an answer to the question with this id and record it in your progress file.
 
-    >>> check("fraud-self-check", "b").correct
-    True
+    >>> print(check("which-metric-fraud", "a"))  # doctest: +ELLIPSIS
+    Not quite. Accuracy is dominated by ... Try again, or see the answer with answer("which-metric-fraud").
+
+    ``check(question_id, ...)`` (the placeholder of the lessons), ``None`` or ``""``
+    says how to answer and records nothing. See :mod:`course_lib.progress` for where
+    the progress file is.
     """
-    return grade(_find(question_id), answer)
+    from course_lib import progress
+
+    q = _find(question_id)
+    feedback = grade(q, answer)
+    if feedback.graded:
+        progress.record(q.id, q.lesson, feedback.correct)
+    if feedback.graded and not feedback.correct:
+        return dataclasses.replace(
+            feedback, message=f'{feedback.message[:-1]}, or see the answer with answer("{q.id}").')
+    return feedback
+
+
+@dataclass(frozen=True, repr=False)
+class Answer(_display.Report):
+    """The answer to a question and why ("show answer"): ``str()`` for print, HTML in Jupyter."""
+
+    question_id: str
+    message: str
+    ok = True
+
+    @property
+    def verdict(self) -> str:
+        """The answer and its explanation."""
+        return self.message
+
+    def _repr_html_(self) -> str:
+        return (f'<div style="border-left:4px solid {_display.GREY};background:#f6f8fa;'
+                f'padding:6px 10px">{html.escape(self.message)}</div>')
+
+
+def answer(question_id: str) -> Answer:
+    """The answer to a question, with its explanation; noted in your progress file as shown.
+
+    >>> print(answer("worked-matrix-recall"))  # doctest: +ELLIPSIS
+    The answer is 0.900. Recall = TP / (TP + FN) = 90 / (90 + 10) = 0.900: ...
+
+    An exercise whose answer you saw before answering it right does not count as right
+    on the first try.
+    """
+    from course_lib import progress
+
+    q = _find(question_id)
+    if isinstance(q, MultipleChoice):
+        right = next(c for c in q.choices if c.correct)
+        message = f'The answer is ({right.key}): "{right.text.rstrip(".")}". {q.explanation}'
+    else:
+        unit = f" {q.unit}" if q.unit else ""
+        message = f"The answer is {_show(q.answer, q.tolerance)}{unit}. {q.explanation}"
+    progress.record_shown(q.id, q.lesson)
+    return Answer(q.id, message)

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from course_lib import progress
+from course_lib._display import RED
 from course_lib.errors import InvalidInputError, require
-from course_lib.exercises import Feedback, MultipleChoice, Numeric, grade, question
+from course_lib.exercises import Answer, Feedback, MultipleChoice, Numeric, answer, grade, question
 from course_lib.metrics import Metrics
 
 require("ipywidgets", "widgets")
@@ -39,18 +42,24 @@ MAX_COUNT = 10**9
 
 
 class QuizWidget(W.VBox):
-    """One exercise: the prompt, an answer field, a Check button and the feedback.
+    """One exercise: the prompt, an answer field, Check and Show answer buttons, the feedback.
 
     >>> w = QuizWidget("fraud-self-check")
     >>> w
     QuizWidget('fraud-self-check')
-    >>> w.answer.value = "b"
-    >>> w.check_button.click()
-    >>> w.last_feedback.question_id
-    'fraud-self-check'
+    >>> w.answer.value = "a"
+    >>> w.check_button.click()                  # a wrong answer: its hint, and another try
+    >>> w.last_feedback.correct, w.last_feedback.message.endswith("Try again.")
+    (False, True)
+    >>> w.show_button.click()                   # the answer and why
+    >>> "The answer is" in w.feedback.value
+    True
 
     Multiple choice shows radio buttons (none selected at first); numeric questions
-    a text field that takes ``0.75`` or ``75%``. Grading is :func:`course_lib.exercises.grade`.
+    a text field that takes ``0.75`` or ``75%``. Grading is :func:`course_lib.exercises.grade`:
+    a wrong answer gets a hint and "Try again."; the explanation comes with the right answer,
+    or from the Show answer button (:func:`course_lib.exercises.answer`). Every graded answer
+    is recorded in the learner's progress file (:mod:`course_lib.progress`).
     """
 
     def __init__(self, question_id_or_question: str | MultipleChoice | Numeric) -> None:
@@ -74,21 +83,37 @@ class QuizWidget(W.VBox):
         else:
             self.answer = W.Text(placeholder="e.g. 0.75 or 75%", description="answer")
         self.check_button = W.Button(description="Check", button_style="primary")
+        self.show_button = W.Button(description="Show answer")
         self.feedback = W.HTML(value="")
         self.last_feedback: Feedback | None = None
+        self.shown: Answer | None = None
         self.check_button.on_click(lambda _button: self.check())
-        super().__init__(children=(self.prompt, self.answer, self.check_button, self.feedback))
+        self.show_button.on_click(lambda _button: self.show_answer())
+        super().__init__(children=(self.prompt, self.answer,
+                                   W.HBox([self.check_button, self.show_button]), self.feedback))
 
     def check(self) -> Feedback:
-        """Grade the current answer, show the feedback and return it (what Check does).
+        """Grade the current answer, record it, show the feedback and return it (Check).
 
         >>> w = QuizWidget("fraud-self-check")
-        >>> w.check().correct  # nothing selected yet
-        False
+        >>> print(w.check())  # nothing selected yet
+        Choose an answer first, then press Check.
         """
-        self.last_feedback = grade(self.question, self.answer.value)
-        self.feedback.value = self.last_feedback._repr_html_()
-        return self.last_feedback
+        fb = grade(self.question, self.answer.value)
+        if not fb.graded and (self.answer.value is None or not str(self.answer.value).strip()):
+            what = "Choose an answer" if isinstance(self.question, MultipleChoice) else "Type a number"
+            fb = replace(fb, message=f"{what} first, then press Check.")
+        if fb.graded:
+            progress.record(self.question.id, self.question.lesson, fb.correct)
+        self.last_feedback = fb
+        self.feedback.value = fb._repr_html_()
+        return fb
+
+    def show_answer(self) -> Answer:
+        """Show the answer and its explanation, and return it (Show answer)."""
+        self.shown = answer(self.question.id)
+        self.feedback.value = self.shown._repr_html_()
+        return self.shown
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.question.id!r})"
@@ -97,7 +122,7 @@ class QuizWidget(W.VBox):
 def quiz(question_id: str) -> QuizWidget:
     """The quiz widget of one exercise; end a notebook cell with it to show it.
 
-    >>> quiz("seed-matrix-precision").answer.placeholder
+    >>> quiz("worked-matrix-precision").answer.placeholder
     'e.g. 0.75 or 75%'
     """
     return QuizWidget(question_id)
@@ -220,13 +245,19 @@ class ParityChecker(W.VBox):
     >>> p = ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45))
     >>> p.comparison.ok
     True
-    >>> p.after.tp.value = 30
+    >>> p.after.tp.value, p.after.fn.value = 30, 20
     >>> p.comparison.ok
     False
+    >>> p.after.tn.value = 60                   # more rows: another test set
+    >>> p.same_data, p.comparison
+    (False, None)
 
     Counts are given as (tp, fp, fn, tn). The verdict is
-    :func:`course_lib.metrics.compare` with the tolerance slider's value (the
-    seeds' rule: every metric within 0.01 after saving and loading).
+    :func:`course_lib.metrics.compare` with the tolerance box's value (the course's
+    rule: every metric within 0.01 after saving and loading). Parity compares one model
+    before and after a step *on the same rows*: two matrices with a different number of
+    rows or of positives come from different data, and the widget says so instead of
+    comparing them.
     """
 
     def __init__(self, before: tuple[int, int, int, int] = (40, 5, 10, 45),
@@ -239,7 +270,8 @@ class ParityChecker(W.VBox):
         self.tolerance = W.BoundedFloatText(value=tolerance, min=0.0, max=1.0, step=0.005,
                                             description="tolerance")
         self.verdict = W.HTML()
-        self.comparison = None
+        self.comparison: Any = None
+        self.same_data = True
         for calc in (self.before, self.after):
             for box in (calc.tp, calc.fp, calc.fn, calc.tn):
                 box.observe(self._update, names="value")
@@ -250,9 +282,19 @@ class ParityChecker(W.VBox):
         self._update()
 
     def _update(self, _change: Any = None) -> None:
-        if self.before.metrics is None or self.after.metrics is None:
-            self.comparison = None
+        self.comparison, self.same_data = None, True
+        before, after = self.before.metrics, self.after.metrics
+        if before is None or after is None:
             self.verdict.value = "<p><em>Enter at least one example on each side.</em></p>"
+            return
+        if (before.total, before.positives) != (after.total, after.positives):
+            self.same_data = False
+            self.verdict.value = (
+                f'<p><b style="color:{RED}">DIFFERENT DATA</b>: before counts {before.total:,} '
+                f"rows ({before.positives:,} positive), after {after.total:,} rows "
+                f"({after.positives:,} positive). The same rows give the same totals, so these "
+                "matrices come from different data, and comparing their metrics says nothing "
+                "about saving and loading. Evaluate both models on the same test set.</p>")
             return
         self.comparison = self._compare(self.before.metrics, self.after.metrics, self.tolerance.value)
         self.verdict.value = self.comparison._repr_html_()
@@ -261,8 +303,13 @@ class ParityChecker(W.VBox):
         return f"{type(self).__name__}(tolerance={self.tolerance.value:g})"
 
 
-#: Range of CostExplorer's cost sliders (log scale), in any currency unit.
+#: Range of CostExplorer's cost sliders, in any currency unit.
 COST_RANGE: tuple[float, float] = (0.1, 100_000.0)
+#: The costs the sliders step through: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten
+#: (ten steps a decade, evenly spaced on a log scale), plus the costs a lesson gives.
+COST_STEPS: tuple[float, ...] = tuple(
+    v for k in range(-1, 6) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+    if COST_RANGE[0] <= (v := round(m * 10.0**k, 6)) <= COST_RANGE[1])
 
 
 class CostExplorer(W.VBox):
@@ -279,8 +326,9 @@ class CostExplorer(W.VBox):
 
     Every value shown is :func:`course_lib.costs.cost_curve` at the sliders'
     costs: the cheapest threshold, its cost next to the default 0.50's, and the
-    confusion matrix at the cheapest threshold. The sliders are logarithmic,
-    from 0.1 to 100,000.
+    confusion matrix at the cheapest threshold. The sliders step through round costs
+    from 0.1 to 100,000 (:data:`COST_STEPS`, ten a decade) and hold the given costs
+    exactly, so the widget starts at the figures of the cell above it.
     """
 
     def __init__(
@@ -303,13 +351,13 @@ class CostExplorer(W.VBox):
                 )
         self._y_true = np.asarray(y_true).reshape(-1)
         self._scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-        exponents = {"base": 10, "min": np.log10(low), "max": np.log10(high), "step": 0.01,
-                     "readout_format": ",.4g", "style": {"description_width": "120px"},
-                     "layout": W.Layout(width="480px")}
-        self.miss_cost = W.FloatLogSlider(value=float(miss_cost), description=f"missed {positive}",
-                                          **exponents)
-        self.false_alarm_cost = W.FloatLogSlider(value=float(false_alarm_cost),
-                                                 description="false alarm", **exponents)
+        steps = sorted({*COST_STEPS, float(miss_cost), float(false_alarm_cost)})
+        options = {"options": [(f"{v:,g}", v) for v in steps],
+                   "style": {"description_width": "120px"}, "layout": W.Layout(width="480px")}
+        self.miss_cost = W.SelectionSlider(value=float(miss_cost),
+                                           description=f"missed {positive}", **options)
+        self.false_alarm_cost = W.SelectionSlider(value=float(false_alarm_cost),
+                                                  description="false alarm", **options)
         self.result = W.HTML()
         for slider in (self.miss_cost, self.false_alarm_cost):
             slider.observe(self._update, names="value")

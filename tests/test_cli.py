@@ -32,12 +32,12 @@ class TestQuestions:
 
 class TestCheck:
     def test_right_answer_exits_0(self, capsys):
-        assert main(["check", "seed-matrix-accuracy", "0.875"]) == 0
+        assert main(["check", "worked-matrix-accuracy", "0.875"]) == 0
         assert capsys.readouterr().out.startswith("Correct.")
 
     def test_wrong_answer_exits_1(self, capsys):
         assert main(["check", "fraud-self-check", "a"]) == 1
-        assert "recall" in capsys.readouterr().out
+        assert "Try again" in capsys.readouterr().out
 
     def test_unknown_id_exits_2_with_suggestion(self, capsys):
         assert main(["check", "fraud-self-chek", "b"]) == 2

@@ -8,12 +8,21 @@ import ipywidgets as W
 import numpy as np
 import pytest
 
+from course_lib import progress
 from course_lib.errors import InvalidInputError, UnknownQuestionError
-from course_lib.exercises import grade, question
+from course_lib.exercises import answer, grade, question
 from course_lib.metrics import Metrics
 from course_lib.widgets import ConfusionMatrixCalculator, QuizWidget, ThresholdExplorer, quiz
 
-CHOICE_ID, NUMERIC_ID = "fraud-self-check", "seed-matrix-precision"
+CHOICE_ID, NUMERIC_ID = "fraud-self-check", "worked-matrix-precision"
+
+
+@pytest.fixture(autouse=True)
+def progress_file(tmp_path, monkeypatch):
+    """Each test records into a progress file of its own."""
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv(progress.ENV, str(path))
+    return path
 
 
 def right_key(question_id: str) -> str:
@@ -37,11 +46,12 @@ class TestQuizWidget:
         assert isinstance(w.answer, W.Text)
         assert w.answer.placeholder == "e.g. 0.75 or 75%"
 
-    def test_layout_is_prompt_answer_button_feedback(self):
+    def test_layout_is_prompt_answer_buttons_feedback(self):
         w = QuizWidget(CHOICE_ID)
         assert isinstance(w, W.VBox)
-        assert list(w.children) == [w.prompt, w.answer, w.check_button, w.feedback]
-        assert w.check_button.description == "Check"
+        assert list(w.children[:2]) == [w.prompt, w.answer] and w.children[3] is w.feedback
+        assert list(w.children[2].children) == [w.check_button, w.show_button]
+        assert (w.check_button.description, w.show_button.description) == ("Check", "Show answer")
         assert w.feedback.value == "" and w.last_feedback is None
 
     def test_prompt_is_the_question_prompt(self):
@@ -56,12 +66,54 @@ class TestQuizWidget:
         assert w.last_feedback.correct
         assert w.feedback.value == w.last_feedback._repr_html_()
 
-    def test_wrong_choice_graded_wrong(self):
+    def test_wrong_choice_gets_its_hint_and_another_try(self):
         w = QuizWidget(CHOICE_ID)
         w.answer.value = wrong_key(CHOICE_ID)
         w.check_button.click()
         assert not w.last_feedback.correct
         assert w.feedback.value == grade(CHOICE_ID, wrong_key(CHOICE_ID))._repr_html_()
+        assert "Try again." in w.feedback.value
+
+    def test_wrong_choice_shows_no_explanation(self):
+        w = QuizWidget(CHOICE_ID)
+        w.answer.value = wrong_key(CHOICE_ID)
+        w.check_button.click()
+        assert html.escape(question(CHOICE_ID).explanation) not in w.feedback.value
+
+    def test_right_choice_shows_the_explanation(self):
+        w = QuizWidget(CHOICE_ID)
+        w.answer.value = right_key(CHOICE_ID)
+        w.check_button.click()
+        assert html.escape(question(CHOICE_ID).explanation) in w.feedback.value
+
+    def test_show_answer_button_shows_the_answer_and_explanation(self):
+        w = QuizWidget(CHOICE_ID)
+        w.show_button.click()
+        assert w.shown == answer(CHOICE_ID)
+        assert w.feedback.value == w.shown._repr_html_()
+        assert f"The answer is ({right_key(CHOICE_ID)})" in w.feedback.value
+
+    def test_answers_are_recorded(self, progress_file):
+        w = QuizWidget(CHOICE_ID)
+        for key in (wrong_key(CHOICE_ID), right_key(CHOICE_ID)):
+            w.answer.value = key
+            w.check_button.click()
+        r = progress.load(progress_file).records[CHOICE_ID]
+        assert (r.attempts, r.done, r.first_try) == (2, True, False)
+
+    def test_right_first_time_is_recorded(self, progress_file):
+        w = QuizWidget(NUMERIC_ID)
+        w.answer.value = "0.857"
+        w.check_button.click()
+        assert progress.load(progress_file).records[NUMERIC_ID].first_try
+
+    def test_show_answer_is_recorded(self, progress_file):
+        QuizWidget(CHOICE_ID).show_button.click()
+        assert progress.load(progress_file).records[CHOICE_ID].shown
+
+    def test_check_without_answer_records_nothing(self, progress_file):
+        QuizWidget(CHOICE_ID).check_button.click()
+        assert not progress_file.exists()
 
     def test_numeric_right_answer_as_percentage(self):
         w = QuizWidget(NUMERIC_ID)
@@ -81,12 +133,18 @@ class TestQuizWidget:
         w.answer.value = "abc"
         w.check_button.click()
         assert not w.last_feedback.correct
-        assert "Expected" in w.feedback.value
+        assert "is not a number" in w.feedback.value
 
-    def test_check_without_selection_shows_expected_feedback(self):
+    def test_check_without_selection_asks_for_an_answer(self):
         w = QuizWidget(CHOICE_ID)
         w.check_button.click()
-        assert "Expected one of" in w.feedback.value
+        assert w.last_feedback.message == "Choose an answer first, then press Check."
+        assert "Not quite" not in w.feedback.value
+
+    def test_check_with_empty_number_asks_for_one(self):
+        w = QuizWidget(NUMERIC_ID)
+        w.check_button.click()
+        assert w.last_feedback.message == "Type a number first, then press Check."
 
     def test_second_click_replaces_feedback(self):
         w = QuizWidget(CHOICE_ID)
@@ -233,13 +291,34 @@ class TestParityChecker:
 
         assert ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45)).comparison.ok
 
-    def test_changing_a_count_updates_the_verdict(self):
+    def test_changing_predictions_updates_the_verdict(self):
         from course_lib.widgets import ParityChecker
 
         p = ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45))
-        p.after.tp.value = 30
+        p.after.tp.value, p.after.fn.value = 30, 20  # the same 50 positives, 10 more missed
         assert not p.comparison.ok and "NOT OK" in p.verdict.value
-        assert p.comparison.row("recall").delta == pytest.approx(30 / 40 - 0.8)
+        assert p.comparison.row("recall").delta == pytest.approx(30 / 50 - 0.8)
+
+    def test_different_totals_are_flagged_as_different_data(self):
+        from course_lib.widgets import ParityChecker
+
+        p = ParityChecker(before=(40, 5, 10, 45), after=(80, 10, 20, 90))
+        assert p.comparison is None and not p.same_data
+        assert "DIFFERENT DATA" in p.verdict.value and "before counts 100 rows" in p.verdict.value
+
+    def test_same_total_but_other_positives_is_different_data(self):
+        from course_lib.widgets import ParityChecker
+
+        p = ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 45))
+        p.after.tp.value, p.after.tn.value = 45, 40  # 100 rows, but 55 positives
+        assert p.comparison is None and "DIFFERENT DATA" in p.verdict.value
+
+    def test_back_to_the_same_data_compares_again(self):
+        from course_lib.widgets import ParityChecker
+
+        p = ParityChecker(before=(40, 5, 10, 45), after=(40, 5, 10, 46))
+        p.after.tn.value = 45
+        assert p.same_data and p.comparison.ok
 
     def test_tolerance_is_applied(self):
         from course_lib.widgets import ParityChecker
@@ -282,13 +361,34 @@ class TestCostExplorer:
         assert ex.curve.best_threshold == expected.best_threshold
         assert ex.result.value == expected._repr_html_()
 
-    def test_sliders_are_logarithmic_and_hold_the_costs(self, costly):
+    def test_sliders_hold_the_given_costs_exactly(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly, miss_cost=500, false_alarm_cost=20)
+        assert isinstance(ex.miss_cost, W.SelectionSlider)
+        assert (ex.miss_cost.value, ex.false_alarm_cost.value) == (500, 20)
+        assert (ex.miss_cost.label, ex.false_alarm_cost.label) == ("500", "20")
+        assert list(ex.children)[1:] == [ex.miss_cost, ex.false_alarm_cost, ex.result]
+
+    def test_a_cost_off_the_steps_is_held_too(self, costly):
+        from course_lib.widgets import CostExplorer
+
+        ex = CostExplorer(*costly, miss_cost=9460, false_alarm_cost=0.37)
+        assert (ex.miss_cost.value, ex.false_alarm_cost.value) == (9460, 0.37)
+        assert ex.miss_cost.label == "9,460"
+
+    def test_steps_are_round_and_span_the_range(self):
+        from course_lib.widgets import COST_RANGE, COST_STEPS
+
+        assert (COST_STEPS[0], COST_STEPS[-1]) == COST_RANGE and len(COST_STEPS) == 61
+        assert {1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0} <= set(COST_STEPS)
+
+    def test_moving_a_slider_step_by_step(self, costly):
         from course_lib.widgets import CostExplorer
 
         ex = CostExplorer(*costly, miss_cost=500, false_alarm_cost=5)
-        assert isinstance(ex.miss_cost, W.FloatLogSlider) and isinstance(ex.false_alarm_cost, W.FloatLogSlider)
-        assert (ex.miss_cost.value, ex.false_alarm_cost.value) == (500, 5)
-        assert list(ex.children)[1:] == [ex.miss_cost, ex.false_alarm_cost, ex.result]
+        ex.miss_cost.index += 1
+        assert ex.miss_cost.value == 600 and ex.curve.miss_cost == 600
 
     def test_dearer_false_alarms_raise_the_cheapest_threshold(self, costly):
         from course_lib.widgets import CostExplorer
