@@ -25,8 +25,8 @@ class TestRoundtrip:
     def test_report_names_both_sides(self, fraud_model, fraud, tmp_path):
         rt = persistence.roundtrip(fraud_model, fraud.test.x, fraud.test.y, directory=tmp_path)
         assert "before saving" in str(rt) and "after loading" in str(rt)
-        assert rt.verdict == (f"{rt.comparison.verdict}; predictions within 1e-05, "
-                              "no row changed class") and rt.failures == ()
+        assert rt.verdict == (f"{rt.comparison.verdict}, the loss too; predictions within "
+                              "1e-05, no row changed class") and rt.failures == ()
         assert str(rt).splitlines()[0] == (
             f"keras: {_display.size(rt.size_bytes)}, "
             f"saved in {_display.duration(rt.save_seconds)}, "
@@ -54,7 +54,54 @@ class TestRoundtrip:
             persistence.roundtrip(fraud_model, fraud.test.x, fraud.test.y, tolerance=-1)
 
 
+class TestRoundtripLoss:
+    def test_the_compiled_loss_before_and_after_is_a_row_of_the_table(self, fraud_model, fraud,
+                                                                       tmp_path):
+        rt = persistence.roundtrip(fraud_model, fraud.test.x, fraud.test.y, "savedmodel",
+                                   directory=tmp_path)
+        keras_loss = fraud_model.evaluate(fraud.test.x, fraud.test.y, verbose=0)[0]
+        assert rt.loss.before == pytest.approx(keras_loss, abs=1e-5) and rt.loss.ok
+        assert rt.table()[1][-1] == ["loss", f"{rt.loss.before:.3f}", f"{rt.loss.after:.3f}",
+                                     f"{rt.loss.delta:+.3f}", "yes"]
+
+    def test_a_loss_that_moves_fails_even_when_the_metrics_hold(self, fraud_model, fraud,
+                                                                tmp_path):
+        from dataclasses import replace
+
+        from course_lib.metrics import MetricDelta
+
+        rt = persistence.roundtrip(fraud_model, fraud.test.x, fraud.test.y, directory=tmp_path)
+        moved = replace(rt, loss=MetricDelta("loss", 0.30, 0.35, 0.01))
+        assert rt.comparison.ok and not moved.ok and moved.failures == (moved.loss,)
+        assert moved.verdict == "NOT OK: loss +0.05 (allowed ±0.01)"
+
+    def test_no_loss_without_labels_or_a_compiled_loss(self, fraud_model, fraud, tmp_path):
+        from course_lib import _tf
+
+        keras = _tf.keras()
+        inputs = keras.Input((8,), name="features")
+        uncompiled = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+        assert persistence.roundtrip(fraud_model, fraud.test.x, directory=tmp_path).loss is None
+        rt = persistence.roundtrip(uncompiled, fraud.test.x, fraud.test.y, directory=tmp_path)
+        assert rt.loss is None and "loss" not in rt.verdict
+
+    def test_a_regression_loss_is_allowed_a_relative_change(self, diabetes_model, diabetes,
+                                                            tmp_path):
+        rt = persistence.roundtrip(diabetes_model, diabetes[1].x, diabetes[1].y, "savedmodel",
+                                   directory=tmp_path)
+        assert rt.loss.before > 1 and rt.loss.tolerance == pytest.approx(0.01 * rt.loss.before)
+
+    def test_text_labels_have_no_loss(self, fraud_model, fraud):
+        scores = fraud_model.predict(fraud.test.x[:4], verbose=0)
+        assert persistence.model_loss(fraud_model, ["no", "yes", "no", "no"], scores) is None
+
+
 class TestCompareFormats:
+    def test_every_format_shows_the_loss_after_loading(self, formats_report):
+        headers, rows = formats_report.table()
+        column = headers.index("loss")
+        assert len({r[column] for r in rows}) == 1 and all(r.loss > 0 for r in formats_report.rows)
+
     def test_one_row_per_format_all_consistent(self, formats_report):
         assert [r.format for r in formats_report.rows] == ["keras", "savedmodel", "h5"]
         assert all(r.ok and r.max_abs_diff < 1e-6 for r in formats_report.rows)

@@ -51,7 +51,8 @@ from course_lib.persistence.inspection import (
 )
 from course_lib.persistence.loading import LoadedModel, TensorInfo, load
 from course_lib.persistence.roundtrips import (
-    CONSUMERS, FormatRow, FormatsReport, RoundTripResult, compare_formats, roundtrip,
+    CONSUMERS, FormatRow, FormatsReport, RoundTripResult, compare_formats, model_loss,
+    roundtrip,
 )
 from course_lib.persistence.serving import ServingProcess, predict_in_subprocess
 from course_lib.persistence.tflite import TFLiteResult, to_tflite
@@ -81,6 +82,7 @@ __all__ = [
     "inspect",
     "load",
     "load_weights",
+    "model_loss",
     "predict_in_subprocess",
     "roundtrip",
     "save",

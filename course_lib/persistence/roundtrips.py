@@ -12,8 +12,9 @@
 input or a dict of them; one output or several): the predictions before saving and after
 loading (:func:`~course_lib.metrics.prediction_difference`: the largest difference, the rows
 whose predicted class changed) and, given labels, the task's metrics within a tolerance
-(:func:`~course_lib.metrics.compare`). :func:`compare_formats` does it for every format
-and puts size, timings, metrics and consumers side by side.
+(:func:`~course_lib.metrics.compare`) and the model's compiled loss (:func:`model_loss`).
+:func:`compare_formats` does it for every format and puts size, timings, metrics, loss and
+consumers side by side.
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from course_lib import _checks, _display, _inputs
+from course_lib import _checks, _display, _inputs, _tf
 from course_lib.errors import InvalidInputError
 from course_lib.metrics import (
-    AnyMetrics, Comparison, Metrics, PredictionDiff, check_task, compare, prediction_difference,
+    AnyMetrics, Comparison, MetricDelta, Metrics, PredictionDiff, check_task, compare,
+    prediction_difference,
 )
 from course_lib.persistence.formats import FORMATS, SUFFIXES, check_format, check_model, save
 from course_lib.persistence.loading import inputs_of, load, predict_model
 
 __all__ = ["CONSUMERS", "OUTPUT_TOLERANCE", "FormatRow", "FormatsReport", "RoundTripResult",
-           "compare_formats", "roundtrip"]
+           "compare_formats", "model_loss", "roundtrip"]
 
 #: Who can consume each format, and where the course shows it.
 CONSUMERS: Mapping[str, str] = {
@@ -66,12 +68,14 @@ class RoundTripResult(_display.Report):
     precision          0.069          0.069  +0.000  yes
     recall             0.926          0.926  +0.000  yes
     f1                 0.128          0.128  +0.000  yes
-    OK: every metric within 0.01 of before saving; predictions within 1e-05, no row changed class
+    loss               0.377          0.377  +0.000  yes
+    OK: every metric within 0.01 of before saving, the loss too; predictions within 1e-05, no row changed class
 
     ``ok`` when the outputs moved no more than the output tolerance (``difference``, a
     :class:`~course_lib.metrics.PredictionDiff`) and, with labels, every metric stayed within
     its tolerance (``comparison``; ``before``, ``after`` and ``comparison`` are None without
-    labels).
+    labels), the model's compiled loss too (``loss``, a
+    :class:`~course_lib.metrics.MetricDelta`; None without labels or a compiled loss).
     """
 
     format: str
@@ -84,6 +88,7 @@ class RoundTripResult(_display.Report):
     save_seconds: float
     load_seconds: float
     difference: PredictionDiff | None = None
+    loss: MetricDelta | None = None
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -105,26 +110,38 @@ class RoundTripResult(_display.Report):
 
     @property
     def failures(self) -> tuple[Any, ...]:
-        """The metrics that moved beyond their tolerance, then what moved in the predictions."""
-        return (tuple(self.comparison.failures if self.comparison is not None else ())
+        """The metrics (and the loss) that moved beyond their tolerance, then the predictions."""
+        loss = () if self.loss is None or self.loss.ok else (self.loss,)
+        return (tuple(self.comparison.failures if self.comparison is not None else ()) + loss
                 + tuple(self.difference.failures if self.difference is not None else ()))
 
     @property
     def verdict(self) -> str:
-        """OK (metrics and predictions), or what moved."""
+        """OK (metrics, loss and predictions), or what moved."""
         checks = [c for c in (self.comparison, self.difference) if c is not None]
         moved = [c.verdict.removeprefix("NOT OK: ") for c in checks if not c.ok]
+        if self.loss is not None and not self.loss.ok:
+            at = 0 if self.comparison is None or self.comparison.ok else 1
+            moved.insert(at, f"loss {self.loss.delta:+.3g} (allowed ±{self.loss.tolerance:.3g})")
         if moved:
             return "NOT OK: " + "; ".join(moved)
         if self.comparison is None or self.difference is None:
             return checks[0].verdict if checks else "OK: nothing was compared"
         classes = "" if self.difference.changed is None else ", no row changed class"
         within = f"{self.difference.tolerance:.2g}"
-        return f"{self.comparison.verdict}; predictions within {within}{classes}"
+        loss = "" if self.loss is None else ", the loss too"
+        return f"{self.comparison.verdict}{loss}; predictions within {within}{classes}"
 
     def table(self) -> tuple[list[str], list[list[str]]] | None:
-        """Each metric before saving and after loading (with labels), else no table."""
-        return None if self.comparison is None else self.comparison.table()
+        """Each metric (and the loss) before saving and after loading (with labels), else none."""
+        if self.comparison is None:
+            return None
+        headers, rows = self.comparison.table()
+        if self.loss is not None:
+            d = self.loss
+            rows.append(["loss", f"{d.before:.3f}", f"{d.after:.3f}", f"{d.delta:+.3f}",
+                         "yes" if d.ok else "NO"])
+        return headers, rows
 
 
 def _output_index(name: str) -> int | None:
@@ -158,6 +175,30 @@ def _measure(y: object, out: Any, threshold: float, task: str | None,
             f"{len(out)} ({', '.join(out)}). Fix: pass y=None to compare every output's "
             "predictions before and after.")
     return Metrics.from_predictions(y, out, threshold, task=task, class_names=class_names)
+
+
+def model_loss(model: Any, y: object, out: Any) -> float | None:
+    """The loss ``model`` was compiled with, of the outputs ``out`` on the labels ``y``.
+
+    :func:`roundtrip` allows it to move by its ``tolerance``, relative to the loss when that
+    exceeds 1. None when the model has no compiled loss (or one per output), ``out`` is a
+    dict of outputs, or the labels are not numbers. The mean over the rows, as
+    ``model.evaluate`` reports it (without sample weights).
+
+    >>> loss = model_loss(model, fraud.test.y, model.predict(fraud.test.x, verbose=0))
+    >>> abs(loss - model.evaluate(fraud.test.x, fraud.test.y, verbose=0)[0]) < 1e-5
+    True
+    """
+    loss = getattr(model, "loss", None)
+    truth = np.asarray(y)
+    if loss is None or isinstance(loss, (list, tuple, dict)) or isinstance(out, dict) \
+            or truth.dtype.kind not in "biuf":
+        return None
+    pred = np.asarray(out, dtype=np.float32)
+    if truth.size == pred.size:
+        truth = truth.reshape(pred.shape)
+    value = _tf.keras().losses.get(loss)(truth.astype(np.float32), pred)
+    return float(np.mean(np.asarray(value)))
 
 
 def roundtrip(model: Any, x: object, y: object = None, format: str = "keras", *,
@@ -206,16 +247,20 @@ def roundtrip(model: Any, x: object, y: object = None, format: str = "keras", *,
         labels=labels)
     comparison = None if before is None or after is None else compare(
         before, after, tolerance, labels=labels)
+    losses = (None, None) if y is None else (model_loss(model, y, before_out),
+                                             model_loss(model, y, after_out))
+    loss = None if None in losses else MetricDelta(  # relative above 1 (a regression's MSE)
+        "loss", losses[0], losses[1], tolerance * max(1.0, abs(losses[0])))
     return RoundTripResult(
         format=format, path=target, size_bytes=saved.size_bytes, before=before, after=after,
         comparison=comparison, max_abs_diff=diff.max_abs_diff, save_seconds=saved.seconds,
-        load_seconds=load_seconds, difference=diff,
+        load_seconds=load_seconds, difference=diff, loss=loss,
     )
 
 
 @dataclass(frozen=True)
 class FormatRow:
-    """One format's measurements in :func:`compare_formats` (``metrics``: after loading)."""
+    """One format's measurements in :func:`compare_formats` (``metrics``, ``loss``: after loading)."""
 
     format: str
     size_bytes: int
@@ -226,6 +271,7 @@ class FormatRow:
     consumers: str
     changed: int | None = None
     metrics: AnyMetrics | None = None
+    loss: float | None = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -242,7 +288,8 @@ class FormatsReport(_display.Report):
     h5: saved in 10.00 ms, loaded in 20.00 ms
     NOT OK: h5 changed after loading (largest prediction difference 3.0e-01, 12 rows changed class)
 
-    With labels each row also shows the task's metrics after loading.
+    With labels each row also shows the task's metrics after loading, and the loss when the
+    model was compiled with one.
     """
 
     rows: tuple[FormatRow, ...]
@@ -290,6 +337,10 @@ class FormatsReport(_display.Report):
             for cells, r in zip(rows, self.rows):
                 cells += [("" if r.metrics is None else f"{r.metrics.get(n):{fmt}}")
                           for n in measured.names]
+        if any(r.loss is not None for r in self.rows):
+            headers.append("loss")
+            for cells, r in zip(rows, self.rows):
+                cells.append("" if r.loss is None else f"{r.loss:.3f}")
         headers += ["same after loading", "who can consume it"]
         for cells, r in zip(rows, self.rows):
             cells += ["yes" if r.ok else "NO", r.consumers]
@@ -333,6 +384,7 @@ def compare_formats(model: Any, x: object, y: object = None,
                           output_tolerance=output_tolerance, threshold=threshold,
                           compile=compile, directory=folder) for f in formats}
     rows = tuple(FormatRow(f, t.size_bytes, t.save_seconds, t.load_seconds, t.max_abs_diff, t.ok,
-                           CONSUMERS[f], t.changed, t.after) for f, t in trips.items())
+                           CONSUMERS[f], t.changed, t.after,
+                           None if t.loss is None else t.loss.after) for f, t in trips.items())
     return FormatsReport(rows=rows, tolerance=tolerance, roundtrips=trips,
                          output_tolerance=output_tolerance)
