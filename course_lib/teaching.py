@@ -2,11 +2,13 @@
 
 >>> from course_lib import teaching
 >>> sorted(teaching.__all__)
-['LayersLoad', 'Standardizer', 'fit_standardizer', 'flip_byte', 'forge_version', 'load_layers_model', 'save_layers_model', 'tree']
+['LayersLoad', 'Standardizer', 'fit_standardizer', 'flip_byte', 'forge_version', 'load_layers_model', 'quiet_tf_logs', 'save_layers_model', 'tree']
 
 They damage a file on purpose (:func:`flip_byte`), forge a registry version as someone who
 can write its folder would (:func:`forge_version`), print a folder (:func:`tree`) and keep
-scaling outside a model (:class:`Standardizer`, the lesson 01 pitfall). Your own project
+scaling outside a model (:class:`Standardizer`, the lesson 01 pitfall), keep TensorFlow's
+harmless log lines out of a cell whose raw TensorFlow call prints them (:func:`quiet_tf_logs`,
+lesson 02's TF Lite converter and interpreter). Your own project
 will rarely need them; the lessons use them to show a failure for real:
 :func:`save_layers_model` writes a Keras 3 model as a TF.js *layers* model, which
 :func:`load_layers_model` shows TF.js 4.22 refusing (lesson 05's version-mismatch pitfall).
@@ -14,9 +16,12 @@ will rarely need them; the lessons use them to show a failure for real:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,8 +36,28 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LayersLoad", "Standardizer", "fit_standardizer", "flip_byte", "forge_version",
-    "load_layers_model", "save_layers_model", "tree",
+    "load_layers_model", "quiet_tf_logs", "save_layers_model", "tree",
 ]
+
+
+#: The warning TF 2.19 gives on creating a ``tf.lite.Interpreter`` (it moves to ai_edge_litert).
+TFLITE_MOVE_WARNING = r"\s*Warning: tf\.lite\.Interpreter is deprecated"
+
+
+@contextlib.contextmanager
+def quiet_tf_logs() -> Iterator[None]:
+    """Run the block without TensorFlow's known, harmless log lines; anything else still shows.
+
+    The TF Lite converter writes lines such as "Ignored output_format" from C++, the
+    interpreter "Created TensorFlow Lite XNNPACK delegate", and TF 2.19 warns that
+    ``tf.lite.Interpreter`` moves to the ``ai_edge_litert`` package. None is an error.
+
+    >>> with quiet_tf_logs():
+    ...     warnings.warn("    Warning: tf.lite.Interpreter is deprecated and is scheduled")
+    """
+    with _tf.quiet_native_stderr(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=TFLITE_MOVE_WARNING, category=UserWarning)
+        yield
 
 
 def flip_byte(path: str | os.PathLike[str], offset: int | None = None) -> int:

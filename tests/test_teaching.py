@@ -98,3 +98,27 @@ class TestForgeVersion:
     def test_a_folder_without_manifest_is_refused(self, tmp_path):
         with pytest.raises(InvalidInputError, match="expected a registry version folder"):
             teaching.forge_version(tmp_path)
+
+
+class TestQuietTfLogs:
+    def test_the_interpreter_move_warning_is_hidden(self, recwarn):
+        import warnings
+
+        with teaching.quiet_tf_logs():
+            warnings.warn("    Warning: tf.lite.Interpreter is deprecated and is scheduled",
+                          UserWarning)
+        assert len(recwarn) == 0
+
+    def test_other_warnings_still_show(self):
+        import warnings
+
+        with pytest.warns(UserWarning, match="something else"), teaching.quiet_tf_logs():
+            warnings.warn("something else", UserWarning)
+
+    def test_known_native_lines_are_dropped_and_others_kept(self, capfd):
+        import os
+
+        with teaching.quiet_tf_logs():
+            os.write(2, b"W0000 tf_tfl_flatbuffer_helpers.cc:365] Ignored output_format.\n")
+            os.write(2, b"a line that matters\n")
+        assert capfd.readouterr().err == "a line that matters\n"
