@@ -10,6 +10,8 @@ JS_OK  := node_modules/.installed
 # TensorFlow's C++ logging goes to the process's stderr: silence it at the
 # source for every kernel the targets below start.
 export TF_CPP_MIN_LOG_LEVEL := 3
+# Running the lessons records no exercise answer in the home folder (course_lib.progress).
+test unit nbval notebooks: export COURSE_LIB_PROGRESS := $(or $(TMPDIR),/tmp)/course-lib-make-progress.json
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
          --nbval-cell-timeout=600

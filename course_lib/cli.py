@@ -11,6 +11,13 @@ Verbs:
 * ``course-lib questions [--lesson NN]``: list the exercise ids.
 * ``course-lib check QUESTION_ID ANSWER``: grade an answer from the shell; the
   exit code is 0 when it is right, 1 when it is not.
+* ``course-lib answer QUESTION_ID``: the answer to an exercise and why (noted in your
+  progress: it no longer counts as right on the first try).
+* ``course-lib progress [--file PATH]``: your exercises done, right on the first try and
+  left, per lesson (the progress file of :mod:`course_lib.progress`).
+* ``course-lib grades FILE ... [--out CSV]``: several learners' progress files as one CSV,
+  one row per learner and lesson (columns: ``progress.GRADE_COLUMNS``), on stdout or in
+  ``--out``; a file that is not a progress file exits 2, naming it.
 * ``course-lib validate [NOTEBOOK ...]``: validate the course notebooks with nbval
   (a table per notebook, ``--junit-xml``; see :mod:`course_lib.instructor`).
 * ``course-lib doctor``: check the environment the course needs, with fixes.
@@ -112,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     c = verbs.add_parser("check", help="grade an answer to an exercise")
     c.add_argument("question_id")
     c.add_argument("answer")
+    a = verbs.add_parser("answer", help="show the answer to an exercise, and why")
+    a.add_argument("question_id")
+    pr = verbs.add_parser("progress", help="your exercises done, right first time and left, per lesson")
+    pr.add_argument("--file", help="a progress file (default: yours; see COURSE_LIB_PROGRESS)")
+    g = verbs.add_parser("grades", help="learners' progress files as one CSV (a row per learner and lesson)")
+    g.add_argument("files", nargs="+", metavar="FILE", help="progress files, one per learner")
+    g.add_argument("--out", help="write the CSV to this file instead of stdout")
     # These verbs have their own parsers (see _run()): registry in course_lib.registry.commands,
     # validate and doctor in course_lib.instructor.
     verbs.add_parser(
@@ -143,7 +157,29 @@ def _run(argv: list[str]) -> int:
         feedback = exercises.check(args.question_id, args.answer)
         print(feedback)
         return DONE if feedback.correct else REFUSED
+    if args.verb == "answer":
+        print(exercises.answer(args.question_id))
+        return DONE
+    if args.verb in ("progress", "grades"):
+        return _progress(args)
     parser.print_help()
+    return DONE
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from course_lib import _fs, exercises, progress
+
+    if args.verb == "progress":
+        print(progress.summary(exercises.bank_lessons(), args.file))
+        return DONE
+    table = progress.grades(args.files, exercises.bank_lessons())
+    if args.out:
+        _fs.write_atomic(Path(args.out), table)
+        print(f"wrote {len(table.splitlines()) - 1} rows to {args.out}")
+    else:
+        print(table, end="")
     return DONE
 
 

@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
 
 __all__ = [
     "Answer", "Choice", "Feedback", "MultipleChoice", "Numeric", "Question",
-    "answer", "check", "grade", "load_bank", "question", "questions", "template_values",
+    "answer", "bank_lessons", "check", "grade", "load_bank", "question", "questions", "template_values",
 ]
 
 
@@ -339,6 +339,15 @@ def questions(lesson: str | None = None) -> list[str]:
     return found
 
 
+def bank_lessons() -> dict[str, str]:
+    """Every question id and its lesson, in bank order (what progress tables count).
+
+    >>> bank_lessons()["l04-worked-v1-precision"]
+    '04'
+    """
+    return {qid: q.lesson for qid, q in _bank().items()}
+
+
 def question(question_id: str) -> Question:
     """The question with this id.
 
@@ -534,7 +543,7 @@ class Answer(_display.Report):
         return self.message
 
     def _repr_html_(self) -> str:
-        return (f'<div style="border-left:4px solid {_display.GREY};background:#f6f8fa;'
+        return (f'<div style="border-left:4px solid {_display.GREEN};background:#f6f8fa;'
                 f'padding:6px 10px">{html.escape(self.message)}</div>')
 
 

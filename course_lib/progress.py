@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import getpass
-import html
 import io
 import json
 import os
@@ -48,9 +47,22 @@ from pathlib import Path
 from course_lib import _display, _fs
 from course_lib.errors import CourseLibError, InvalidInputError
 
-__all__ = ["ENV", "MAX_BYTES", "MAX_QUESTIONS", "GRADE_COLUMNS", "LessonProgress", "Progress",
-           "ProgressReport", "Record", "default_path", "grades", "load", "record",
-           "record_shown", "summary"]
+__all__ = [
+    "ENV",
+    "GRADE_COLUMNS",
+    "MAX_BYTES",
+    "MAX_QUESTIONS",
+    "LessonProgress",
+    "Progress",
+    "ProgressReport",
+    "Record",
+    "default_path",
+    "grades",
+    "load",
+    "record",
+    "record_shown",
+    "summary",
+]
 
 #: The variable that names the progress file (tests and ``make test`` point it at a temp file).
 ENV = "COURSE_LIB_PROGRESS"
@@ -134,7 +146,7 @@ def _record(path: Path, qid: object, raw: object) -> tuple[str, Record]:
     kinds = {"lesson": str, "attempts": int, "first_try": bool, "done": bool, "shown": bool,
              "first": str, "last": str}
     if not isinstance(raw, dict) or set(raw) != set(kinds) or any(
-            type(raw[k]) is not t for k, t in kinds.items()):  # noqa: E721 (bool is no int here)
+            type(raw[k]) is not t for k, t in kinds.items()):
         raise _bad(path, f"the record of {qid!r} is not {sorted(kinds)} with the right types")
     r = Record(**raw)
     if not (re.fullmatch(r"\d\d", r.lesson) and 0 <= r.attempts <= _MAX_ATTEMPTS
@@ -283,9 +295,6 @@ class ProgressReport(_display.Report):
         return (f"{self.learner}: {done} of {total} exercises done, {first} right on the first "
                 f"try, {total - done} left ({self.path})")
 
-    def _repr_html_(self) -> str:
-        return _display.html_table(*self.table()) + f"<p>{html.escape(self.verdict)}</p>"
-
 
 def summary(bank: Mapping[str, str], path: str | os.PathLike[str] | None = None) -> ProgressReport:
     """The table of :class:`ProgressReport` for a bank (question id -> lesson).
@@ -316,6 +325,9 @@ def grades(files: Iterable[str | os.PathLike[str]], bank: Mapping[str, str]) -> 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(GRADE_COLUMNS)
     for f in files:
+        if not Path(f).exists():
+            raise InvalidInputError(f"expected {f} to be a learner's progress file; there is no "
+                                    "such file. Fix: check the path (course-lib grades a.json b.json).")
         p = load(f)
         for r in _lessons(p, bank):
             writer.writerow([cell(p.learner), cell(str(f)), r.lesson, r.exercises, r.done, r.right_first_try,

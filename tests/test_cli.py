@@ -12,6 +12,14 @@ from course_lib import __version__, errors, exercises
 from course_lib.cli import exit_code, main
 
 
+@pytest.fixture(autouse=True)
+def progress_file(tmp_path, monkeypatch):
+    """Each test records into a progress file of its own."""
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv("COURSE_LIB_PROGRESS", str(path))
+    return path
+
+
 class TestVersion:
     def test_prints_the_package_version(self, capsys):
         assert main(["--version"]) == 0
@@ -42,6 +50,59 @@ class TestCheck:
     def test_unknown_id_exits_2_with_suggestion(self, capsys):
         assert main(["check", "fraud-self-chek", "b"]) == 2
         assert "fraud-self-check" in capsys.readouterr().err
+
+
+class TestAnswer:
+    def test_prints_the_answer_and_exits_0(self, capsys):
+        assert main(["answer", "worked-matrix-accuracy"]) == 0
+        assert capsys.readouterr().out.startswith("The answer is 0.875. Accuracy")
+
+    def test_old_id_exits_2_naming_the_new_one(self, capsys):
+        assert main(["answer", "seed-matrix-accuracy"]) == 2
+        assert '"worked-matrix-accuracy"' in capsys.readouterr().err
+
+
+class TestProgress:
+    def test_table_per_lesson(self, capsys):
+        main(["check", "worked-matrix-accuracy", "0.875"])
+        capsys.readouterr()
+        assert main(["progress"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split() == ["lesson", "exercises", "done", "right", "first", "try", "left"]
+        assert lines[1].split() == ["00", str(len(exercises.questions("00"))), "1", "1",
+                                    str(len(exercises.questions("00")) - 1)]
+
+    def test_another_file(self, tmp_path, capsys):
+        assert main(["progress", "--file", str(tmp_path / "none.json")]) == 0
+        assert "0 of" in capsys.readouterr().out
+
+    def test_a_bad_file_exits_2(self, progress_file, capsys):
+        progress_file.write_text("{")
+        assert main(["progress"]) == 2
+        assert "not JSON" in capsys.readouterr().err
+
+
+class TestGrades:
+    def test_csv_on_stdout(self, progress_file, capsys):
+        main(["check", "fraud-self-check", "a"])
+        capsys.readouterr()
+        assert main(["grades", str(progress_file)]) == 0
+        rows = capsys.readouterr().out.splitlines()
+        assert rows[0].startswith("learner,file,lesson,") and len(rows) == 1 + 8
+        assert rows[1].split(",")[2:8] == ["00", "8", "0", "0", "8", "1"]
+
+    def test_csv_in_a_file(self, progress_file, tmp_path, capsys):
+        main(["check", "fraud-self-check", "a"])
+        assert main(["grades", str(progress_file), "--out", str(tmp_path / "g.csv")]) == 0
+        assert (tmp_path / "g.csv").read_text().startswith("learner,file,lesson,")
+        assert "wrote 8 rows" in capsys.readouterr().out
+
+    def test_a_missing_file_exits_2(self, tmp_path, capsys):
+        assert main(["grades", str(tmp_path / "nope.json")]) == 2
+        assert "no such file" in capsys.readouterr().err
+
+    def test_no_file_is_a_usage_error(self, capsys):
+        assert main(["grades"]) == 2
 
 
 # -- course-lib registry ... (lesson 04) --------------------------------------------------------

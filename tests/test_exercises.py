@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib.errors import CourseLibError, InvalidInputError, UnknownQuestionError
 from course_lib import progress
+from course_lib.errors import CourseLibError, InvalidInputError, UnknownQuestionError
 from course_lib.exercises import (
     Answer,
     Choice,

@@ -127,6 +127,10 @@ def _examples() -> dict[str, list]:
         "CostTable": [costs.deployment_costs({"v1": GOOD, "v2": BAD}, miss_cost=100,
                                              false_alarm_cost=5)],
         "Feedback": [exercises.Feedback(True, "Recall.", "q"), exercises.Feedback(False, "No.", "q")],
+        "Answer": [exercises.Answer("q", 'The answer is (a): "Recall". Because.')],
+        "ProgressReport": [_module("course_lib.progress").ProgressReport(
+            "ada", Path("progress.json"), (_module("course_lib.progress").LessonProgress(
+                "00", 8, 3, 2, 5, "2026-12-01T10:00:00Z"),))],
         "FeatureCheckResult": [FeatureProfile.from_data(x).check(x),
                                FeatureProfile.from_data(x).check(x * 100)],
         "LatencyReport": [measure_latency(lambda b: b, np.zeros((4, 3)), batch_sizes=(1, 2),
