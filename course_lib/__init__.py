@@ -21,7 +21,7 @@ from course_lib.errors import (
     MissingDependencyError,
     UnknownQuestionError,
 )
-from course_lib.exercises import Feedback, check, grade, question, questions
+from course_lib.exercises import Feedback, answer, check, grade, question, questions
 from course_lib.metrics import Comparison, Metrics, compare
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "MissingDependencyError",
     "UnknownQuestionError",
     "__version__",
+    "answer",
     "check",
     "compare",
     "grade",

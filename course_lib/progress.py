@@ -1,9 +1,11 @@
 """Your progress through the exercises: a small local file that survives kernel restarts.
 
 >>> from course_lib import progress
->>> from course_lib.exercises import check
->>> _ = check("fraud-self-check", "a")           # wrong: one attempt
->>> _ = check("fraud-self-check", "c")           # right on the second try
+>>> from course_lib.exercises import check, question
+>>> right, wrong = (next(c.key for c in question("fraud-self-check").choices if c.correct is ok)
+...                 for ok in (True, False))
+>>> _ = check("fraud-self-check", wrong)         # wrong: one attempt
+>>> _ = check("fraud-self-check", right)         # right on the second try
 >>> r = progress.load().records["fraud-self-check"]
 >>> r.attempts, r.done, r.first_try
 (2, True, False)
