@@ -40,6 +40,9 @@ One submodule per step:
   :func:`check_budget` adds a size budget.
 * :mod:`~course_lib.tfjs.quantization`: :func:`compare_quantizations` does all of it
   for several weight types.
+* :mod:`~course_lib.tfjs.browser`: :class:`BrowserRun` (an anywidget, imported on first
+  use) runs the model with TF.js inside the learner's JupyterLab page, on the back ends
+  the browser has, and compares its predictions with the source model's in the kernel.
 * :func:`save_layers_model` and :func:`load_layers_model` (from
   :mod:`course_lib.teaching`) show the pitfall: a Keras 3 model written as a TF.js
   *layers* model, which TF.js 4.22 refuses.
@@ -51,6 +54,8 @@ Where ``@tensorflow/tfjs`` is looked for (:func:`node_modules`): the folder in
 
 from __future__ import annotations
 
+import os
+
 from course_lib.errors import ConversionError, TfjsRuntimeError
 from course_lib.teaching import LayersLoad, load_layers_model, save_layers_model
 from course_lib.tfjs.conversion import (
@@ -58,6 +63,7 @@ from course_lib.tfjs.conversion import (
     QUANTIZATIONS,
     Conversion,
     WeightInfo,
+    caught_output,
     convert,
 )
 from course_lib.tfjs.integrity import RECORD, FileCheck, check_files, record_files
@@ -88,6 +94,9 @@ from course_lib.tfjs.runtime import (
     run,
 )
 
+# TF-DF (which tensorflowjs imports) shows an HTML banner in notebooks unless told not to.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+
 __all__ = [
     "CONVERTER_NOISE",
     "INTERACTION_BUDGET_SECONDS",
@@ -97,6 +106,7 @@ __all__ = [
     "SEED_TOLERANCE",
     "TFJS_VERSION",
     "Agreement",
+    "BrowserRun",
     "BudgetResult",
     "Conversion",
     "ConversionError",
@@ -109,6 +119,7 @@ __all__ = [
     "QuantizationReport",
     "TfjsRuntimeError",
     "WeightInfo",
+    "caught_output",
     "check_budget",
     "check_files",
     "compare_quantizations",
@@ -124,3 +135,12 @@ __all__ = [
     "save_layers_model",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """:class:`BrowserRun` on first use (it imports anywidget and ipywidgets)."""
+    if name == "BrowserRun":
+        from course_lib.tfjs.browser import BrowserRun
+
+        return BrowserRun
+    raise AttributeError(f"module 'course_lib.tfjs' has no attribute {name!r}")
