@@ -2,13 +2,14 @@
 
 >>> from course_lib import teaching
 >>> sorted(teaching.__all__)
-['LayersLoad', 'Standardizer', 'fit_standardizer', 'flip_byte', 'forge_version', 'load_layers_model', 'quiet_tf_logs', 'save_layers_model', 'tree']
+['LayersLoad', 'QualityVerdict', 'Standardizer', 'fit_standardizer', 'flip_byte', 'forge_version', 'load_layers_model', 'quality_verdict', 'quiet_tf_logs', 'save_layers_model', 'tree']
 
 They damage a file on purpose (:func:`flip_byte`), forge a registry version as someone who
 can write its folder would (:func:`forge_version`), print a folder (:func:`tree`) and keep
 scaling outside a model (:class:`Standardizer`, the lesson 01 pitfall), keep TensorFlow's
 harmless log lines out of a cell whose raw TensorFlow call prints them (:func:`quiet_tf_logs`,
-lesson 02's TF Lite converter and interpreter). Your own project
+lesson 02's TF Lite converter and interpreter) and hold a classifier's metrics against the
+rule of thumb for a good model after loading (:func:`quality_verdict`, lesson 03). Your own project
 will rarely need them; the lessons use them to show a failure for real:
 :func:`save_layers_model` writes a Keras 3 model as a TF.js *layers* model, which
 :func:`load_layers_model` shows TF.js 4.22 refusing (lesson 05's version-mismatch pitfall).
@@ -30,13 +31,15 @@ import numpy as np
 
 from course_lib import _checks, _display, _fs, _tf
 from course_lib.errors import ConversionError, InvalidInputError, ModelFileError
+from course_lib.metrics import Metrics
 
 if TYPE_CHECKING:
     from course_lib.tfjs.conversion import Conversion
 
 __all__ = [
-    "LayersLoad", "Standardizer", "fit_standardizer", "flip_byte", "forge_version",
-    "load_layers_model", "quiet_tf_logs", "save_layers_model", "tree",
+    "LayersLoad", "QualityVerdict", "Standardizer", "fit_standardizer", "flip_byte",
+    "forge_version", "load_layers_model", "quality_verdict", "quiet_tf_logs",
+    "save_layers_model", "tree",
 ]
 
 
@@ -58,6 +61,85 @@ def quiet_tf_logs() -> Iterator[None]:
     with _tf.quiet_native_stderr(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=TFLITE_MOVE_WARNING, category=UserWarning)
         yield
+
+
+@dataclass(frozen=True, repr=False)
+class QualityVerdict(_display.Report):
+    """A binary classifier's metrics against "85%+ accuracy, balanced precision and recall".
+
+    >>> print(quality_verdict(Metrics.from_counts(tp=90, fp=15, fn=10, tn=85)))
+    rule                          measured        result
+    accuracy >= 0.85              0.875           yes
+    |precision - recall| <= 0.05  0.857 vs 0.900  yes
+    GOOD: accuracy 0.875, precision 0.857 and recall 0.900 balanced
+
+    ``failures`` names each rule missed; the verdict says, with a low precision, how many
+    negatives are flagged for each positive caught.
+    """
+
+    metrics: Metrics
+    min_accuracy: float = 0.85
+    max_gap: float = 0.05
+
+    @property
+    def gap(self) -> float:
+        """|precision - recall|."""
+        return abs(self.metrics.precision - self.metrics.recall)
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Each rule missed, with the measured value."""
+        m, out = self.metrics, []
+        if m.accuracy < self.min_accuracy - 1e-12:
+            out.append(f"accuracy {m.accuracy:.3f} < {self.min_accuracy:g}")
+        if self.gap > self.max_gap + 1e-12:
+            out.append(f"precision {m.precision:.3f} and recall {m.recall:.3f} are not balanced "
+                       f"(gap {self.gap:.3f} > {self.max_gap:g})")
+        return tuple(out)
+
+    @property
+    def verdict(self) -> str:
+        """GOOD, or NOT GOOD with each rule missed and what a low precision costs."""
+        m = self.metrics
+        if self.ok:
+            return (f"GOOD: accuracy {m.accuracy:.3f}, precision {m.precision:.3f} and recall "
+                    f"{m.recall:.3f} balanced")
+        cost = ""
+        if m.tp and m.precision < m.recall:
+            cost = (f": {m.fp:,} false alarms for {m.tp:,} positives caught, "
+                    f"{m.fp / m.tp:.0f} per catch")
+        return "NOT GOOD: " + "; ".join(self.failures) + cost
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """Each rule, the value measured and whether it holds."""
+        m = self.metrics
+        acc_ok = m.accuracy >= self.min_accuracy - 1e-12
+        gap_ok = self.gap <= self.max_gap + 1e-12
+        return (["rule", "measured", "result"],
+                [[f"accuracy >= {self.min_accuracy:g}", f"{m.accuracy:.3f}",
+                  "yes" if acc_ok else "NO"],
+                 [f"|precision - recall| <= {self.max_gap:g}",
+                  f"{m.precision:.3f} vs {m.recall:.3f}", "yes" if gap_ok else "NO"]])
+
+
+def quality_verdict(metrics: Metrics, *, min_accuracy: float = 0.85,
+                    max_gap: float = 0.05) -> QualityVerdict:
+    """Hold a binary classifier's metrics against the loading lesson's rule of a good model.
+
+    "85%+ accuracy, balanced precision and recall": ``min_accuracy`` 0.85, and balanced
+    read as lesson 04's gate reads it, ``|precision - recall| <= max_gap`` (0.05).
+
+    >>> quality_verdict(Metrics.from_counts(tp=51, fp=1_175, fn=3, tn=2_772)).verdict
+    'NOT GOOD: accuracy 0.706 < 0.85; precision 0.042 and recall 0.944 are not balanced (gap 0.903 > 0.05): 1,175 false alarms for 51 positives caught, 23 per catch'
+    """
+    if not isinstance(metrics, Metrics):
+        raise InvalidInputError(
+            f"expected a binary classifier's Metrics; found {type(metrics).__name__}. "
+            "Fix: Metrics.from_predictions(y, scores) of a model with one sigmoid output.")
+    min_accuracy = _checks.number("min_accuracy", min_accuracy, minimum=0, maximum=1,
+                                  example=0.85)
+    max_gap = _checks.number("max_gap", max_gap, minimum=0, maximum=1, example=0.05)
+    return QualityVerdict(metrics, min_accuracy, max_gap)
 
 
 def flip_byte(path: str | os.PathLike[str], offset: int | None = None) -> int:

@@ -173,6 +173,7 @@ def _examples() -> dict[str, list]:
                           release.ReleaseReport("bad", release.ReleasePolicy(), gates)],
         "LayersLoad": [teaching.LayersLoad(Path("web/layers"), False, "An InputLayer should be passed",
                                            "4.22.0", "3.15.1", "Keras 3 files")],
+        "QualityVerdict": [teaching.quality_verdict(GOOD), teaching.quality_verdict(BAD)],
         "Conversion": [converted(None), converted("uint8")],
         "BudgetResult": [parity.check_budget(_parity(GOOD), max_size_bytes=100 * 1024),
                          parity.check_budget(_parity(BAD), max_size_bytes=10 * 1024)],

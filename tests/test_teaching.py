@@ -9,6 +9,7 @@ import pytest
 
 from course_lib import teaching, tfjs
 from course_lib.errors import InvalidInputError, ModelFileError
+from course_lib.metrics import Metrics
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,35 @@ class TestQuietTfLogs:
             os.write(2, b"W0000 tf_tfl_flatbuffer_helpers.cc:365] Ignored output_format.\n")
             os.write(2, b"a line that matters\n")
         assert capfd.readouterr().err == "a line that matters\n"
+
+
+class TestQualityVerdict:
+    def test_the_worked_example_of_the_loading_lesson_is_good(self):
+        verdict = teaching.quality_verdict(Metrics.from_counts(tp=90, fp=15, fn=10, tn=85))
+        assert verdict.ok and verdict.verdict.startswith("GOOD")
+
+    def test_a_high_recall_low_precision_model_is_not_good_and_says_the_cost(self):
+        verdict = teaching.quality_verdict(Metrics.from_counts(tp=51, fp=1_175, fn=3, tn=2_772))
+        assert not verdict.ok and len(verdict.failures) == 2
+        assert verdict.verdict.endswith("1,175 false alarms for 51 positives caught, 23 per catch")
+
+    def test_accurate_but_unbalanced_fails_the_balance_only(self):
+        verdict = teaching.quality_verdict(Metrics.from_counts(tp=12, fp=12, fn=88, tn=4_888))
+        assert verdict.failures == (
+            "precision 0.500 and recall 0.120 are not balanced (gap 0.380 > 0.05)",)
+
+    def test_the_rule_can_be_set(self):
+        verdict = teaching.quality_verdict(Metrics.from_counts(tp=80, fp=10, fn=20, tn=90),
+                                           max_gap=0.2)
+        assert verdict.ok
+
+    def test_other_metrics_are_refused(self):
+        from course_lib.metrics import RegressionMetrics
+
+        reg = RegressionMetrics.from_predictions([1.0, 2.0], [1.0, 2.5])
+        with pytest.raises(InvalidInputError, match="expected a binary classifier's Metrics"):
+            teaching.quality_verdict(reg)
+
+    def test_a_gap_out_of_range_is_refused(self):
+        with pytest.raises(InvalidInputError, match="max_gap"):
+            teaching.quality_verdict(Metrics.from_counts(tp=1, fp=1, fn=1, tn=1), max_gap=2)
