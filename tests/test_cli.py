@@ -184,7 +184,7 @@ class TestRegistryCompare:
     def test_prints_deltas_and_verdict(self, registry_root, capsys):
         assert main(["registry", "compare", registry_root, "fraud", "1", "2"]) == 0
         out = capsys.readouterr().out
-        assert "precision" in out and "+0.050" in out and "GOOD" in out
+        assert "precision" in out and "+0.050" in out and "NO REGRESSION" in out
 
 
 class TestRegistryPromote:
@@ -202,6 +202,11 @@ class TestRegistryPromote:
         out = capsys.readouterr().out
         assert "REFUSED (3 of 4 rules failed" in out
         assert out.count("FAIL ") == 3 and "recall >= 0.95" in out and "size <=" in out
+
+    def test_max_gap_refuses_unbalanced_precision_and_recall(self, registry_root, capsys):
+        args = ["registry", "promote", registry_root, "fraud", "2", "--max-gap", "0.0001"]
+        assert main(args) == 1
+        assert "gap 0.045 > 0.0001" in capsys.readouterr().out
 
     def test_dry_run_moves_nothing(self, registry_root, capsys):
         assert main(["registry", "promote", registry_root, "fraud", "2", "--dry-run"]) == 0

@@ -12,7 +12,7 @@ Actions:
 - ``show ROOT NAME REF``: one version's manifest (REF: a number, an alias, ``latest``);
 - ``verify ROOT NAME [REF]``: check every file's sha256 (all versions without REF);
 - ``compare ROOT NAME A B``: metrics, deltas, size and latency of two versions;
-- ``promote ROOT NAME REF [--min METRIC=VALUE] [--max METRIC=VALUE] [--max-drop D] ...``:
+- ``promote ROOT NAME REF [--min METRIC=VALUE] [--max METRIC=VALUE] [--max-gap G] ...``:
   move the production alias if the version passes every rule of the promotion policy
   (``--min macro_f1=0.8``, ``--max rmse=60``: a floor or ceiling on any metric the
   version's task records; ``--min-recall R`` is ``--min recall=R``);
@@ -97,6 +97,8 @@ def build_parser(prog: str = "course-lib registry") -> argparse.ArgumentParser:
     pro.add_argument("--min-recall", type=float, metavar="R", help="e.g. 0.80")
     pro.add_argument("--min-precision", type=float, metavar="P")
     pro.add_argument("--min-accuracy", type=float, metavar="A")
+    pro.add_argument("--max-gap", type=float, metavar="G",
+                     help="precision and recall balanced: |precision - recall| <= G, e.g. 0.05")
     pro.add_argument("--max-drop", type=float, metavar="D",
                      help="largest drop of any metric against the current version, e.g. 0.01")
     pro.add_argument("--max-size-bytes", type=int, metavar="N")
@@ -142,6 +144,10 @@ def policy_of(args: argparse.Namespace) -> PromotionPolicy:
     ...                                   "macro_f1=0.8", "--max-size-bytes", "100000"])
     >>> print(policy_of(args))
     macro_f1 >= 0.80; size <= 97.7 KB
+    >>> print(policy_of(build_parser().parse_args(
+    ...     ["promote", "reg", "fraud", "2", "--min-precision", "0.8", "--min-recall", "0.8",
+    ...      "--max-gap", "0.05"])))
+    recall >= 0.80; precision >= 0.80; |precision - recall| <= 0.05
     """
     rules: dict[str, float] = {}
     named = [("min", k, v) for k, v in args.min] + [("max", k, v) for k, v in args.max]
@@ -153,8 +159,8 @@ def policy_of(args: argparse.Namespace) -> PromotionPolicy:
             raise InvalidInputError(
                 f"expected each rule once; found --{kind} {metric} twice. Fix: give it once.")
         rules[key] = value
-    return PromotionPolicy(rules, max_drop=args.max_drop, max_size_bytes=args.max_size_bytes,
-                           max_latency_ms=args.max_latency_ms)
+    return PromotionPolicy(rules, max_gap=args.max_gap, max_drop=args.max_drop,
+                           max_size_bytes=args.max_size_bytes, max_latency_ms=args.max_latency_ms)
 
 
 def models_table(reg: ModelRegistry) -> str:

@@ -459,7 +459,7 @@ class ModelRegistry(PublishingMethods, AliasMethods, ServingMethods):
         NOT COMPARABLE.
 
         >>> reg.compare("fraud", 1, 2).verdict
-        'GOOD: version 2 is improved or stable on every metric compared with version 1 ...'
+        'NO REGRESSION: version 2 is improved or stable on every metric compared with version 1 ...'
         """
         tol = fraction("tolerance", tolerance, example=0.01)
         va, vb = self.get(name, a), self.get(name, b)

@@ -247,9 +247,10 @@ class VersionComparison(_display.Report):
     >>> comparison.ok, comparison.figure_
     (True, <Figure size 800x420 with 1 Axes>)
 
-    The verdict follows the seed's rule: a good new version is improved or stable
-    (within ``tolerance``) on every metric of its task; much larger size without gains is
-    flagged. ``ok`` is True for GOOD. A regression's errors (MAE, RMSE, largest error) are
+    The verdict is relative to ``a``, not a judgement of ``b`` on its own (that is the
+    promotion policy's): NO REGRESSION when ``b`` is improved or stable (within
+    ``tolerance``) on every metric of its task, REGRESSION naming the metrics that got worse;
+    much larger size without gains is flagged. ``ok`` is True for NO REGRESSION. A regression's errors (MAE, RMSE, largest error) are
     better when lower: a rise beyond the tolerance is a regression. :meth:`plot` draws the
     two confusion matrices (K x K for a multi-class model), or a regression's errors.
     """
@@ -262,7 +263,7 @@ class VersionComparison(_display.Report):
 
     @property
     def ok(self) -> bool:
-        """True when both share their evaluation data and no metric got worse (GOOD)."""
+        """True when both share their evaluation data and no metric got worse (NO REGRESSION)."""
         return self.same_data and not self.regressions
 
     @property
@@ -288,7 +289,7 @@ class VersionComparison(_display.Report):
 
     @property
     def verdict(self) -> str:
-        """GOOD (improved or stable on every metric) or BAD (which metrics got worse), plus size."""
+        """NO REGRESSION (improved or stable on every metric) or REGRESSION (which got worse)."""
         a, b = self.a.label, self.b.label
         if not self.same_data:
             return (
@@ -303,9 +304,9 @@ class VersionComparison(_display.Report):
             dropped = ", ".join(f"{r.name} {r.delta:+{f}}" for r in self.regressions)
             allowed = (f"allowed: {self._allowed()}" if self.a.task == "regression"
                        else f"more than {self.tolerance:g}")
-            return f"BAD: {b} is worse than {a} on {dropped} ({allowed}){size}"
+            return f"REGRESSION: {b} is worse than {a} on {dropped} ({allowed}){size}"
         return (
-            f"GOOD: {b} is improved or stable on every metric compared with {a} "
+            f"NO REGRESSION: {b} is improved or stable on every metric compared with {a} "
             f"({self._allowed()}){size}"
         )
 

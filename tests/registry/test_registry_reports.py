@@ -79,12 +79,12 @@ class TestCompare:
         assert "1.00 ms" in text and "1.20 ms" in text and "1.00x" in text and "FN" in text
 
     def test_improved_version_is_good_per_the_seed(self, two):
-        assert two.compare("fraud", 1, 2).verdict.startswith("GOOD")
+        assert two.compare("fraud", 1, 2).verdict.startswith("NO REGRESSION")
 
     def test_a_recall_drop_is_bad_and_named(self, two, src):
         two.publish_saved_model(src, "fraud", toy_set(), metrics=WORSE_RECALL, latency_ms=1)
         c = two.compare("fraud", 2, 3)
-        assert c.verdict.startswith("BAD") and [r.name for r in c.regressions] == [
+        assert c.verdict.startswith("REGRESSION") and [r.name for r in c.regressions] == [
             "accuracy",
             "recall",
             "f1",
@@ -205,14 +205,14 @@ class TestCompareAnyTask:
         reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(30), latency_ms=1)
         c = reg.compare("dose", 1, 2)
         assert not c.ok and {"mae", "rmse", "max_error"} <= {r.name for r in c.regressions}
-        assert c.verdict.startswith("BAD: version 2 is worse than version 1 on mae +")
+        assert c.verdict.startswith("REGRESSION: version 2 is worse than version 1 on mae +")
         assert "no error more than 1% larger" in c.verdict
 
     def test_a_regressions_falling_error_is_good(self, reg, src):
         s = regression_set()
         reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(30), latency_ms=1)
         reg.publish_saved_model(src, "dose", s, metrics=regression_metrics(20), latency_ms=1)
-        assert reg.compare("dose", 1, 2).verdict.startswith("GOOD")
+        assert reg.compare("dose", 1, 2).verdict.startswith("NO REGRESSION")
 
     def test_the_tolerance_of_a_regressions_error_is_relative(self, reg, src):
         s = regression_set()
