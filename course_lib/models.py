@@ -274,7 +274,8 @@ def overfitting_check(
     """Measure ``model`` on the training, validation and test rows; judge training against validation.
 
     ``train`` is the split the model was trained on (``dataset.train`` unless given). The
-    loss of each split is the model's own compiled loss (``model.evaluate``); the metrics
+    loss of each split is the model's own compiled loss (``model.evaluate``; none if the
+    model was not compiled); the metrics
     come from :class:`~course_lib.metrics.Metrics` at ``threshold``. ``metric`` (F1 unless
     given: with rare positives accuracy hardly moves) is the one the verdict reads.
 
@@ -292,8 +293,13 @@ def overfitting_check(
     for name, split in splits.items():
         loss = None
         if getattr(model, "compiled", False):
+            # Keras's own loss (from the logits of a sigmoid: exact even for saturated scores).
+            # Its batches of 32 matter: a new model's evaluate traces a tf.function on its first
+            # batch and its last, and with many calls between them, checking model after model
+            # never sets off TensorFlow's "triggered tf.function retracing" warning (one big
+            # batch per split does: five traces in ten calls).
             loss = float(model.evaluate(_checks.features(split.x, f"the {name} rows"),
-                                        split.y.astype(np.float32), batch_size=4096,
+                                        split.y.astype(np.float32), batch_size=32,
                                         return_dict=True, verbose=0)["loss"])
         m = Metrics.from_predictions(split.y, predict_scores(model, split.x), threshold,
                                      task="binary", loss=loss)

@@ -116,3 +116,19 @@ class TestOverfittingCheck:
     def test_unknown_metric_is_refused(self, fraud, fraud_model):
         with pytest.raises(InvalidInputError, match="metric to be one of .* found 'auc'"):
             models.overfitting_check(fraud_model, fraud, metric="auc")
+
+    def test_checking_model_after_model_sets_off_no_retracing_warning(self, fraud):
+        import logging
+
+        seen: list[str] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+        logger = logging.getLogger("tensorflow")
+        few = data.Split(fraud.train.x[:300], fraud.train.y[:300])
+        logger.addHandler(handler)
+        try:
+            for _ in range(5):
+                models.overfitting_check(models.build_fraud_model(few.x), fraud, train=few)
+        finally:
+            logger.removeHandler(handler)
+        assert not [m for m in seen if "retracing" in m]
