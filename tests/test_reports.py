@@ -64,7 +64,7 @@ def _parity(after: Metrics):
 
 
 def _examples() -> dict[str, list]:
-    from course_lib import costs, exercises, release
+    from course_lib import costs, exercises, models, release
     from course_lib.inference import FeatureProfile, choose_threshold, measure_latency
 
     y = np.array([0, 0, 0, 1, 1, 1] * 10)
@@ -121,6 +121,10 @@ def _examples() -> dict[str, list]:
     v1, v2 = _version(1, GOOD), _version(2, BAD)
     return {
         "Comparison": [compare(GOOD, GOOD), compare(GOOD, BAD)],
+        "OverfittingVerdict": [models.OverfittingVerdict((("training", GOOD), ("validation", GOOD),
+                                                          ("test", GOOD))),
+                               models.OverfittingVerdict((("training", GOOD), ("validation", BAD),
+                                                          ("test", BAD)))],
         "PredictionDiff": [prediction_difference([0.2, 0.7], [0.2, 0.7]),
                            prediction_difference([0.2, 0.7], [0.2, 0.4])],
         "CostCurve": [costs.cost_curve(y, s, miss_cost=100, false_alarm_cost=5)],
