@@ -105,6 +105,8 @@ class QuantizationReport(_display.Report):
     conversions: tuple[Conversion, ...]
     max_size_bytes: int
     reference_seconds: float | None
+    #: :func:`download_bytes` of each conversion, measured when the report was made.
+    download_sizes: tuple[int, ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -179,8 +181,8 @@ class QuantizationReport(_display.Report):
                 "largest diff", "parity ok", "fits budget", "verdict"]
         rows = []
         for i, (r, g) in enumerate(zip(self.results, self.budget_results())):
-            gz = (_display.size(download_bytes(self.conversions[i]))
-                  if i < len(self.conversions) else "-")
+            gz = (_display.size(self.download_sizes[i])
+                  if i < len(self.download_sizes) else "-")
             row = [r.label, _display.size(r.size_bytes), gz, _display.size(r.weight_bytes)]
             if names and r.after is not None and r.comparison is not None:
                 f = ".4g" if r.after.task == "regression" else ".3f"
@@ -359,4 +361,5 @@ def compare_quantizations(
                            threshold=threshold, output=output, class_names=class_names,
                            label=s.name) for c, s in zip(conversions, settings))
     return QuantizationReport(results=results, conversions=tuple(conversions),
-                              max_size_bytes=limit, reference_seconds=seconds)
+                              max_size_bytes=limit, reference_seconds=seconds,
+                              download_sizes=tuple(download_bytes(c) for c in conversions))
