@@ -223,7 +223,8 @@ def _dot_panel(ax: Axes, values: Sequence[float], low: float, high: float, title
     ax.set_title(title, fontsize=9)
 
 
-def plot_size_tradeoff(results: Sequence[Any], *, max_size_bytes: int) -> Figure:
+def plot_size_tradeoff(results: Sequence[Any], *, max_size_bytes: int,
+                       ax: Any = None) -> Figure:
     """Each converted setting's size, metrics and prediction difference: one row per setting.
 
     ``results`` are TF.js parity results (:class:`course_lib.tfjs.Parity`: the
@@ -233,6 +234,7 @@ def plot_size_tradeoff(results: Sequence[Any], *, max_size_bytes: int) -> Figure
     (the source's value ± the tolerance) in grey, a dot green inside it and red outside.
     Without labels the metric panels become the first output's rule (rows that changed
     class). A regression's errors are shown relative to the source's (band 1 ± tolerance).
+    ``ax``: a place in an existing figure, split into the panels (None: a new figure).
 
     >>> from course_lib.metrics import Metrics
     >>> from course_lib.tfjs import Parity
@@ -271,8 +273,14 @@ def plot_size_tradeoff(results: Sequence[Any], *, max_size_bytes: int) -> Figure
             else:
                 panels.append((got, ref - tol, ref + tol, f"{name}\nband: source {ref:.3f} ± {tol:g}",
                                [f"{v:.3f}" for v in got], ref))
-    fig = new_figure(2.4 * (len(panels) + 2), 1.3 + 0.5 * len(rows))
-    axes = fig.subplots(1, len(panels) + 2, sharey=True)
+    if ax is None:
+        fig = new_figure(2.4 * (len(panels) + 2), 1.3 + 0.5 * len(rows))
+        axes = fig.subplots(1, len(panels) + 2, sharey=True)
+    else:  # the given axes' place, split into one panel per measure
+        fig, spec = ax.figure, ax.get_subplotspec().subgridspec(1, len(panels) + 2)
+        ax.set_axis_off()  # its place holds the panels
+        axes = [fig.add_subplot(spec[0, 0])]
+        axes += [fig.add_subplot(spec[0, i], sharey=axes[0]) for i in range(1, len(panels) + 2)]
     _size_panel(axes[0], rows, limit)
     for ax, panel in zip(axes[1:-1], panels):
         _dot_panel(ax, *panel)

@@ -82,24 +82,23 @@ class TestCompareQuantizations:
         assert report.verdict.startswith("PASS: " if passing else "FAIL: no setting")
         assert len(report.failures) == len(report.results) - len(passing)
 
-    def test_plot_has_two_panels_and_returns_the_report(self, report):
-        assert report.plot() is report
-        assert len(report.figure_.axes) == 2 and report.ax_ is report.axes_[0]
+    def test_plot_has_a_row_per_setting_and_returns_the_report(self, report):
+        assert report.plot() is report and report.ax_ is report.axes_[0]
+        assert [t.get_text() for t in report.ax_.get_yticklabels()] == report.labels
 
-    def test_plot_into_given_axes(self, report):
-        from course_lib import plots
+    def test_plot_adds_settings_verified_on_their_own(self, report):
+        source = report.results[0].before
+        extra = tfjs.Parity.from_metrics("uint8, dense only", 40_000, source, source)
+        report.plot(also=[extra])
+        assert [t.get_text() for t in report.ax_.get_yticklabels()][-1] == "uint8, dense only"
 
-        fig = plots.new_figure(10, 4)
-        left, right = fig.subplots(1, 2)
-        assert report.plot(ax=(left, right)) is report and report.figure_ is fig
-        assert right.get_yscale() == "log" and left.get_title().startswith("metrics")
+    def test_plot_into_an_axes_splits_its_place_into_the_panels(self, report):
+        from course_lib.plots import new_figure
 
-    def test_plot_into_one_axes_draws_the_metrics_panel(self, report):
-        from course_lib import plots
-
-        ax = plots.new_figure(5, 4).add_subplot()
-        assert report.plot(ax) is report and report.ax_ is ax and len(ax.figure.axes) == 1
-        assert ax.get_ylabel() == "metric measured in TF.js"
+        ax = new_figure(12, 3).add_subplot()
+        report.plot(ax)
+        assert not ax.axison and report.figure_ is ax.figure
+        assert [a for a in ax.figure.axes if a is not ax and a.has_data()]
 
     def test_timing_of_unmeasured_results(self):
         report = tfjs.QuantizationReport((tfjs.Parity.from_metrics("float16", 1, SOURCE, SOURCE),),
@@ -140,7 +139,7 @@ class TestWithoutLabels:
 
     def test_plot_shows_the_rows_that_changed_class(self, unlabelled):
         assert unlabelled.plot() is unlabelled
-        assert unlabelled.axes_[0].get_ylabel() == "rows that changed class (%)"
+        assert unlabelled.axes_[1].get_title().startswith("rows that changed class (%)")
 
 
 class TestRegressionReport:
@@ -162,7 +161,7 @@ class TestRegressionReport:
 
     def test_plot_draws_errors_relative_to_the_source(self):
         assert self.REPORT.plot() is self.REPORT
-        assert self.REPORT.axes_[0].get_ylabel() == "error in TF.js / the source's"
+        assert self.REPORT.axes_[1].get_title().startswith("mae / the source's")
 
 
 class TestReportFromFigures:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from course_lib import _checks, _display, _inputs
 from course_lib.errors import InvalidInputError
@@ -84,7 +83,6 @@ class Quantization:
         return self.label or self.dtype or "float32"
 
 
-_MARKERS = "osD^vP*X"
 
 
 @dataclass(frozen=True, repr=False)
@@ -228,98 +226,26 @@ class QuantizationReport(_display.Report):
                      f"interaction budget by every setting: {'yes' if fast else 'NO'}")
         return "\n".join(lines)
 
-    def plot(self, ax: Any = None) -> QuantizationReport:
-        """Size against the task's metrics (left) and the largest output difference (right).
+    def plot(self, ax: Any = None, *, also: Sequence[Parity] = ()) -> QuantizationReport:
+        """Each setting on its own row: size against the budget, each metric in its own panel
+        with its allowed band, and the largest output difference.
 
-        Without labels the left panel shows the first output's rule instead (rows that
-        changed class, or a regression's largest difference).
-
-        ``ax``: None (a new figure with both panels), two Axes (left, right), or one
-        Axes (the metrics panel only). Returns the report; the axes are in ``axes_``.
+        ``also``: settings verified on their own (``tfjs.verify(..., label="uint8, dense
+        only")``), drawn below the report's. The figure is
+        :func:`course_lib.plots.plot_size_tradeoff`'s; ``ax``, if given, is the place in a
+        figure that its panels share. Returns the report; the axes are in ``axes_``.
 
         >>> report.plot().figure_
-        <Figure size 1000x400 with 2 Axes>
+        <Figure size 1200x330 with 5 Axes>
         """
-        if ax is None:
-            from course_lib import plots
+        from course_lib import plots
 
-            left, right = plots.new_figure(10, 4).subplots(1, 2)
-        elif isinstance(ax, (list, tuple, np.ndarray)):
-            left, right = ax
-        else:
-            left, right = ax, None
-        self._axes(left)
-        object.__setattr__(self, "axes_", (left,) if right is None else (left, right))
-        self._metrics_panel(left)
-        if right is not None:
-            self._difference_panel(right)
+        fig = plots.plot_size_tradeoff([*self.results, *also], max_size_bytes=self.max_size_bytes,
+                                       ax=ax)
+        object.__setattr__(self, "ax_", fig.axes[0])
+        object.__setattr__(self, "figure_", fig)
+        object.__setattr__(self, "axes_", tuple(fig.axes))
         return self
-
-    def _style(self, i: int, color: str) -> dict[str, Any]:
-        return {"marker": _MARKERS[i % len(_MARKERS)], "color": color, "ls": "",
-                "mfc": "none" if i % 2 else color}
-
-    def _size_axis(self, ax: Any, sizes: Sequence[float]) -> None:
-        ax.axvline(self.max_size_bytes / 1024, color="grey", ls="--", lw=1)
-        ax.set_xlabel(f"total size (KB); dashed line: budget {_display.size(self.max_size_bytes)}")
-        ax.set_xlim(0, max(max(sizes), self.max_size_bytes / 1024) * 1.25)
-
-    def _metrics_panel(self, ax: Any) -> None:
-        from matplotlib.lines import Line2D
-
-        sizes = [r.size_bytes / 1024 for r in self.results]
-        first, tol = self.results[0], self.results[0].tolerance
-        if first.before is None:
-            return self._agreement_panel(ax, sizes)
-        regression = first.before.task == "regression"
-        names = ["mae", "rmse"] if regression else self._shown_metrics
-        metric_handles = []
-        for name, color in zip(names, ("C0", "C1", "C2")):
-            ref = first.before.get(name)
-            low, high = (1 - tol, 1 + tol) if regression else (ref - tol, ref + tol)
-            ax.axhspan(low, high, color=color, alpha=0.15, lw=0)
-            for i, (r, s) in enumerate(zip(self.results, sizes)):
-                value = r.after.get(name) if r.after is not None else float("nan")
-                ax.plot([s], [value / ref if regression and ref else value], ms=8,
-                        **self._style(i, color))
-            band = f"1 ± {tol:g}" if regression else f"source ± {tol:g}"
-            metric_handles.append(Line2D([], [], color=color, lw=6, alpha=0.4,
-                                         label=f"{name}: {band}"))
-        setting_handles = [Line2D([], [], label=r.label, **self._style(i, "k"))
-                           for i, r in enumerate(self.results)]
-        self._size_axis(ax, sizes)
-        if regression:
-            ax.set_ylabel("error in TF.js / the source's")
-        else:
-            ax.set_ylabel("metric measured in TF.js")
-            ax.set_ylim(0, 1.05)
-        ax.add_artist(ax.legend(handles=metric_handles, fontsize=8, loc="center left"))
-        ax.legend(handles=setting_handles, fontsize=8, loc="center right")
-        ax.set_title("metrics against size (bands: allowed range)")
-
-    def _agreement_panel(self, ax: Any, sizes: Sequence[float]) -> None:
-        """Without labels: the first output's rule (rows that changed class, or difference)."""
-        rule = self.results[0].agreement[0]
-        scale = 100 if rule.shares else 1
-        ax.axhspan(0, rule.allowed * scale, color="C0", alpha=0.15, lw=0)
-        for i, (r, s) in enumerate(zip(self.results, sizes)):
-            ax.plot([s], [r.agreement[0].value * scale], ms=8, label=r.label,
-                    **self._style(i, "C0"))
-        self._size_axis(ax, sizes)
-        ax.set_ylabel(f"{rule.measure}{' (%)' if rule.shares else ''}")
-        ax.legend(fontsize=8)
-        ax.set_title(f"{rule.output}: TF.js against the source (band: allowed)")
-
-    def _difference_panel(self, ax: Any) -> None:
-        sizes = [r.size_bytes / 1024 for r in self.results]
-        for i, (r, s) in enumerate(zip(self.results, sizes)):
-            ax.plot([s], [max(r.max_abs_diff, 1e-9)], ms=8, **self._style(i, "C3"))
-            ax.annotate(r.label, (s, max(r.max_abs_diff, 1e-9)), xytext=(8, -3),
-                        textcoords="offset points", fontsize=8)
-        ax.set_yscale("log")
-        self._size_axis(ax, sizes)
-        ax.set_ylabel("largest |TF.js output - source output|")
-        ax.set_title("prediction difference against size")
 
 
 def compare_quantizations(
