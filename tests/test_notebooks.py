@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,21 @@ class TestStoredLessons:
         headings = [c.source for c in notebook.cells if c.cell_type == "markdown"]
         assert any("## Exercises" in h for h in headings)
         assert any("## Recap" in h for h in headings)
+
+    def test_every_exercise_is_stored_unanswered(self, notebook):
+        calls = [m for c in _code_cells(notebook)
+                 for m in re.findall(r"(?<![.\w])check\((.*?)\)\s*$", c.source, re.M)]
+        placeholder = re.compile(r'\s*"[^"]+"\s*,\s*\.\.\.\s*')
+        assert [call for call in calls if not placeholder.fullmatch(call)] == []
+        assert not [c.source for c in _code_cells(notebook)
+                    if re.search(r"(?<![.\w])answer\(", c.source)]
+
+    def test_the_learner_reads_no_authoring_words(self, notebook):
+        words = re.compile(r"\b[Ss]eeds?\b|[Ll]esson text|\bnbval\b|\bCI\b|benchmarks/")
+        texts = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+        texts += [str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                  for c in _code_cells(notebook) for o in c.outputs]
+        assert [words.search(t).group(0) for t in texts if words.search(t)] == []
 
 
 def test_nbval_fails_when_a_stored_number_is_changed(tmp_path):
