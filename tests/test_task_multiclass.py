@@ -258,7 +258,7 @@ class TestTfjs:
 
         report = tfjs.compare_quantizations(digits_model, digits[1].x, digits[1].y, tmp_path,
                                             ["float16"])
-        assert report.ok and list(report.table()[0][3:6]) == ["accuracy", "precision", "recall"]
+        assert report.ok and list(report.table()[0][4:7]) == ["accuracy", "precision", "recall"]
 
     def test_a_decision_threshold_is_refused(self, web, digits, digits_model):
         from course_lib import tfjs

@@ -245,7 +245,7 @@ class TestTfjs:
 
         report = tfjs.compare_quantizations(diabetes_model, diabetes[1].x, diabetes[1].y, tmp_path,
                                             ["float16"])
-        assert report.ok and list(report.table()[0][3:6]) == ["mae", "rmse", "r2"]
+        assert report.ok and list(report.table()[0][4:7]) == ["mae", "rmse", "r2"]
 
     def test_a_decision_threshold_is_refused(self, web, diabetes, diabetes_model):
         from course_lib import tfjs
