@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -369,6 +370,28 @@ def _lesson_notebooks(folder: Path) -> None:
         "name": "python3", "display_name": "Python 3", "language": "python"}})
     (folder / "notebooks").mkdir()
     nbformat.write(nb, folder / "notebooks" / "00_hello.ipynb")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """A real, small file system for disk-full tests: ``mnt = small_disk("1m")`` mounts a tmpfs
+    of that size in ``tmp_path`` (unmounted after the test). Mounting needs root: elsewhere
+    the test is skipped, with the reason."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        mnt = tmp_path / f"disk-{len(mounted)}"
+        mnt.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"mounting a {size} tmpfs is not allowed here ({done.stderr.strip()})")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for mnt in mounted:
+        subprocess.run(["umount", str(mnt)], check=False)
 
 
 @pytest.fixture(autouse=True)

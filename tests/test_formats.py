@@ -66,24 +66,15 @@ class TestSave:
             persistence.save({}, tmp_path / "m.keras")
 
     @pytest.mark.parametrize("name", ["m.keras", "m_savedmodel", "m.h5"])
-    def test_a_really_full_disk_is_a_storage_error_and_leaves_nothing(self, name, tmp_path):
+    def test_a_really_full_disk_is_a_storage_error_and_leaves_nothing(self, name, small_disk):
         import keras
-        import subprocess
 
-        mnt = tmp_path / "small"
-        mnt.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            pytest.skip(f"mounting a 200 KB tmpfs is not allowed here ({done.stderr.strip()})")
-        try:  # 61,000 float32 weights: 245 KB, more than the disk holds in every format
-            big = keras.Sequential([keras.Input((30,)), keras.layers.Dense(2048),
-                                    keras.layers.Dense(1)])
-            with pytest.raises(StorageError, match=r"the disk refused: no space is left"):
-                persistence.save(big, mnt / name)
-            assert os.listdir(mnt) == []
-        finally:
-            subprocess.run(["umount", str(mnt)], check=False)
+        mnt = small_disk("200k")  # 61,000 float32 weights (245 KB): more than any format fits
+        big = keras.Sequential([keras.Input((30,)), keras.layers.Dense(2048),
+                                keras.layers.Dense(1)])
+        with pytest.raises(StorageError, match=r"the disk refused: no space is left"):
+            persistence.save(big, mnt / name)
+        assert os.listdir(mnt) == []
 
     def test_failed_save_leaves_nothing_behind(self, fraud_model, tmp_path, monkeypatch):
         def broken(m, tmp, fmt):

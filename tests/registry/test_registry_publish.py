@@ -342,26 +342,17 @@ class TestDiskRefusing:
             reg.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
 
 
-    def test_a_real_full_file_system_leaves_nothing_half_written(self, tmp_path):
-        mnt = tmp_path / "small"
-        mnt.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            pytest.skip(f"mounting a 1 MB tmpfs is not allowed here ({done.stderr.strip()})")
-        try:
-            from course_lib.registry import ModelRegistry
+    def test_a_real_full_file_system_leaves_nothing_half_written(self, tmp_path, small_disk):
+        from course_lib.registry import ModelRegistry
 
-            reg = ModelRegistry(mnt / "registry")
-            big = fake_saved_model(tmp_path / "big", size=400_000)  # 1.6 MB
-            with pytest.raises(StorageError, match="no space is left on the device"):
-                reg.publish_saved_model(big, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
-            assert reg.versions("fraud") == [] and leftovers(reg) == []
-            small = fake_saved_model(tmp_path / "small-model", size=1000)
-            assert reg.publish_saved_model(small, "fraud", toy_set(), metrics=SEED_V2,
-                                           latency_ms=1).version == 1
-        finally:
-            subprocess.run(["umount", str(mnt)], check=False)
+        reg = ModelRegistry(small_disk("1m") / "registry")
+        big = fake_saved_model(tmp_path / "big", size=400_000)  # 1.6 MB
+        with pytest.raises(StorageError, match="no space is left on the device"):
+            reg.publish_saved_model(big, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
+        assert reg.versions("fraud") == [] and leftovers(reg) == []
+        small = fake_saved_model(tmp_path / "small-model", size=1000)
+        assert reg.publish_saved_model(small, "fraud", toy_set(), metrics=SEED_V2,
+                                       latency_ms=1).version == 1
 
 
 class TestLeftoversOfKilledPublishers:
