@@ -373,6 +373,15 @@ def _lesson_notebooks(folder: Path) -> None:
 
 
 @pytest.fixture
+def progress_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A progress file of this test's own (``COURSE_LIB_PROGRESS``), for tests that record
+    answers (the exercises and the quiz widget)."""
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv("COURSE_LIB_PROGRESS", str(path))
+    return path
+
+
+@pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     """A real, small file system for disk-full tests: ``mnt = small_disk("1m")`` mounts a tmpfs
     of that size in ``tmp_path`` (unmounted after the test). Mounting needs root: elsewhere

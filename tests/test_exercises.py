@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from quiz_helpers import right_key, wrong_key
 
 from course_lib import progress
 from course_lib.errors import CourseLibError, InvalidInputError, UnknownQuestionError
@@ -47,20 +48,7 @@ CHOICE_QUESTIONS = [q for q in BANK if isinstance(q, MultipleChoice)]
 NUMERIC_QUESTIONS = [q for q in BANK if isinstance(q, Numeric)]
 
 
-@pytest.fixture(autouse=True)
-def progress_file(tmp_path, monkeypatch):
-    """Each test records into a progress file of its own."""
-    path = tmp_path / "progress.json"
-    monkeypatch.setenv(progress.ENV, str(path))
-    return path
-
-
-def right_key(qid: str) -> str:
-    return next(c.key for c in question(qid).choices if c.correct)
-
-
-def wrong_key(qid: str) -> str:
-    return next(c.key for c in question(qid).choices if not c.correct)
+pytestmark = pytest.mark.usefixtures("progress_file")  # each test records into its own
 
 
 def write_bank(tmp_path: Path, questions_: list, **top: object) -> Path:

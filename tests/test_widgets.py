@@ -7,6 +7,7 @@ import html
 import ipywidgets as W
 import numpy as np
 import pytest
+from quiz_helpers import right_key, wrong_key
 
 from course_lib import progress
 from course_lib.errors import InvalidInputError, UnknownQuestionError
@@ -17,20 +18,7 @@ from course_lib.widgets import ConfusionMatrixCalculator, QuizWidget, ThresholdE
 CHOICE_ID, NUMERIC_ID = "fraud-self-check", "worked-matrix-precision"
 
 
-@pytest.fixture(autouse=True)
-def progress_file(tmp_path, monkeypatch):
-    """Each test records into a progress file of its own."""
-    path = tmp_path / "progress.json"
-    monkeypatch.setenv(progress.ENV, str(path))
-    return path
-
-
-def right_key(question_id: str) -> str:
-    return next(c.key for c in question(question_id).choices if c.correct)
-
-
-def wrong_key(question_id: str) -> str:
-    return next(c.key for c in question(question_id).choices if not c.correct)
+pytestmark = pytest.mark.usefixtures("progress_file")  # each test records into its own
 
 
 class TestQuizWidget:
