@@ -10,13 +10,12 @@ slider of the ThresholdExplorer, and the fraud self-check quiz. Expected texts c
 from __future__ import annotations
 
 import re
-import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_helpers import STATE, STDERR, code_cell, run_all_cells
 
 from course_lib.exercises import grade, question
 
@@ -24,62 +23,9 @@ pytestmark = pytest.mark.browser
 
 LESSON = "00_metrics_that_matter.ipynb"
 QUIZ_ID = "fraud-self-check"
-#: Generous but bounded waits (milliseconds): a 2-core machine shared with other work.
-OPEN_TIMEOUT = 120_000
-START_TIMEOUT = 30_000
-RUN_ALL_TIMEOUT = 300_000
 WIDGET_TIMEOUT = 30_000
-STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-
-_STATE = """() => {
-  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
-    .map(e => e.textContent.trim());
-  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-  return {prompts, kernel: indicator ? indicator.getAttribute('data-status') : null};
-}"""
-_DONE = """() => {
-  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
-    .map(e => e.textContent.trim());
-  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-  return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p))
-    && indicator !== null && indicator.getAttribute('data-status') === 'idle';
-}"""
-_STARTED = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
-  .some(e => /^\\[(\\*|\\d+)\\]:$/.test(e.textContent.trim()))"""
-_KERNEL_IDLE = """() => document.querySelector('.jp-Notebook-ExecutionIndicator')
-  ?.getAttribute('data-status') === 'idle'"""
 _SUMMARY = re.compile(r"At threshold (\d\.\d\d) the model flags ([\d,]+) of ([\d,]+) rows; "
                       r"it catches ([\d,]+) of ([\d,]+) frauds")
-
-
-def _wait_for_kernel(server: Any, page: Any) -> None:
-    """Until the notebook's kernel is idle, with the page connected to it (API and status bar)."""
-    page.wait_for_function(_KERNEL_IDLE, timeout=OPEN_TIMEOUT)
-    deadline = time.monotonic() + OPEN_TIMEOUT / 1000
-    while True:
-        kernels = server.api("/api/kernels")
-        if kernels and all(k["execution_state"] == "idle" and k.get("connections", 0) > 0
-                           for k in kernels):
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"the kernel was not idle and connected within {OPEN_TIMEOUT // 1000} s: "
-                        f"{kernels}\n{server.log_tail()}", pytrace=False)
-        time.sleep(0.25)
-
-
-def _menu(page: Any, menu: str, item: str) -> None:
-    """Click a top-menu entry (e.g. Run > Run All Cells) as a person would."""
-    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
-    label = page.locator(".lm-Menu-itemLabel:visible", has_text=re.compile(f"^{re.escape(item)}$"))
-    label.click()
-
-
-def _code_cell(page: Any, source: str) -> Any:
-    """The code cell whose source contains ``source`` (exactly one)."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(
-        has=page.locator(".jp-InputArea-editor", has_text=source))
-    assert cell.count() == 1, f"expected one code cell with {source!r}, found {cell.count()}"
-    return cell
 
 
 @dataclass(frozen=True)
@@ -103,39 +49,14 @@ class Summary:
 @pytest.fixture(scope="module")
 def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
     """Lesson 00 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page = lab_page
-    page.goto(lab_server.lab_url(LESSON), timeout=OPEN_TIMEOUT)
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-CodeCell").first.wait_for(timeout=OPEN_TIMEOUT)
-    _wait_for_kernel(lab_server, page)
-    _menu(page, "Edit", "Clear Outputs of All Cells")
-    for attempt in (1, 2):  # a click that lands before the kernel is wired up runs nothing
-        _menu(page, "Run", "Run All Cells")
-        try:
-            page.wait_for_function(_STARTED, timeout=START_TIMEOUT, polling=250)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                page.screenshot(path=str(artifacts / "00-run-all-not-started.png"))
-                pytest.fail(f"Run All Cells started no cell twice: {page.evaluate(_STATE)}; kernels "
-                            f"{lab_server.api('/api/kernels')}", pytrace=False)
-            warnings.warn("Run All Cells started no cell within "
-                          f"{START_TIMEOUT // 1000} s: clicking it again", stacklevel=1)
-            _wait_for_kernel(lab_server, page)
-    try:
-        page.wait_for_function(_DONE, timeout=RUN_ALL_TIMEOUT, polling=500)
-    except PlaywrightTimeout:
-        page.screenshot(path=str(artifacts / "00-run-all-timeout.png"))
-        pytest.fail(f"Run All Cells did not finish within {RUN_ALL_TIMEOUT // 1000} s: "
-                    f"{page.evaluate(_STATE)}\nserver log:\n{lab_server.log_tail()}", pytrace=False)
+    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
     page.screenshot(path=str(artifacts / "00-after-run-all.png"))
     return page
 
 
 class TestRunAll:
     def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(_STATE)["prompts"]
+        prompts = lesson.evaluate(STATE)["prompts"]
         assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
 
     def test_no_error_or_stderr_output(self, lesson):
@@ -149,7 +70,7 @@ class TestThresholdExplorer:
 
         from course_lib.data import load_fraud
 
-        cell = _code_cell(lesson, "widgets.ThresholdExplorer(")
+        cell = code_cell(lesson, "widgets.ThresholdExplorer(")
         outputs = cell.locator(".jp-OutputArea")
         result = cell.locator(".widget-html-content", has_text="At threshold")
         expect(result).to_contain_text("At threshold 0.50 ", timeout=WIDGET_TIMEOUT)
@@ -190,7 +111,7 @@ class TestFraudSelfCheckQuiz:
         q = question(QUIZ_ID)
         choice = next(c for c in q.choices if c.correct is correct)
         feedback = grade(q, choice.key)
-        cell = _code_cell(lesson, f'widgets.quiz("{QUIZ_ID}")')
+        cell = code_cell(lesson, f'widgets.quiz("{QUIZ_ID}")')
         cell.get_by_label(f"{choice.key}) {choice.text}").check()
         cell.get_by_role("button", name="Check").click()
 

@@ -16,18 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_lab_browser import (
-    _DONE,
-    _STARTED,
-    _STATE,
-    OPEN_TIMEOUT,
-    RUN_ALL_TIMEOUT,
-    START_TIMEOUT,
-    STDERR,
-    _code_cell,
-    _menu,
-    _wait_for_kernel,
-)
+from lab_helpers import STDERR, code_cell, run_all_cells
 
 from course_lib.data import load_fraud
 from course_lib.tfjs.browser import BACKENDS
@@ -48,30 +37,7 @@ _ABSENT = re.compile(r"^(\w+): not available in this browser \((.*)\)$")
 @pytest.fixture(scope="module")
 def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
     """Lesson 05 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page = lab_page
-    page.goto(lab_server.lab_url(LESSON), timeout=OPEN_TIMEOUT)
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-CodeCell").first.wait_for(timeout=OPEN_TIMEOUT)
-    _wait_for_kernel(lab_server, page)
-    _menu(page, "Edit", "Clear Outputs of All Cells")
-    for attempt in (1, 2):  # a click that lands before the kernel is wired up runs nothing
-        _menu(page, "Run", "Run All Cells")
-        try:
-            page.wait_for_function(_STARTED, timeout=START_TIMEOUT, polling=250)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                pytest.fail(f"Run All Cells started no cell twice: {page.evaluate(_STATE)}",
-                            pytrace=False)
-            _wait_for_kernel(lab_server, page)
-    try:
-        page.wait_for_function(_DONE, timeout=RUN_ALL_TIMEOUT, polling=500)
-    except PlaywrightTimeout:
-        page.screenshot(path=str(artifacts / "05-run-all-timeout.png"))
-        pytest.fail(f"Run All Cells did not finish within {RUN_ALL_TIMEOUT // 1000} s: "
-                    f"{page.evaluate(_STATE)}\nserver log:\n{lab_server.log_tail()}", pytrace=False)
-    return page
+    return run_all_cells(lab_server, lab_page, LESSON, artifacts)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +45,7 @@ def shown(lesson: Any, artifacts: Path) -> dict[str, Any]:
     """The widget's lines once the kernel has compared every back end: {backend: match}."""
     from playwright.sync_api import expect
 
-    cell = _code_cell(lesson, "tfjs.BrowserRun(")
+    cell = code_cell(lesson, "tfjs.BrowserRun(")
     lines = cell.locator(".course-lib-browser-lines")
     lines.scroll_into_view_if_needed()
     expect(lines).to_contain_text(re.compile(r"(OK|FAIL): \d of \d back ends ran"),
