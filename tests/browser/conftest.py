@@ -46,6 +46,16 @@ ENABLE = ("To enable them: `bash .ci/install-browser.sh` (apt-get install chromi
 SERVER_START_TIMEOUT = 90.0
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``quiz_id`` and ``check_id``: each exercise of the module's ``LESSON``, read from the notebook."""
+    from lab_helpers import exercises
+
+    for kind in ("quiz", "check"):
+        if f"{kind}_id" in metafunc.fixturenames:
+            ids = exercises(metafunc.module.LESSON)[kind]
+            metafunc.parametrize(f"{kind}_id", ids, ids=ids)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: drives JupyterLab in headless Chromium (needs chromium and playwright)")
@@ -141,6 +151,8 @@ class LabServer:
     root: Path
     process: subprocess.Popen[bytes]
     log: Path
+    #: The kernels' progress file (COURSE_LIB_PROGRESS): what the learner answered in the page.
+    progress: Path
 
     def api(self, path: str, method: str = "GET") -> Any:
         """Call the server's REST API (``/api/...``) with the token; the decoded JSON (or None)."""
@@ -216,7 +228,8 @@ def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
     root = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", root,
                     ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__"))
-    env = {**os.environ, **_write_jupyter_settings(base / "jupyter"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, **_write_jupyter_settings(base / "jupyter"), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "COURSE_LIB_PROGRESS": str(base / "progress.json")}
     env.pop("JUPYTER_PATH", None)
     # As a learner's kernel: ipykernel stops forwarding C-level output when it sees pytest's variable.
     env.pop("PYTEST_CURRENT_TEST", None)
@@ -234,7 +247,7 @@ def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
     with log.open("wb") as log_file:
         process = subprocess.Popen(cmd, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log)
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log, base / "progress.json")
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:

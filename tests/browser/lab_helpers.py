@@ -1,11 +1,16 @@
 """What the real-browser tests of the lessons share: JupyterLab driven in Chromium.
 
 The waits, the page scripts that read a notebook's state, the menu clicks, finding a code
-cell, and :func:`run_all_cells`, which opens a lesson and runs it top to bottom.
+cell, :func:`run_all_cells`, which opens a lesson and runs it top to bottom,
+:func:`run_cell_as`, which types new source into a cell and runs it, and
+:class:`ExerciseTests`, the tests every lesson's exercises get: each quiz widget answered
+wrong, right and with Show answer, each ``check("id", ...)`` cell answered wrong then right,
+and the answers found in the learner's progress file.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import warnings
@@ -13,12 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from quiz_helpers import right_answer, wrong_answer
+
+from course_lib.exercises import MultipleChoice, answer, check, grade, question
+from course_lib.metrics import Metrics
 
 #: Generous but bounded waits (milliseconds): a 2-core machine shared with other work.
 OPEN_TIMEOUT = 120_000
 START_TIMEOUT = 30_000
 RUN_ALL_TIMEOUT = 300_000
+WIDGET_TIMEOUT = 30_000
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+_QUIZ = re.compile(r'widgets\.quiz\("([\w-]+)"\)')
+_CHECK = re.compile(r'check\("([\w-]+)", \.\.\.\)')
 
 STATE = """() => {
   const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
@@ -62,11 +75,15 @@ def menu(page: Any, menu: str, item: str) -> None:
 
 
 def code_cell(page: Any, source: str) -> Any:
-    """The code cell whose source contains ``source`` (exactly one)."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(
-        has=page.locator(".jp-InputArea-editor", has_text=source))
-    assert cell.count() == 1, f"expected one code cell with {source!r}, found {cell.count()}"
-    return cell
+    """The code cell whose source contains ``source`` (exactly one), pinned by its position.
+
+    Pinned, the locator still finds the cell after its source is edited (:func:`run_cell_as`).
+    """
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    found = [i for i, text in enumerate(cells.locator(".jp-InputArea-editor").all_inner_texts())
+             if source in text]
+    assert len(found) == 1, f"expected one code cell with {source!r}, found {len(found)}"
+    return cells.nth(found[0])
 
 
 def run_all_cells(server: Any, page: Any, lesson: str, artifacts: Path) -> Any:
@@ -104,3 +121,124 @@ def run_all_cells(server: Any, page: Any, lesson: str, artifacts: Path) -> Any:
         pytest.fail(f"Run All Cells did not finish within {RUN_ALL_TIMEOUT // 1000} s: "
                     f"{page.evaluate(STATE)}\nserver log:\n{server.log_tail()}", pytrace=False)
     return page
+
+
+def exercises(lesson: str) -> dict[str, list[str]]:
+    """The exercise ids of a lesson's code cells: ``quiz`` widgets and ``check(id, ...)`` cells."""
+    sources = ["".join(c["source"]) for c in json.loads((NOTEBOOKS / lesson).read_text())["cells"]
+               if c["cell_type"] == "code"]
+    return {kind: [m for src in sources for m in pattern.findall(src)]
+            for kind, pattern in (("quiz", _QUIZ), ("check", _CHECK))}
+
+
+def run_cell_as(page: Any, cell: Any, source: str) -> None:
+    """Replace ``cell``'s source with ``source`` (as typed, no auto-closed brackets) and run it."""
+    editor = cell.locator(".jp-InputArea-editor .cm-content")
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(source)
+    page.keyboard.press("Shift+Enter")
+
+
+def answer_quiz(cell: Any, question_id: str, given: str) -> Any:
+    """Pick or type ``given`` in a quiz widget and press Check; the widget's feedback box."""
+    q = question(question_id)
+    if isinstance(q, MultipleChoice):
+        choice = next(c for c in q.choices if c.key == given)
+        cell.get_by_label(f"{choice.key}) {choice.text}").check()
+    else:
+        box = cell.get_by_placeholder("e.g. 0.75 or 75%")
+        box.fill(given)
+        box.press("Enter")
+    cell.get_by_role("button", name="Check").click()
+    return cell.locator(".widget-html-content").last
+
+
+def type_number(cell: Any, label: str, value: float) -> None:
+    """Type ``value`` into the widget field labelled ``label`` and commit it (Enter), as a learner."""
+    box = cell.get_by_label(label, exact=True)
+    box.scroll_into_view_if_needed()
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def expect_metrics(shown: Any, metrics: Metrics) -> None:
+    """``shown`` displays ``metrics`` as its HTML does: the four counts and each value to 3 places."""
+    from playwright.sync_api import expect
+
+    for count in ("tn", "fp", "fn", "tp"):
+        expect(shown).to_contain_text(f"{count.upper()} {getattr(metrics, count)}", timeout=WIDGET_TIMEOUT)
+    rows = dict(line.split("\t") for line in shown.inner_text().splitlines() if line.count("\t") == 1)
+    assert {k: rows.get(k) for k in metrics.names} == {k: f"{metrics.get(k):.3f}" for k in metrics.names}
+
+
+class ExerciseTests:
+    """Every exercise of the module's ``LESSON``, worked in the page (subclass it as ``TestExercises``).
+
+    Needs the module's ``lesson`` fixture (the lesson run top to bottom). The ids come from
+    the notebook itself (the browser conftest parametrizes ``quiz_id`` and ``check_id``), the
+    expected feedback from :mod:`course_lib.exercises` (``grade``, ``check``, ``answer``), never
+    typed here.
+    """
+
+    def test_a_wrong_quiz_answer_gets_a_hint_and_another_try(self, lesson, artifacts, quiz_id):
+        from playwright.sync_api import expect
+
+        wrong = wrong_answer(quiz_id)
+        cell = code_cell(lesson, f'widgets.quiz("{quiz_id}")')
+        shown = answer_quiz(cell, quiz_id, wrong)
+        expect(shown).to_contain_text("Not quite.", timeout=WIDGET_TIMEOUT)
+        expect(shown).to_contain_text(grade(quiz_id, wrong).message)
+        assert shown.inner_text().strip().endswith("Try again.")
+        assert "The answer is" not in shown.inner_text()
+        cell.locator(".jp-OutputArea").screenshot(path=str(artifacts / f"{quiz_id}-wrong.png"))
+
+    def test_the_right_quiz_answer_is_confirmed_with_why(self, lesson, artifacts, quiz_id):
+        from playwright.sync_api import expect
+
+        cell = code_cell(lesson, f'widgets.quiz("{quiz_id}")')
+        shown = answer_quiz(cell, quiz_id, right_answer(quiz_id))
+        expect(shown).to_contain_text("Correct.", timeout=WIDGET_TIMEOUT)
+        expect(shown).to_contain_text(grade(quiz_id, right_answer(quiz_id)).message)
+        cell.locator(".jp-OutputArea").screenshot(path=str(artifacts / f"{quiz_id}-right.png"))
+
+    def test_show_answer_gives_the_answer_and_why(self, lesson, artifacts, quiz_id):
+        from playwright.sync_api import expect
+
+        cell = code_cell(lesson, f'widgets.quiz("{quiz_id}")')
+        cell.get_by_role("button", name="Show answer").click()
+        shown = cell.locator(".widget-html-content").last
+        expect(shown).to_contain_text(answer(quiz_id).message, timeout=WIDGET_TIMEOUT)
+        cell.locator(".jp-OutputArea").screenshot(path=str(artifacts / f"{quiz_id}-shown.png"))
+
+    def test_a_check_cell_stored_unanswered_takes_a_wrong_then_a_right_answer(
+            self, lesson, artifacts, check_id):
+        from playwright.sync_api import expect
+
+        placeholder = f'check("{check_id}", ...)'
+        cell = code_cell(lesson, placeholder)
+        output = cell.locator(".jp-OutputArea")
+        expect(output).to_contain_text(check(check_id, ...).message, timeout=WIDGET_TIMEOUT)
+        for given, head in ((wrong_answer(check_id), "Not quite."), (right_answer(check_id), "Correct.")):
+            run_cell_as(lesson, cell, f'check("{check_id}", {given!r})')
+            expect(output).to_contain_text(head, timeout=WIDGET_TIMEOUT)
+            expect(output).to_contain_text(check(check_id, given).message)
+            output.screenshot(path=str(artifacts / f"{check_id}-check-{head.split()[0].lower()}.png"))
+
+    def test_a_right_answer_in_the_page_is_recorded_in_the_progress_file(
+            self, lesson, lab_server, request):
+        from playwright.sync_api import expect
+
+        from course_lib import progress
+
+        quiz_id = exercises(request.module.LESSON)["quiz"][0]
+        cell = code_cell(lesson, f'widgets.quiz("{quiz_id}")')
+        expect(answer_quiz(cell, quiz_id, right_answer(quiz_id))).to_contain_text(
+            "Correct.", timeout=WIDGET_TIMEOUT)
+        deadline = time.monotonic() + WIDGET_TIMEOUT / 1000
+        while not (lab_server.progress.exists()
+                   and quiz_id in (records := progress.load(lab_server.progress).records)
+                   and records[quiz_id].done):
+            assert time.monotonic() < deadline, f"{quiz_id} answered right is not done in the progress file"
+            time.sleep(0.25)

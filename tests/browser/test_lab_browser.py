@@ -2,7 +2,8 @@
 
 The module opens ``00_metrics_that_matter.ipynb`` once (a fresh kernel, outputs cleared,
 Run > Run All Cells), then each test works one widget with the mouse: the threshold
-slider of the ThresholdExplorer, and the fraud self-check quiz. Expected texts come from
+slider of the ThresholdExplorer, the confusion-matrix calculator, and every exercise
+(:class:`lab_helpers.ExerciseTests`). Expected texts come from
 ``course_lib`` (the question bank, the dataset), never typed here. Screenshots go to
 ``test-artifacts/browser/``.
 """
@@ -15,15 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_helpers import STATE, STDERR, code_cell, run_all_cells
+from lab_helpers import (
+    STATE,
+    STDERR,
+    WIDGET_TIMEOUT,
+    ExerciseTests,
+    code_cell,
+    expect_metrics,
+    run_all_cells,
+    type_number,
+)
 
-from course_lib.exercises import grade, question
+from course_lib.metrics import Metrics
 
 pytestmark = pytest.mark.browser
 
 LESSON = "00_metrics_that_matter.ipynb"
-QUIZ_ID = "fraud-self-check"
-WIDGET_TIMEOUT = 30_000
 _SUMMARY = re.compile(r"At threshold (\d\.\d\d) the model flags ([\d,]+) of ([\d,]+) rows; "
                       r"it catches ([\d,]+) of ([\d,]+) frauds")
 
@@ -103,20 +111,25 @@ class TestThresholdExplorer:
         assert f"threshold {moved}" in matrix
 
 
-class TestFraudSelfCheckQuiz:
-    @pytest.mark.parametrize("correct", [False, True], ids=["wrong-answer", "right-answer"])
-    def test_check_shows_the_feedback_for_the_selected_answer(self, lesson, artifacts, correct):
+class TestConfusionMatrixCalculator:
+    def test_typing_the_counts_updates_the_four_metrics(self, lesson, artifacts):
+        cell = code_cell(lesson, "widgets.ConfusionMatrixCalculator(")
+        result = cell.locator(".widget-html-content").last
+        expect_metrics(result, Metrics.from_counts(tp=50, fp=0, fn=50, tn=900))  # as stored
+        for label, value in (("TP", 90), ("FP", 15), ("FN", 10), ("TN", 885)):
+            type_number(cell, label, value)
+        expect_metrics(result, Metrics.from_counts(tp=90, fp=15, fn=10, tn=885))
+        cell.locator(".jp-OutputArea").screenshot(path=str(artifacts / "00-calculator-typed.png"))
+
+    def test_four_zero_counts_ask_for_an_example(self, lesson):
         from playwright.sync_api import expect
 
-        q = question(QUIZ_ID)
-        choice = next(c for c in q.choices if c.correct is correct)
-        feedback = grade(q, choice.key)
-        cell = code_cell(lesson, f'widgets.quiz("{QUIZ_ID}")')
-        cell.get_by_label(f"{choice.key}) {choice.text}").check()
-        cell.get_by_role("button", name="Check").click()
+        cell = code_cell(lesson, "widgets.ConfusionMatrixCalculator(")
+        for label in ("TP", "FP", "FN", "TN"):
+            type_number(cell, label, 0)
+        expect(cell.locator(".widget-html-content").last).to_contain_text(
+            "All four counts are 0", timeout=WIDGET_TIMEOUT)
 
-        shown = cell.locator(".widget-html-content", has_text=feedback.message)
-        expect(shown).to_contain_text("Correct." if correct else "Not quite.", timeout=WIDGET_TIMEOUT)
-        expect(shown).to_contain_text(feedback.message)
-        cell.locator(".jp-OutputArea").screenshot(
-            path=str(artifacts / f"00-quiz-{'right' if correct else 'wrong'}-answer.png"))
+
+class TestExercises(ExerciseTests):
+    """Every quiz and check cell of the lesson: wrong, right, Show answer, the progress file."""
