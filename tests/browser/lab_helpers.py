@@ -155,6 +155,36 @@ def answer_quiz(cell: Any, question_id: str, given: str) -> Any:
     return cell.locator(".widget-html-content").last
 
 
+def slider(cell: Any, description: str) -> Any:
+    """The slider widget of ``cell`` whose label reads ``description`` (exactly one)."""
+    found = cell.locator(".widget-slider").filter(
+        has=cell.page.locator(".widget-label", has_text=re.compile(f"^{re.escape(description)}$")))
+    assert found.count() == 1, f"expected one slider labelled {description!r}, found {found.count()}"
+    return found
+
+
+def drag_slider(page: Any, widget: Any, fraction: float) -> str:
+    """Drag ``widget``'s handle (a :func:`slider`) to ``fraction`` of its track with the mouse.
+
+    Returns the readout once it shows a value other than the one before the drag.
+    """
+    from playwright.sync_api import expect
+
+    readout = widget.locator(".widget-readout")
+    before = readout.inner_text().strip()
+    handle, track = widget.locator(".noUi-handle").first, widget.locator(".noUi-target")
+    handle.scroll_into_view_if_needed()
+    h, t = handle.bounding_box(), track.bounding_box()
+    assert h is not None and t is not None, "the slider is not displayed"
+    y = h["y"] + h["height"] / 2
+    page.mouse.move(h["x"] + h["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(t["x"] + fraction * t["width"], y, steps=12)
+    page.mouse.up()
+    expect(readout).not_to_have_text(before, timeout=WIDGET_TIMEOUT)
+    return readout.inner_text().strip()
+
+
 def type_number(cell: Any, label: str, value: float) -> None:
     """Type ``value`` into the widget field labelled ``label`` and commit it (Enter), as a learner."""
     box = cell.get_by_label(label, exact=True)

@@ -22,8 +22,10 @@ from lab_helpers import (
     WIDGET_TIMEOUT,
     ExerciseTests,
     code_cell,
+    drag_slider,
     expect_metrics,
     run_all_cells,
+    slider,
     type_number,
 )
 
@@ -85,19 +87,7 @@ class TestThresholdExplorer:
         before = Summary.of(result.inner_text())
         outputs.screenshot(path=str(artifacts / "00-threshold-before.png"))
 
-        handle, track = cell.locator(".noUi-handle"), cell.locator(".noUi-target")
-        handle.scroll_into_view_if_needed()
-        h, t = handle.bounding_box(), track.bounding_box()
-        assert h is not None and t is not None, "the slider is not displayed"
-        y = h["y"] + h["height"] / 2
-        lesson.mouse.move(h["x"] + h["width"] / 2, y)
-        lesson.mouse.down()
-        lesson.mouse.move(t["x"] + 0.8 * t["width"], y, steps=12)
-        lesson.mouse.up()
-
-        readout = cell.locator(".widget-readout")
-        expect(readout).not_to_have_text("0.50", timeout=WIDGET_TIMEOUT)
-        moved = readout.inner_text().strip()
+        moved = drag_slider(lesson, slider(cell, "threshold"), 0.8)
         expect(result).to_contain_text(f"At threshold {moved} ", timeout=WIDGET_TIMEOUT)
         after = Summary.of(result.inner_text())
         outputs.screenshot(path=str(artifacts / "00-threshold-moved.png"))
