@@ -272,3 +272,139 @@ class ExerciseTests:
                    and records[quiz_id].done):
             assert time.monotonic() < deadline, f"{quiz_id} answered right is not done in the progress file"
             time.sleep(0.25)
+
+
+def cell_kwargs(lesson: str, call: str) -> dict[str, Any]:
+    """The literal keyword arguments the lesson's code cell passes to ``call``, as stored.
+
+    >>> cell_kwargs("03_loading_and_inference.ipynb", "widgets.CostExplorer")["positive"]
+    'fraud'
+
+    Read from the notebook file (exactly one code cell calls ``call``); arguments that are
+    not literals (``fraud.val.y``) are left out. What a widget starts on, never typed in a test.
+    """
+    import ast
+
+    sources = ["".join(c["source"]) for c in json.loads((NOTEBOOKS / lesson).read_text())["cells"]
+               if c["cell_type"] == "code"]
+    calls = [node for src in sources for node in ast.walk(ast.parse(src))
+             if isinstance(node, ast.Call) and ast.unparse(node.func) == call]
+    assert len(calls) == 1, f"expected one call of {call} in {lesson}, found {len(calls)}"
+    found = {}
+    for kw in calls[0].keywords:
+        try:
+            found[kw.arg] = ast.literal_eval(kw.value)
+        except ValueError:
+            continue
+    return found
+
+
+def shown_table(shown: Any, index: int = 0) -> tuple[list[str], list[list[str]]]:
+    """The headers and rows of the ``index``-th HTML table in ``shown``, as the page reads them.
+
+    For example ``assert shown_table(result) == report.table()``: a report's ``table()`` is
+    ``(headers, rows)`` of strings, the cells its HTML shows.
+    """
+    from playwright.sync_api import expect
+
+    table = shown.locator("table").nth(index)
+    expect(table).to_be_attached(timeout=WIDGET_TIMEOUT)
+    cells = table.evaluate(
+        "t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim()))")
+    return cells[0], cells[1:]
+
+
+def widget_box(cell: Any, heading: str) -> Any:
+    """The box of widgets in ``cell`` headed ``heading``, e.g. a ParityChecker's "before" column.
+
+    The box is the ``VBox`` with an ``HTML`` child reading exactly ``heading``; fields inside it
+    are found with :func:`type_number` on the box, apart from same-named fields beside it.
+    """
+    found = cell.locator(
+        "xpath=.//div[contains(concat(' ', normalize-space(@class), ' '), ' widget-vbox ')]"
+        "[./div[contains(concat(' ', normalize-space(@class), ' '), ' widget-html ')]"
+        f"[normalize-space(.)={json.dumps(heading)}]]")
+    assert found.count() == 1, f"expected one widget box headed {heading!r}, found {found.count()}"
+    return found
+
+
+def pick_toggle(cell: Any, description: str, option: str) -> Any:
+    """Click ``option`` of the toggle buttons of ``cell`` labelled ``description``, as a learner.
+
+    >>> pick_toggle(cell, "weights", "uint8").inner_text()
+    'uint8'
+
+    Returns the clicked button once the page shows it selected (exactly one group has the
+    label; the option is matched exactly, so "uint8" is not "uint8, dense only").
+    """
+    from playwright.sync_api import expect
+
+    group = cell.locator(".widget-toggle-buttons").filter(
+        has=cell.page.locator(".widget-label", has_text=re.compile(f"^{re.escape(description)}$")))
+    assert group.count() == 1, f"expected one toggle group labelled {description!r}, found {group.count()}"
+    button = group.get_by_role("button", name=option, exact=True)
+    button.scroll_into_view_if_needed()
+    button.click()
+    expect(button).to_have_class(re.compile(r"\bmod-active\b"), timeout=WIDGET_TIMEOUT)
+    return button
+
+
+def kernel_object(server: Any, expression: str) -> Any:
+    """The object ``expression`` evaluates to in the lesson's kernel, pickled across to the test.
+
+    >>> kernel_object(lab_server, "Out[12].results")  # the widget of the cell run as [12]
+
+    For figures that depend on what the lesson trained: the test recomputes them with
+    ``course_lib`` from the very objects the page's widget holds. The expression runs as a
+    silent request on the server's kernel channel (no prompt number, nothing shown in the
+    page, the history untouched); the server must run exactly one kernel.
+    """
+    import ast
+    import base64
+    import pickle
+    import uuid
+    from datetime import datetime, timezone
+
+    import websocket
+
+    kernels = server.api("/api/kernels")
+    assert len(kernels) == 1, f"expected one kernel, found {len(kernels)}"
+    session, msg_id = uuid.uuid4().hex, uuid.uuid4().hex
+    url = (f"{server.url.replace('http', 'ws', 1)}/api/kernels/{kernels[0]['id']}/channels"
+           f"?session_id={session}")
+    wrapped = f"__import__('base64').b64encode(__import__('pickle').dumps({expression})).decode()"
+    request = {
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": session, "date": datetime.now(timezone.utc).isoformat(),
+                   "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": "", "silent": True, "store_history": False, "allow_stdin": False,
+                    "user_expressions": {"value": wrapped}, "stop_on_error": False},
+    }
+    ws = websocket.create_connection(url, header=[f"Authorization: token {server.token}"],
+                                     timeout=WIDGET_TIMEOUT / 1000)
+    try:
+        ws.send(json.dumps(request))
+        deadline = time.monotonic() + WIDGET_TIMEOUT / 1000
+        while True:
+            assert time.monotonic() < deadline, f"no reply from the kernel to {expression!r}"
+            msg = json.loads(ws.recv())
+            if msg.get("channel") == "shell" and msg["parent_header"].get("msg_id") == msg_id:
+                break
+    finally:
+        ws.close()
+    value = msg["content"]["user_expressions"]["value"]
+    assert value["status"] == "ok", f"{expression!r} failed in the kernel: {value.get('ename')}: " \
+                                    f"{value.get('evalue')}"
+    return pickle.loads(base64.b64decode(ast.literal_eval(value["data"]["text/plain"])))
+
+
+def html_text(markup: str) -> str:
+    """The text a page shows for a widget's HTML value, e.g. ``html_text("<p><b>OK</b>: x</p>")``.
+
+    Tags dropped, entities decoded, spaces collapsed: what Playwright's ``to_contain_text``
+    matches, for expected texts taken from a widget built in the test from course_lib.
+    """
+    import html
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
