@@ -452,8 +452,8 @@ class CostTable(_display.Report):
     def verdict(self) -> str:
         """Which version to deploy at these costs."""
         best = self.best
-        costs = (f"a missed {self.positive} costs {self.miss_cost:g}, a false alarm "
-                 f"{self.false_alarm_cost:g}")
+        costs = (f"a missed {self.positive} costs {_money(self.miss_cost)}, a false alarm "
+                 f"{_money(self.false_alarm_cost)}")
         if len(best) > 1:
             return f"At these costs ({costs}) {' and '.join(best)} cost the same: a tie"
         return f"Deploy {best[0]}: at these costs ({costs}) its mistakes cost least"
@@ -462,7 +462,7 @@ class CostTable(_display.Report):
         """One row per version: its mistakes, their cost, the total and per 1,000 rows."""
         rows = [[r.label, f"{r.metrics.fn:,}", f"{r.metrics.fp:,}",
                  _formula(r.metrics, self.miss_cost, self.false_alarm_cost),
-                 f"{r.total:,.0f}", f"{r.per_1000:,.1f}"] for r in self.rows]
+                 _money(r.total), f"{r.per_1000:,.1f}"] for r in self.rows]
         return ["version", *_mistakes(self.positive), "total", "per 1,000 rows"], rows
 
     def _repr_html_(self) -> str:

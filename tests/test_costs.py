@@ -182,6 +182,15 @@ class TestDeploymentCosts:
         t = deployment_costs({"a": SEED_V1, "b": SEED_V1}, 3, 1)
         assert t.best == ("a", "b") and "tie" in t.verdict
 
+    def test_the_verdict_writes_costs_as_the_table_does(self):
+        t = deployment_costs({"v1": SEED_V1, "v2": SEED_V2}, 1_000_000, 2.5)
+        assert "costs 1,000,000, a false alarm 2.50" in t.verdict
+
+    def test_a_fractional_total_is_not_rounded_to_zero(self):
+        one_alarm = Metrics.from_counts(tp=1, fp=1, fn=0, tn=1)
+        _, rows = deployment_costs({"a": one_alarm}, 1, 0.5).table()
+        assert rows[0][4] == "0.50"
+
     def test_metrics_on_different_rows_refused(self):
         with pytest.raises(InvalidInputError, match="same rows"):
             deployment_costs({"a": SEED_V1, "b": Metrics.from_counts(tp=1, fp=1, fn=1, tn=1)}, 1, 1)
