@@ -39,6 +39,9 @@ __all__ = [
 
 #: Largest count the calculator accepts.
 MAX_COUNT = 10**9
+#: The line above a confusion matrix's four inputs: where each count sits.
+MATRIX_LEGEND = ("<p>Rows: actual class (0 legit, 1 fraud); columns: predicted class. "
+                 "TP frauds caught, FN frauds missed, FP legit flagged, TN legit passed.</p>")
 
 
 class QuizWidget(W.VBox):
@@ -147,10 +150,13 @@ class ConfusionMatrixCalculator(W.VBox):
     0.545
 
     The inputs sit where the counts sit in the matrix (rows: truth, columns:
-    prediction). The result is ``Metrics.from_counts(...)``, updated on every change.
+    prediction), under a line saying so (``legend=False`` leaves it out, as
+    :class:`ParityChecker` does for its two matrices). The result is
+    ``Metrics.from_counts(...)``, updated on every change.
     """
 
-    def __init__(self, tp: int = 90, fp: int = 15, fn: int = 10, tn: int = 85) -> None:
+    def __init__(self, tp: int = 90, fp: int = 15, fn: int = 10, tn: int = 85, *,
+                 legend: bool = True) -> None:
         values = {k: _count(k, v) for k, v in (("tp", tp), ("fp", fp), ("fn", fn), ("tn", tn))}
         boxes = {
             k: W.BoundedIntText(value=v, min=0, max=MAX_COUNT, description=k.upper(),
@@ -160,14 +166,11 @@ class ConfusionMatrixCalculator(W.VBox):
         self.tp, self.fp, self.fn, self.tn = (boxes[k] for k in ("tp", "fp", "fn", "tn"))
         self.result = W.HTML()
         self.metrics: Metrics | None = None
-        header = W.HTML(
-            "<p>Rows: actual class (0 legit, 1 fraud); columns: predicted class. "
-            "TP frauds caught, FN frauds missed, FP legit flagged, TN legit passed.</p>"
-        )
         for box in boxes.values():
             box.observe(self._update, names="value")
         super().__init__(children=(
-            header, W.HBox([self.tn, self.fp]), W.HBox([self.fn, self.tp]), self.result,
+            *((W.HTML(MATRIX_LEGEND),) if legend else ()),
+            W.HBox([self.tn, self.fp]), W.HBox([self.fn, self.tp]), self.result,
         ))
         self._update()
 
@@ -265,8 +268,8 @@ class ParityChecker(W.VBox):
         from course_lib.metrics import compare
 
         self._compare = compare
-        self.before = ConfusionMatrixCalculator(*before)
-        self.after = ConfusionMatrixCalculator(*after)
+        self.before = ConfusionMatrixCalculator(*before, legend=False)
+        self.after = ConfusionMatrixCalculator(*after, legend=False)
         self.tolerance = W.BoundedFloatText(value=tolerance, min=0.0, max=1.0, step=0.005,
                                             description="tolerance")
         self.verdict = W.HTML()
@@ -278,7 +281,7 @@ class ParityChecker(W.VBox):
         self.tolerance.observe(self._update, names="value")
         columns = W.HBox([W.VBox([W.HTML("<b>before</b>"), self.before]),
                           W.VBox([W.HTML("<b>after</b>"), self.after])])
-        super().__init__(children=(columns, self.tolerance, self.verdict))
+        super().__init__(children=(W.HTML(MATRIX_LEGEND), columns, self.tolerance, self.verdict))
         self._update()
 
     def _update(self, _change: Any = None) -> None:

@@ -166,7 +166,21 @@ class TestQuizWidget:
         assert isinstance(w, QuizWidget) and w.question.id == NUMERIC_ID
 
 
+def _legends(widget) -> int:
+    """How many times a widget tree shows the matrix legend."""
+    from course_lib.widgets import MATRIX_LEGEND
+
+    own = int(getattr(widget, "value", None) == MATRIX_LEGEND)
+    return own + sum(_legends(child) for child in getattr(widget, "children", ()))
+
+
 class TestConfusionMatrixCalculator:
+    def test_the_legend_says_where_each_count_sits(self):
+        assert _legends(ConfusionMatrixCalculator()) == 1
+
+    def test_the_legend_can_be_left_out(self):
+        assert _legends(ConfusionMatrixCalculator(legend=False)) == 0
+
     def test_defaults_show_metrics_from_counts(self):
         calc = ConfusionMatrixCalculator()
         expected = Metrics.from_counts(tp=90, fp=15, fn=10, tn=85)
@@ -274,6 +288,11 @@ class TestThresholdExplorer:
 
 
 class TestParityChecker:
+    def test_the_legend_is_shown_once_for_both_matrices(self):
+        from course_lib.widgets import ParityChecker
+
+        assert _legends(ParityChecker()) == 1
+
     def test_identical_matrices_are_ok(self):
         from course_lib.widgets import ParityChecker
 

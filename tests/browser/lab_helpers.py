@@ -285,9 +285,12 @@ def cell_kwargs(lesson: str, call: str) -> dict[str, Any]:
     """
     import ast
 
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager().transform_cell  # ``!command`` and ``%magic`` lines as Python
     sources = ["".join(c["source"]) for c in json.loads((NOTEBOOKS / lesson).read_text())["cells"]
                if c["cell_type"] == "code"]
-    calls = [node for src in sources for node in ast.walk(ast.parse(src))
+    calls = [node for src in sources for node in ast.walk(ast.parse(python(src)))
              if isinstance(node, ast.Call) and ast.unparse(node.func) == call]
     assert len(calls) == 1, f"expected one call of {call} in {lesson}, found {len(calls)}"
     found = {}
