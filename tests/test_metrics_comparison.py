@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -170,3 +169,14 @@ class TestCompareLoss:
         a = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=0.30)
         b = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6])
         assert "loss" not in [r.name for r in compare(a, b).rows]
+
+    def test_a_loss_above_1_is_allowed_a_relative_change(self):
+        a = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=2.0)
+        b = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=2.015)
+        row = compare(a, b, tolerance=0.01).row("loss")
+        assert row.ok and row.tolerance == pytest.approx(0.02)
+
+    def test_a_loss_tolerance_given_by_name_is_absolute(self):
+        a = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=2.0)
+        b = Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.6], loss=2.015)
+        assert compare(a, b, tolerance={"loss": 0.01}).failures[0].name == "loss"

@@ -17,7 +17,8 @@ line to :attr:`Metrics.notes` so the number is never silently misleading.
 
 A model's **loss** (the value its training minimised) is not computed from the four
 counts: pass the one Keras reports, ``loss=model.evaluate(x, y, return_dict=True)["loss"]``,
-and it is shown and compared beside the other metrics.
+and it is shown beside the other metrics and compared by
+:func:`~course_lib.metrics.comparison.compare_loss` (within the tolerance, relative above 1).
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ class Metrics:
         above ``threshold`` counts as a positive prediction; its output may be one
         probability per row, an (n, 1) column or an (n, 2) softmax. scikit-learn does the
         arithmetic. ``loss`` is the model's own loss on the same rows (from
-        ``model.evaluate``), kept beside the metrics (binary classifiers).
+        ``model.evaluate``), kept beside the metrics (binary classifiers) and compared by
+        :func:`~course_lib.metrics.compare` when both sides have one.
 
         >>> Metrics.from_predictions([0, 1, 1], [0.1, 0.8, 0.3], threshold=0.25).recall
         1.0

@@ -7,8 +7,10 @@ True
 >>> prediction_difference([0.2, 0.9], [0.2, 0.4]).verdict
 'NOT OK: predictions differ by up to 0.5; 1 of 2 rows changed class'
 
-:func:`compare` judges two sets of metrics of the same task; :func:`prediction_difference`
-needs no labels at all: "did saving change anything" is a question about outputs.
+:func:`compare` judges two sets of metrics of the same task; :func:`compare_loss` is its rule
+for a model's loss (also what :func:`~course_lib.persistence.roundtrip` applies to the compiled
+loss of any task); :func:`prediction_difference` needs no labels at all: "did saving change
+anything" is a question about outputs.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from course_lib.metrics.multiclass import MulticlassMetrics
 from course_lib.metrics.regression import RegressionMetrics
 from course_lib.metrics.tasks import check_task
 
-__all__ = ["Comparison", "MetricDelta", "PredictionDiff", "compare", "prediction_difference"]
+__all__ = ["Comparison", "MetricDelta", "PredictionDiff", "compare", "compare_loss",
+           "prediction_difference"]
 
 AnyMetrics = Union[Metrics, MulticlassMetrics, RegressionMetrics]
 #: Regression errors are in the target's units: their tolerance is relative to the error itself.
@@ -108,6 +111,25 @@ class Comparison(_display.Report):
         return ["metric", *self.labels, "delta", "within"], rows
 
 
+def compare_loss(before: float, after: float, tolerance: float = 0.01) -> MetricDelta:
+    """A model's loss before and after: allowed to move by ``tolerance``, relative above 1.
+
+    >>> compare_loss(0.377, 0.380).ok   # within 0.01
+    True
+    >>> compare_loss(2500.0, 2510.0).tolerance   # a regression's MSE: 1% of the loss
+    25.0
+
+    A loss is in no fixed unit (a log loss is about 0.1-1, a mean squared error in the
+    target's units squared): the change allowed is ``tolerance`` while the loss before is at
+    most 1, and ``tolerance`` times the loss above that. The one rule for a loss:
+    :func:`compare` uses it for the ``loss`` row of two :class:`~course_lib.metrics.Metrics`
+    given ``loss=``, :func:`~course_lib.persistence.roundtrip` for the compiled loss.
+    """
+    tolerance = _checks.number("tolerance", tolerance, minimum=0, example=0.01)
+    before, after = float(before), float(after)  # a NaN after loading is a failed row, not an error
+    return MetricDelta("loss", before, after, tolerance * max(1.0, abs(before)))
+
+
 def _tolerances(tolerance: float | Mapping[str, float], names: Sequence[str],
                 before: AnyMetrics) -> dict[str, float]:
     """Absolute tolerances: a regression error's is relative to the error before."""
@@ -136,9 +158,10 @@ def compare(
 
     ``tolerance`` is the largest change allowed for every metric, or per metric as a dict.
     For classifiers it is a fraction (0.01 = one point); a loss both sides were given
-    (``Metrics.from_predictions(..., loss=...)``) is compared too. For a regression a single number
-    is relative for the errors (0.01 = 1% of MAE, RMSE and the largest error before) and
-    absolute for R²; a dict gives absolute tolerances in the target's units.
+    (``Metrics.from_predictions(..., loss=...)``) is compared too, by :func:`compare_loss`
+    (relative to the loss above 1). For a regression a single number is relative for the
+    errors (0.01 = 1% of MAE, RMSE and the largest error before) and absolute for R²; a dict
+    gives absolute tolerances (in the target's units, and for the loss too).
 
     >>> before = Metrics.from_counts(tp=40, fp=5, fn=10, tn=45)
     >>> after = Metrics.from_counts(tp=39, fp=5, fn=11, tn=45)
@@ -182,7 +205,10 @@ def compare(
                 f"expected metric names among {list(before.names)}; found {n!r}."
             )
     tol = _tolerances(tolerance, names, before)
-    rows = tuple(MetricDelta(n, before.get(n), after.get(n), tol[n]) for n in names)
+    rows = tuple(
+        compare_loss(before.get(n), after.get(n), tol[n])
+        if n == "loss" and not isinstance(tolerance, Mapping)
+        else MetricDelta(n, before.get(n), after.get(n), tol[n]) for n in names)
     return Comparison(before=before, after=after, rows=rows, labels=tuple(labels))  # type: ignore[arg-type]
 
 

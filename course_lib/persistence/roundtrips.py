@@ -12,7 +12,9 @@
 input or a dict of them; one output or several): the predictions before saving and after
 loading (:func:`~course_lib.metrics.prediction_difference`: the largest difference, the rows
 whose predicted class changed) and, given labels, the task's metrics within a tolerance
-(:func:`~course_lib.metrics.compare`) and the model's compiled loss (:func:`model_loss`).
+(:func:`~course_lib.metrics.compare`) and the model's compiled loss (:func:`model_loss`,
+judged by :func:`~course_lib.metrics.comparison.compare_loss`, the rule ``compare`` applies to
+a loss).
 :func:`compare_formats` does it for every format and puts size, timings, metrics, loss and
 consumers side by side.
 """
@@ -36,6 +38,7 @@ from course_lib.metrics import (
     AnyMetrics, Comparison, MetricDelta, Metrics, PredictionDiff, check_task, compare,
     prediction_difference,
 )
+from course_lib.metrics.comparison import compare_loss
 from course_lib.persistence.formats import FORMATS, SUFFIXES, check_format, check_model, save
 from course_lib.persistence.loading import inputs_of, load, predict_model
 
@@ -75,7 +78,8 @@ class RoundTripResult(_display.Report):
     :class:`~course_lib.metrics.PredictionDiff`) and, with labels, every metric stayed within
     its tolerance (``comparison``; ``before``, ``after`` and ``comparison`` are None without
     labels), the model's compiled loss too (``loss``, a
-    :class:`~course_lib.metrics.MetricDelta`; None without labels or a compiled loss).
+    :class:`~course_lib.metrics.MetricDelta` from
+    :func:`~course_lib.metrics.comparison.compare_loss`; None without labels or a compiled loss).
     """
 
     format: str
@@ -181,9 +185,10 @@ def model_loss(model: Any, y: object, out: Any) -> float | None:
     """The loss ``model`` was compiled with, of the outputs ``out`` on the labels ``y``.
 
     :func:`roundtrip` allows it to move by its ``tolerance``, relative to the loss when that
-    exceeds 1. None when the model has no compiled loss (or one per output), ``out`` is a
-    dict of outputs, or the labels are not numbers. The mean over the rows, as
-    ``model.evaluate`` reports it (without sample weights).
+    exceeds 1 (:func:`~course_lib.metrics.comparison.compare_loss`). None when the model has
+    no compiled loss (or one per output), ``out`` is a dict of outputs, or the labels are not
+    numbers. The mean over the rows, as ``model.evaluate`` reports it (without sample
+    weights).
 
     >>> round(model_loss(model, fraud.test.y, np.asarray(model(fraud.test.x))), 3)
     0.377
@@ -212,7 +217,9 @@ def roundtrip(model: Any, x: object, y: object = None, format: str = "keras", *,
     predicted class changed), within ``output_tolerance`` (1e-5, relative to the largest
     output when that exceeds 1). With labels ``y`` the task's metrics (task from the labels
     and the output, or ``task=``) must also stay within ``tolerance`` (0.01; see
-    :func:`~course_lib.metrics.compare`). ``threshold`` is a binary classifier's;
+    :func:`~course_lib.metrics.compare`), and the model's compiled loss within ``tolerance``,
+    relative to the loss above 1 (:func:`~course_lib.metrics.comparison.compare_loss`: a
+    regression's MSE is in squared units). ``threshold`` is a binary classifier's;
     ``compile`` goes to :func:`~course_lib.persistence.load`. The file goes to ``directory``
     (a new temporary folder by default), named after the model.
 
@@ -246,10 +253,10 @@ def roundtrip(model: Any, x: object, y: object = None, format: str = "keras", *,
         labels=labels)
     comparison = None if before is None or after is None else compare(
         before, after, tolerance, labels=labels)
-    losses = (None, None) if y is None else (model_loss(model, y, before_out),
-                                             model_loss(model, y, after_out))
-    loss = None if None in losses else MetricDelta(  # relative above 1 (a regression's MSE)
-        "loss", losses[0], losses[1], tolerance * max(1.0, abs(losses[0])))
+    loss_before, loss_after = (None, None) if y is None else (
+        model_loss(model, y, before_out), model_loss(model, y, after_out))
+    loss = None if loss_before is None or loss_after is None else compare_loss(
+        loss_before, loss_after, tolerance)
     return RoundTripResult(
         format=format, path=target, size_bytes=saved.size_bytes, before=before, after=after,
         comparison=comparison, max_abs_diff=diff.max_abs_diff, save_seconds=saved.seconds,
