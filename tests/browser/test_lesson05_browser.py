@@ -7,6 +7,12 @@ validation rows on each back end the page has, and sends the predictions to the 
 which compares them with Keras's. The tests read what the widget shows: every back end
 that ran kept parity with Keras, and the timings. A screenshot of the widget and the
 figures it showed go to ``test-artifacts/browser/``.
+
+The other widgets are worked as a learner works them: the confusion-matrix calculator
+(counts typed), the QuantizationChooser (each weights setting clicked, the budget slider
+dragged down and up; what it shows is checked against ``course_lib``'s own
+QuantizationChooser built in the test on the very results the page's widget holds, pulled
+from the kernel), and every exercise (:class:`lab_helpers.ExerciseTests`).
 """
 
 from __future__ import annotations
@@ -16,10 +22,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_helpers import STDERR, code_cell, run_all_cells
+from lab_helpers import (
+    STATE,
+    STDERR,
+    WIDGET_TIMEOUT,
+    ExerciseTests,
+    code_cell,
+    drag_slider,
+    expect_metrics,
+    html_text,
+    kernel_object,
+    pick_toggle,
+    run_all_cells,
+    slider,
+    type_number,
+)
 
 from course_lib.data import load_fraud
+from course_lib.metrics import Metrics
 from course_lib.tfjs.browser import BACKENDS
+from course_lib.widgets import QuantizationChooser
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +59,9 @@ _ABSENT = re.compile(r"^(\w+): not available in this browser \((.*)\)$")
 @pytest.fixture(scope="module")
 def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
     """Lesson 05 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    return run_all_cells(lab_server, lab_page, LESSON, artifacts)
+    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
+    page.screenshot(path=str(artifacts / "05-after-run-all.png"))
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +86,10 @@ def shown(lesson: Any, artifacts: Path) -> dict[str, Any]:
 
 
 class TestRunAll:
+    def test_every_code_cell_ran_in_order(self, lesson):
+        prompts = lesson.evaluate(STATE)["prompts"]
+        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
+
     def test_no_error_or_stderr_output(self, lesson):
         out = lesson.locator(STDERR)
         assert out.count() == 0, [out.nth(i).inner_text()[:500] for i in range(out.count())]
@@ -87,3 +115,90 @@ class TestBrowserRun:
     def test_wasm_is_named_as_not_shipped(self, shown):
         wasm = shown["backends"]["wasm"]
         assert wasm.re is _ABSENT and "tfjs-backend-wasm is not shipped" in wasm.group(2)
+
+
+class TestConfusionMatrixCalculator:
+    def test_typing_the_counts_updates_the_four_metrics(self, lesson, artifacts):
+        cell = code_cell(lesson, "widgets.ConfusionMatrixCalculator(")
+        result = cell.locator(".widget-html-content").last
+        stored = {k: int(v) for k, v in re.findall(r"(tp|fp|fn|tn)=(\d+)", cell.locator(
+            ".jp-InputArea-editor").inner_text())}
+        expect_metrics(result, Metrics.from_counts(**stored))
+        typed = {"tp": stored["tp"] + 1, "fp": stored["fp"] + 2, "fn": stored["fn"] - 1,
+                 "tn": stored["tn"] - 2}  # one more fraud caught, two more false alarms
+        for name, value in typed.items():
+            type_number(cell, name.upper(), value)
+        expect_metrics(result, Metrics.from_counts(**typed))
+        cell.locator(".jp-OutputArea").screenshot(path=str(artifacts / "05-calculator-typed.png"))
+
+
+@pytest.fixture(scope="module")
+def chooser(lesson: Any, lab_server: Any) -> dict[str, Any]:
+    """The QuantizationChooser's cell and the results its widget holds in the kernel."""
+    cell = code_cell(lesson, "widgets.QuantizationChooser(")
+    prompt = cell.locator(".jp-InputArea-prompt").inner_text().strip()
+    number = re.fullmatch(r"\[(\d+)\]:", prompt)
+    assert number, prompt
+    results = list(kernel_object(lab_server, f"Out[{number.group(1)}].results").values())
+    return {"cell": cell, "results": results}
+
+
+def expect_chooser(chooser: dict[str, Any], weights: str) -> QuantizationChooser:
+    """The page's chooser shows what course_lib's shows for ``weights`` at the page's budget."""
+    from playwright.sync_api import expect
+
+    cell = chooser["cell"]
+    budget = int(slider(cell, "budget (KB)").locator(".widget-readout").inner_text())
+    expected = QuantizationChooser(chooser["results"], max_size_bytes=budget * 1024, weights=weights)
+    shown = cell.locator(".widget-html-content")
+    expect(shown.nth(0)).to_have_text(html_text(expected.result.value), timeout=WIDGET_TIMEOUT)
+    expect(shown.nth(1)).to_have_text(html_text(expected.summary.value), timeout=WIDGET_TIMEOUT)
+    return expected
+
+
+def drag_budget_to(chooser: dict[str, Any], page: Any, size_bytes: float) -> int:
+    """Drag the budget slider to about ``size_bytes``; the KB it then reads."""
+    bounds = QuantizationChooser(chooser["results"]).budget
+    fraction = (size_bytes / 1024 - bounds.min) / (bounds.max - bounds.min)
+    return int(drag_slider(page, slider(chooser["cell"], "budget (KB)"), fraction))
+
+
+class TestQuantizationChooser:
+    def test_it_starts_on_the_first_setting_and_the_lessons_budget(self, chooser, artifacts):
+        from playwright.sync_api import expect
+
+        first = chooser["results"][0].label
+        button = chooser["cell"].get_by_role("button", name=first, exact=True)
+        expect(button).to_have_class(re.compile(r"\bmod-active\b"), timeout=WIDGET_TIMEOUT)
+        expect_chooser(chooser, first)
+        chooser["cell"].locator(".jp-OutputArea").screenshot(
+            path=str(artifacts / "05-chooser-before.png"))
+
+    def test_each_weights_setting_shows_its_own_verdict(self, chooser, artifacts):
+        for result in chooser["results"]:
+            pick_toggle(chooser["cell"], "weights", result.label)
+            assert expect_chooser(chooser, result.label).budget_result.label == result.label
+        chooser["cell"].locator(".jp-OutputArea").screenshot(
+            path=str(artifacts / "05-chooser-each-setting.png"))
+
+    def test_a_budget_just_above_the_smallest_setting_follows_course_lib(
+            self, chooser, lesson, artifacts):
+        smallest = min(chooser["results"], key=lambda r: r.size_bytes)
+        pick_toggle(chooser["cell"], "weights", smallest.label)
+        budget = drag_budget_to(chooser, lesson, smallest.size_bytes + 5 * 1024)
+        expected = expect_chooser(chooser, smallest.label)
+        assert expected.budget_result.fits == (smallest.size_bytes <= budget * 1024)
+        chooser["cell"].locator(".jp-OutputArea").screenshot(
+            path=str(artifacts / "05-chooser-budget-down.png"))
+
+    def test_a_budget_above_the_largest_setting_lets_it_fit(self, chooser, lesson, artifacts):
+        largest = max(chooser["results"], key=lambda r: r.size_bytes)
+        pick_toggle(chooser["cell"], "weights", largest.label)
+        drag_budget_to(chooser, lesson, largest.size_bytes + 10 * 1024)
+        assert expect_chooser(chooser, largest.label).budget_result.fits
+        chooser["cell"].locator(".jp-OutputArea").screenshot(
+            path=str(artifacts / "05-chooser-budget-up.png"))
+
+
+class TestExercises(ExerciseTests):
+    """Every quiz and check cell of the lesson: wrong, right, Show answer, the progress file."""
