@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 
@@ -160,19 +159,11 @@ class TestStorageError:
             raise OSError(errno.EROFS, "Read-only file system")
         assert os.listdir(tmp_path) == []
 
-    def test_a_full_disk_mid_copy_is_a_storage_error(self, tmp_path, monkeypatch):
+    def test_a_full_disk_mid_copy_is_a_storage_error(self, tmp_path, fail_copy_at):
         (tmp_path / "src").mkdir()
         for i in range(3):
             (tmp_path / "src" / f"f{i}").write_bytes(b"x")
-        calls = []
-
-        def copy(src, dst):
-            calls.append(src)
-            if len(calls) == 2:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            shutil.copy2(src, dst)
-
-        monkeypatch.setattr(_fs, "copy_file", copy)
+        fail_copy_at(2)
         with pytest.raises(StorageError, match="copy .*src to .*dst; the disk refused: no space"):
             _fs.copy_tree(tmp_path / "src", tmp_path / "dst")
 

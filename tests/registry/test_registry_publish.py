@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -305,16 +304,8 @@ class TestSymlinksInTheSource:
 
 class TestDiskRefusing:
     def test_a_full_disk_mid_copy_is_a_storage_error_and_leaves_no_staging(
-            self, two, src, monkeypatch):
-        calls = []
-
-        def copy(s, d):
-            calls.append(s)
-            if len(calls) == 3:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            shutil.copy2(s, d)
-
-        monkeypatch.setattr(_fs, "copy_file", copy)
+            self, two, src, fail_copy_at):
+        fail_copy_at(3)
         with pytest.raises(StorageError, match="the disk refused: no space is left on the device"
                                                ".*Fix: free some space"):
             two.publish_saved_model(src, "fraud", toy_set(), metrics=SEED_V2, latency_ms=1)
