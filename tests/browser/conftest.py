@@ -222,7 +222,7 @@ def _stop_server(server: LabServer) -> None:
 
 @pytest.fixture(scope="module")  # stopped as soon as its module is done (the kernel holds TF)
 def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
-               artifacts: Path) -> Iterator[LabServer]:
+               artifacts: Path, request: pytest.FixtureRequest) -> Iterator[LabServer]:
     """JupyterLab on 127.0.0.1 (free port, token) serving a temporary copy of notebooks/."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
@@ -234,7 +234,7 @@ def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
     # As a learner's kernel: ipykernel stops forwarding C-level output when it sees pytest's variable.
     env.pop("PYTEST_CURRENT_TEST", None)
     port, token = _free_port(), secrets.token_hex(16)
-    log = artifacts / "jupyterlab.log"
+    log = artifacts / f"jupyterlab-{request.module.__name__}.log"
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
@@ -302,3 +302,19 @@ def lab_page(browser: Any, request: pytest.FixtureRequest, artifacts: Path) -> I
                 tab.screenshot(path=str(artifacts / f"{request.module.__name__}-failure.png"))
         (artifacts / f"{request.module.__name__}-console.log").write_text("\n".join(console) + "\n")
         context.close()
+
+
+@pytest.fixture(scope="module")
+def lesson(lab_server: LabServer, lab_page: Any, artifacts: Path, request: pytest.FixtureRequest) -> Any:
+    """The module's ``LESSON`` open in JupyterLab, every cell run top to bottom in a fresh kernel.
+
+    A module may set ``RUN_ALL_TIMEOUT`` (milliseconds) for a lesson that trains longer.
+    A screenshot of the page once it has run goes to ``NN-after-run-all.png``.
+    """
+    from lab_helpers import RUN_ALL_TIMEOUT, run_all_cells
+
+    name = request.module.LESSON
+    page = run_all_cells(lab_server, lab_page, name, artifacts,
+                         timeout=getattr(request.module, "RUN_ALL_TIMEOUT", RUN_ALL_TIMEOUT))
+    page.screenshot(path=str(artifacts / f"{name[:2]}-after-run-all.png"))
+    return page

@@ -1,7 +1,8 @@
 """What the real-browser tests of the lessons share: JupyterLab driven in Chromium.
 
 The waits, the page scripts that read a notebook's state, the menu clicks, finding a code
-cell, :func:`run_all_cells`, which opens a lesson and runs it top to bottom,
+cell, :func:`run_all_cells`, which opens a lesson and runs it top to bottom (the browser
+conftest's ``lesson`` fixture calls it for the module's ``LESSON``), :class:`RunAllTests`,
 :func:`run_cell_as`, which types new source into a cell and runs it, and
 :class:`ExerciseTests`, the tests every lesson's exercises get: each quiz widget answered
 wrong, right and with Show answer, each ``check("id", ...)`` cell answered wrong then right,
@@ -86,10 +87,12 @@ def code_cell(page: Any, source: str) -> Any:
     return cells.nth(found[0])
 
 
-def run_all_cells(server: Any, page: Any, lesson: str, artifacts: Path) -> Any:
+def run_all_cells(server: Any, page: Any, lesson: str, artifacts: Path,
+                  timeout: int = RUN_ALL_TIMEOUT) -> Any:
     """Open ``lesson`` in JupyterLab, clear its outputs and Run All Cells in its fresh kernel.
 
-    Returns the page once every cell has run and the kernel is idle. A Run All that starts no
+    Returns the page once every cell has run and the kernel is idle (within ``timeout``
+    milliseconds). A Run All that starts no
     cell (a click before the kernel is wired up) is clicked once more; a run that does not
     finish fails the test with the notebook's state, the server log and a screenshot named
     after the lesson's number in ``artifacts``.
@@ -115,10 +118,10 @@ def run_all_cells(server: Any, page: Any, lesson: str, artifacts: Path) -> Any:
                           f"{START_TIMEOUT // 1000} s: clicking it again", stacklevel=1)
             wait_for_kernel(server, page)
     try:
-        page.wait_for_function(DONE, timeout=RUN_ALL_TIMEOUT, polling=500)
+        page.wait_for_function(DONE, timeout=timeout, polling=500)
     except PlaywrightTimeout:
         page.screenshot(path=str(artifacts / f"{number}-run-all-timeout.png"))
-        pytest.fail(f"Run All Cells did not finish within {RUN_ALL_TIMEOUT // 1000} s: "
+        pytest.fail(f"Run All Cells did not finish within {timeout // 1000} s: "
                     f"{page.evaluate(STATE)}\nserver log:\n{server.log_tail()}", pytrace=False)
     return page
 
@@ -201,6 +204,18 @@ def expect_metrics(shown: Any, metrics: Metrics) -> None:
         expect(shown).to_contain_text(f"{count.upper()} {getattr(metrics, count)}", timeout=WIDGET_TIMEOUT)
     rows = dict(line.split("\t") for line in shown.inner_text().splitlines() if line.count("\t") == 1)
     assert {k: rows.get(k) for k in metrics.names} == {k: f"{metrics.get(k):.3f}" for k in metrics.names}
+
+
+class RunAllTests:
+    """The lesson ran top to bottom cleanly (subclass it as ``TestRunAll``; needs ``lesson``)."""
+
+    def test_every_code_cell_ran_in_order(self, lesson):
+        prompts = lesson.evaluate(STATE)["prompts"]
+        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
+
+    def test_no_error_or_stderr_output(self, lesson):
+        shown = lesson.locator(STDERR)
+        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
 
 
 class ExerciseTests:

@@ -10,19 +10,16 @@ counts, the dataset), never typed here. Screenshots go to ``test-artifacts/brows
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from lab_helpers import (
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     code_cell,
     expect_metrics,
     html_text,
-    run_all_cells,
     type_number,
     widget_box,
 )
@@ -33,14 +30,6 @@ pytestmark = pytest.mark.browser
 
 LESSON = "01_why_persistence.ipynb"
 COUNTS = ("tp", "fp", "fn", "tn")
-
-
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 01 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "01-after-run-all.png"))
-    return page
 
 
 def shown_counts(side: Any) -> dict[str, int]:
@@ -71,14 +60,8 @@ def one_fraud_missed(counts: dict[str, int]) -> dict[str, int]:
     return {**counts, "tp": counts["tp"] - 1, "fn": counts["fn"] + 1}
 
 
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestParityChecker:

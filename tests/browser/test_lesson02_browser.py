@@ -11,20 +11,16 @@ Screenshots go to ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from lab_helpers import (
     NOTEBOOKS,
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     code_cell,
     expect_metrics,
     html_text,
-    run_all_cells,
     type_number,
 )
 
@@ -38,14 +34,6 @@ CALCULATOR = "widgets.ConfusionMatrixCalculator"
 COUNTS = ("tp", "fp", "fn", "tn")
 
 
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 02 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "02-after-run-all.png"))
-    return page
-
-
 def stored_repr(source: str) -> str:
     """The text the stored lesson shows for the code cell containing ``source`` (its widget's repr)."""
     cells = [c for c in json.loads((NOTEBOOKS / LESSON).read_text())["cells"]
@@ -54,14 +42,8 @@ def stored_repr(source: str) -> str:
     return "".join(next(o["data"]["text/plain"] for o in cells[0]["outputs"] if "data" in o))
 
 
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestConfusionMatrixCalculator:

@@ -18,15 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 from lab_helpers import (
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     cell_kwargs,
     code_cell,
     drag_slider,
     expect_metrics,
-    run_all_cells,
     shown_table,
     slider,
 )
@@ -41,14 +39,6 @@ LESSON = "03_loading_and_inference.ipynb"
 COSTS = "widgets.CostExplorer"
 #: The SavedModel the lesson exports (cell ``model.export(work / "fraud_savedmodel")``).
 SAVEDMODEL = Path("work") / "03" / "fraud_savedmodel"
-
-
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 03 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "03-after-run-all.png"))
-    return page
 
 
 @pytest.fixture(scope="module")
@@ -85,14 +75,8 @@ def expect_curve(result: Any, curve: CostCurve) -> None:
     expect_metrics(result, curve.best_metrics)
 
 
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestThresholdExplorer:

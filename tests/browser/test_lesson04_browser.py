@@ -18,14 +18,12 @@ from typing import Any
 
 import pytest
 from lab_helpers import (
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     cell_kwargs,
     code_cell,
     expect_metrics,
-    run_all_cells,
     shown_table,
     type_number,
 )
@@ -40,14 +38,6 @@ CALCULATOR = "widgets.ConfusionMatrixCalculator"
 EXPLORER = "widgets.DeploymentCostExplorer"
 #: The lesson's registry (``ModelRegistry.fresh("work/registry")``) and model name.
 REGISTRY, NAME = Path("work") / "registry", "fraud"
-
-
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 04 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "04-after-run-all.png"))
-    return page
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +79,8 @@ def expect_costs(result: Any, table: CostTable) -> None:
     assert bold == set(table.best)
 
 
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestConfusionMatrixCalculator:

@@ -23,17 +23,15 @@ from typing import Any
 
 import pytest
 from lab_helpers import (
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     code_cell,
     drag_slider,
     expect_metrics,
     html_text,
     kernel_object,
     pick_toggle,
-    run_all_cells,
     slider,
     type_number,
 )
@@ -57,14 +55,6 @@ _ABSENT = re.compile(r"^(\w+): not available in this browser \((.*)\)$")
 
 
 @pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 05 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "05-after-run-all.png"))
-    return page
-
-
-@pytest.fixture(scope="module")
 def shown(lesson: Any, artifacts: Path) -> dict[str, Any]:
     """The widget's lines once the kernel has compared every back end: {backend: match}."""
     from playwright.sync_api import expect
@@ -85,14 +75,8 @@ def shown(lesson: Any, artifacts: Path) -> dict[str, Any]:
     return {"text": text, "backends": found}
 
 
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        out = lesson.locator(STDERR)
-        assert out.count() == 0, [out.nth(i).inner_text()[:500] for i in range(out.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestBrowserRun:

@@ -10,18 +10,13 @@ never typed here. Screenshots go to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from lab_helpers import (
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     code_cell,
     expect_metrics,
-    run_all_cells,
     type_number,
 )
 
@@ -39,22 +34,8 @@ def flag_nothing() -> dict[str, int]:
     return {"tp": 0, "fp": 0, "fn": test.positives, "tn": len(test) - test.positives}
 
 
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 06 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "06-after-run-all.png"))
-    return page
-
-
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestConfusionMatrixCalculator:

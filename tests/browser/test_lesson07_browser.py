@@ -11,39 +11,18 @@ answer, each ``check("id", ...)`` cell run wrong then right. Expected texts come
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import lab_helpers
 import pytest
-from lab_helpers import STATE, STDERR, ExerciseTests, run_all_cells
+from lab_helpers import ExerciseTests, RunAllTests
 
 pytestmark = pytest.mark.browser
 
 LESSON = "07_bring_your_own_model.ipynb"
 #: Two models trained, saved in three formats, served, converted and release-checked.
-RUN_ALL_TIMEOUT = 900_000
+RUN_ALL_TIMEOUT = 600_000
 
 
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Iterator[Any]:
-    """Lesson 07 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    with pytest.MonkeyPatch.context() as patch:  # this lesson trains two models: more time
-        patch.setattr(lab_helpers, "RUN_ALL_TIMEOUT", max(RUN_ALL_TIMEOUT, lab_helpers.RUN_ALL_TIMEOUT))
-        page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "07-after-run-all.png"))
-    yield page
-
-
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestExercises(ExerciseTests):

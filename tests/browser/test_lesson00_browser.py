@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 from lab_helpers import (
-    STATE,
-    STDERR,
     WIDGET_TIMEOUT,
     ExerciseTests,
+    RunAllTests,
     code_cell,
     drag_slider,
     expect_metrics,
-    run_all_cells,
     slider,
     type_number,
 )
@@ -56,22 +52,8 @@ class Summary:
         return cls(t, *(int(c.replace(",", "")) for c in counts))
 
 
-@pytest.fixture(scope="module")
-def lesson(lab_server: Any, lab_page: Any, artifacts: Path) -> Any:
-    """Lesson 00 open in JupyterLab, every cell run top to bottom in a fresh kernel."""
-    page = run_all_cells(lab_server, lab_page, LESSON, artifacts)
-    page.screenshot(path=str(artifacts / "00-after-run-all.png"))
-    return page
-
-
-class TestRunAll:
-    def test_every_code_cell_ran_in_order(self, lesson):
-        prompts = lesson.evaluate(STATE)["prompts"]
-        assert prompts == [f"[{i}]:" for i in range(1, len(prompts) + 1)]
-
-    def test_no_error_or_stderr_output(self, lesson):
-        shown = lesson.locator(STDERR)
-        assert shown.count() == 0, [shown.nth(i).inner_text()[:500] for i in range(shown.count())]
+class TestRunAll(RunAllTests):
+    """Every cell ran in order, with no error or stderr output."""
 
 
 class TestThresholdExplorer:
