@@ -69,6 +69,16 @@ class TestCompare:
         text = str(compare(self.before, after, labels=("saved", "loaded")))
         assert "saved" in text and "loaded" in text and "NOT OK: " in text and "recall -0.200" in text
 
+    def test_a_change_too_small_for_three_places_shows_its_digits(self):
+        big = Metrics.from_counts(tp=50, fp=676, fn=4, tn=3271)
+        one_miss = Metrics.from_counts(tp=49, fp=676, fn=5, tn=3271)  # accuracy -1/4,001
+        _, rows = compare(big, one_miss).table()
+        assert {r[0]: r[3] for r in rows}["accuracy"] == "-0.00025"
+
+    def test_an_unchanged_metric_shows_plus_zero(self):
+        _, rows = compare(self.before, self.before).table()
+        assert {r[3] for r in rows} == {"+0.000"}
+
     def test_html_table_has_verdict(self):
         page = compare(self.before, self.before)._repr_html_()
         assert "<table" in page and "OK: every metric within 0.01" in page

@@ -55,6 +55,18 @@ class MetricDelta:
         """True when the change is no larger than the tolerance (rounding noise aside)."""
         return abs(self.delta) <= self.tolerance + 1e-12
 
+    def cells(self, f: str = ".3f") -> list[str]:
+        """The table row: name, before, after, the change, within ("yes"/"NO"), numbers in ``f``.
+
+        >>> MetricDelta("accuracy", 0.83025, 0.83, 0.01).cells()  # too small for 3 places
+        ['accuracy', '0.830', '0.830', '-0.00025', 'yes']
+        """
+        change = f"{self.delta:+{f}}"
+        if self.delta and float(change) == 0:
+            change = f"{self.delta:+.2g}"
+        return [self.name, f"{self.before:{f}}", f"{self.after:{f}}", change,
+                "yes" if self.ok else "NO"]
+
 
 @dataclass(frozen=True, repr=False)
 class Comparison(_display.Report):
@@ -106,9 +118,7 @@ class Comparison(_display.Report):
     def table(self) -> tuple[list[str], list[list[str]]]:
         """Each metric before and after, its change, and whether it is within tolerance."""
         f = ".4g" if self.before.task == "regression" else ".3f"
-        rows = [[r.name, f"{r.before:{f}}", f"{r.after:{f}}", f"{r.delta:+{f}}",
-                 "yes" if r.ok else "NO"] for r in self.rows]
-        return ["metric", *self.labels, "delta", "within"], rows
+        return ["metric", *self.labels, "delta", "within"], [r.cells(f) for r in self.rows]
 
 
 def compare_loss(before: float, after: float, tolerance: float = 0.01) -> MetricDelta:

@@ -35,7 +35,13 @@ import numpy as np
 from course_lib import _checks, _display, _inputs, _tf
 from course_lib.errors import InvalidInputError
 from course_lib.metrics import (
-    AnyMetrics, Comparison, MetricDelta, Metrics, PredictionDiff, check_task, compare,
+    AnyMetrics,
+    Comparison,
+    MetricDelta,
+    Metrics,
+    PredictionDiff,
+    check_task,
+    compare,
     prediction_difference,
 )
 from course_lib.metrics.comparison import compare_loss
@@ -142,9 +148,7 @@ class RoundTripResult(_display.Report):
             return None
         headers, rows = self.comparison.table()
         if self.loss is not None:
-            d = self.loss
-            rows.append(["loss", f"{d.before:.3f}", f"{d.after:.3f}", f"{d.delta:+.3f}",
-                         "yes" if d.ok else "NO"])
+            rows.append(self.loss.cells())
         return headers, rows
 
 
