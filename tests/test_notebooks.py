@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -23,6 +24,23 @@ def notebook(request):
 
 def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def _calls(nb, name: str) -> list[ast.Call]:
+    """Every call of ``name`` in the code cells (``!command`` lines read as IPython reads them)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager().transform_cell
+    return [node for c in _code_cells(nb) for node in ast.walk(ast.parse(python(c.source)))
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == name]
+
+
+def _literal_kwargs(call: ast.Call) -> dict[str, object]:
+    """The call's keyword arguments when every one is a literal, else {} (computed counts)."""
+    try:
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    except ValueError:
+        return {}
 
 
 class TestStoredLessons:
@@ -61,6 +79,19 @@ class TestStoredLessons:
         assert [call for call in calls if not placeholder.fullmatch(call)] == []
         assert not [c.source for c in _code_cells(notebook)
                     if re.search(r"(?<![.\w])answer\(", c.source)]
+
+    def test_no_calculator_starts_on_an_exercises_matrix(self, notebook):
+        """A calculator opened on an exercise's counts would show its answer before it is worked."""
+        from course_lib.exercises import Numeric, question, questions
+        from course_lib.metrics import Metrics
+
+        asked = [q for q in map(question, questions()) if isinstance(q, Numeric) and q.metric]
+        starts = [_literal_kwargs(call) for call in _calls(notebook, "widgets.ConfusionMatrixCalculator")]
+        assert starts or "ConfusionMatrixCalculator" not in "".join(c.source for c in _code_cells(notebook))
+        shown = [(counts, q.id) for counts in starts if counts for q in asked
+                 if all(abs(Metrics.from_counts(**counts).get(name) - value) <= q.tolerance
+                        for name, value in ((q.metric, q.answer), *q.related))]
+        assert shown == []
 
     def test_the_learner_reads_no_authoring_words(self, notebook):
         words = re.compile(r"\b[Ss]eeds?\b|[Ll]esson text|\bnbval\b|\bCI\b|benchmarks/")
