@@ -74,7 +74,7 @@ class TestStoredLessons:
 
     def test_every_exercise_is_stored_unanswered(self, notebook):
         calls = [m for c in _code_cells(notebook)
-                 for m in re.findall(r"(?<![.\w])check\((.*?)\)\s*$", c.source, re.M)]
+                 for m in re.findall(r"(?<![.\w])check\((.*?)\)\s*$", c.source, re.MULTILINE)]
         placeholder = re.compile(r'\s*"[^"]+"\s*,\s*\.\.\.\s*')
         assert [call for call in calls if not placeholder.fullmatch(call)] == []
         assert not [c.source for c in _code_cells(notebook)
