@@ -48,7 +48,7 @@ __all__ = [
 
 FRAUD_FILE = "fraud_transactions.csv.gz"
 #: SHA-256 of the shipped snapshot; ``load_fraud`` refuses a file that differs.
-FRAUD_SHA256 = "f5cde0c90558583c28a52e0230b009640fbd58684440eba2b4181e54a3c21398"
+FRAUD_SHA256 = "4769e80081c4330a4bbb79cb7e0d3da307469ae1b4785d113e97ad6bb2432dcc"
 FRAUD_SEED = 20261123
 FRAUD_ROWS = 20_000
 
@@ -198,12 +198,12 @@ FRAUD_RATE = 0.013
 #: gamma (shape, scale). The generator draws from them; ideal_fraud_scores reads them back.
 FRAUD_LAW: dict[str, tuple[Any, Any]] = {
     "amount": ((4.3, 1.0), (3.6, 0.9)),
-    "night": (0.35, 0.08),
-    "distance_km": ((3.0, 1.3), (2.0, 1.1)),
-    "merchant_risk": ((2.6, 7.5), (1.5, 12.0)),
-    "tx_last_24h": ((4.0,), (2.5,)),
-    "foreign": (0.28, 0.05),
-    "card_present": (0.40, 0.70),
+    "night": (0.70, 0.04),
+    "distance_km": ((3.5, 1.2), (2.0, 1.1)),
+    "merchant_risk": ((5.0, 5.0), (1.5, 12.0)),
+    "tx_last_24h": ((7.0,), (2.5,)),
+    "foreign": (0.60, 0.03),
+    "card_present": (0.10, 0.80),
     "account_age_days": ((2.0, 300.0), (2.5, 400.0)),
 }
 

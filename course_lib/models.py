@@ -180,7 +180,7 @@ def predict_scores(model: Any, x: np.ndarray, batch_size: int = 4096) -> np.ndar
     """The model's scores (probability of the positive class) as a 1-D float array.
 
     >>> predict_scores(model, fraud.test.x)[:3].round(2)
-    array([0.12, 0.06, 0.11], dtype=float32)
+    array([0.13, 0.56, 0.06], dtype=float32)
 
     Direct calls in batches (``model(batch, training=False)``): unlike ``model.predict``,
     no ``tf.function`` is traced again for each new model, and a call on a few rows

@@ -87,7 +87,11 @@ class TestLoadFraud:
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
         model.fit(fraud.train.x, fraud.train.y)
         auc = roc_auc_score(fraud.test.y, model.predict_proba(fraud.test.x)[:, 1])
-        assert 0.85 < auc < 0.99
+        assert 0.95 < auc < 0.9995
+        # Imperfect where it matters with rare fraud: even the ideal scores leave some
+        # frauds looking ordinary, so no threshold catches every fraud without false alarms.
+        ideal = data.ideal_fraud_scores(fraud.test.x)
+        assert ideal[fraud.test.y == 1].min() < ideal[fraud.test.y == 0].max()
 
     def test_never_flagging_fraud_is_about_98_percent_accurate(self, fraud):
         assert 0.98 < 1 - fraud.test.y.mean() < 0.995
@@ -114,8 +118,11 @@ class TestIdealFraudScores:
 
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
         model.fit(fraud.train.x, fraud.train.y)
-        trained = roc_auc_score(fraud.val.y, model.predict_proba(fraud.val.x)[:, 1])
-        assert roc_auc_score(fraud.val.y, data.ideal_fraud_scores(fraud.val.x)) > trained
+        # "On average": on fresh rows from the same generator. Both AUCs are close to 1, and on
+        # the 54 frauds of one split a pair or two of rows decides which is higher.
+        x, y, _ = data.generate_fraud(n_rows=100_000, seed=1)
+        trained = roc_auc_score(y, model.predict_proba(x.astype(np.float32))[:, 1])
+        assert roc_auc_score(y, data.ideal_fraud_scores(x)) > trained
 
     def test_refuse_rows_of_other_features(self):
         with pytest.raises(InvalidInputError, match=r"rows of 8 columns.*found an array of shape \(4, 3\)"):

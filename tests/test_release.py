@@ -26,7 +26,8 @@ def passing(fraud, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def failing(fraud, tmp_path_factory):
-    model = models.build_fraud_model(fraud.train.x, log_scale="lambda", hidden=(256, 128), name="bad")
+    model = models.build_fraud_model(fraud.train.x, log_scale="lambda", normalize=False, hidden=(256, 128),
+                                     name="bad")
     models.train(model, fraud.train, epochs=3)
     return release_check(model, fraud, tmp_path_factory.mktemp("rel") / "bad")
 

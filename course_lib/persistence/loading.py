@@ -5,8 +5,8 @@
 >>> [str(t) for t in loaded.inputs], [str(t) for t in loaded.outputs]
 (['features: float32 (None, 8)'], ['output_0: float32 (None, 1)'])
 >>> loaded(fraud.test.x[:2]).round(2)
-array([[0.12],
-       [0.06]], dtype=float32)
+array([[0.13],
+       [0.56]], dtype=float32)
 
 A :class:`LoadedModel` takes what the model takes (one array of any rank, a dict of
 arrays by input name, a list by position, text where an input is a string), checks it

@@ -162,7 +162,7 @@ class AliasMethods:
         >>> print(reg.check_gate("fraud", 3, PromotionPolicy(min_recall=0.8)))
         result  rule            detail
         ok      files verify    OK (5 files match the sha256 and size in the manifest); checksums only: they catch accidents, not someone who recomputes them
-        FAIL    recall >= 0.80  recall 0.370 < 0.80
+        FAIL    recall >= 0.80  recall 0.741 < 0.80
         fraud version 3 -> production: REFUSED (1 of 2 rules failed; production was version 1)
         """
         alias = validate_alias(alias)
@@ -211,7 +211,7 @@ class AliasMethods:
         >>> reg.promote("fraud", 2, policy=PromotionPolicy(min_recall=0.8))
         result  rule            detail
         ok      files verify    OK (6 files match the sha256 and size in the manifest); checksums only: they catch accidents, not someone who recomputes them
-        ok      recall >= 0.80  recall 0.944
+        ok      recall >= 0.80  recall 1.000
         fraud version 2 -> production: PROMOTED (2 rules passed; production was version 1)
         """
         result = self.check_gate(name, ref, policy, alias)

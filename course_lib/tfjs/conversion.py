@@ -237,12 +237,12 @@ class Conversion(_display.Report):
 
         >>> print(conversion.weights_table())   # the lessons' model converted with uint8 weights
         weight                                        shape    stored as  step     values from .. to
-        unknown                                       [1, 8]   uint8      3.9      0.0514 .. 994
-        ...scaling.../truediv_recip  [1, 8]   uint8      0.046    0.00157 .. 11.7
-        ...dense_0.../Cast/ReadVariableOp  [8, 16]  uint8      0.00535  -0.754 .. 0.609
-        ...dense_0.../BiasAdd/ReadVariableOp  [16]     uint8      0.00242  -0.152 .. 0.465
-        ...fraud_probability.../Cast/ReadVariableOp  [16, 1]  uint8      0.00538  -0.726 .. 0.646
-        ...fraud_probability.../Add/ReadVariableOp  [1]      uint8      exact    0.0135
+        unknown                                       [1, 8]   uint8      3.92     0.0368 .. 998
+        ...scaling.../truediv_recip  [1, 8]   uint8      0.041    0.00158 .. 10.5
+        ...dense_0.../Cast/ReadVariableOp  [8, 16]  uint8      0.00532  -0.765 .. 0.59
+        ...dense_0.../BiasAdd/ReadVariableOp  [16]     uint8      0.00272  -0.232 .. 0.463
+        ...fraud_probability.../Cast/ReadVariableOp  [16, 1]  uint8      0.00597  -0.901 .. 0.621
+        ...fraud_probability.../Add/ReadVariableOp  [1]      uint8      exact    -0.0611
 
         The names are the graph's (``...``: where Keras numbered them); "unknown" is the
         scaling layer's means, a constant that lost its name when the graph was optimised.

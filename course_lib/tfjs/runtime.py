@@ -397,7 +397,7 @@ def predict(model_dir: str | os.PathLike[str], x: object, *,
     probabilities...), or a dict by output name when the model has several outputs.
 
     >>> predict("web/fraud", fraud.test.x[:2]).round(2)
-    array([[0.12],
-           [0.06]], dtype=float32)
+    array([[0.13],
+           [0.56]], dtype=float32)
     """
     return run(model_dir, x, timeout=timeout).predictions
