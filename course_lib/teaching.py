@@ -106,8 +106,9 @@ class QualityVerdict(_display.Report):
                     f"{m.recall:.3f} balanced")
         cost = ""
         if m.tp and m.precision < m.recall:
-            cost = (f": {m.fp:,} false alarms for {m.tp:,} positives caught, "
-                    f"{m.fp / m.tp:.0f} per catch")
+            per = m.fp / m.tp  # below 10 with a decimal: 0.6 per catch is not 0 per catch
+            shown = f"{per:.0f}" if per >= 10 else f"{per:.1f}"
+            cost = f": {m.fp:,} false alarms for {m.tp:,} positives caught, {shown} per catch"
         return "NOT GOOD: " + "; ".join(self.failures) + cost
 
     def table(self) -> tuple[list[str], list[list[str]]]:

@@ -135,6 +135,12 @@ class TestQualityVerdict:
         assert not verdict.ok and len(verdict.failures) == 2
         assert verdict.verdict.endswith("1,175 false alarms for 51 positives caught, 23 per catch")
 
+    def test_fewer_false_alarms_than_catches_are_not_rounded_to_zero(self):
+        from course_lib.teaching import quality_verdict
+
+        few = quality_verdict(Metrics.from_counts(tp=50, fp=30, fn=4, tn=3_917))  # not balanced
+        assert few.verdict.endswith("30 false alarms for 50 positives caught, 0.6 per catch")
+
     def test_accurate_but_unbalanced_fails_the_balance_only(self):
         verdict = teaching.quality_verdict(Metrics.from_counts(tp=12, fp=12, fn=88, tn=4_888))
         assert verdict.failures == (
