@@ -41,6 +41,8 @@ GOOD_CELLS = [
     # A fresh temporary path on every run: passes only when the sanitize rules are applied.
     ("import tempfile\nprint(tempfile.mkdtemp())", "/tmp/tmpSTORED_run1\n"),
     ("# NBVAL_SKIP\nprint('not compared')", "something else\n"),
+    # A duration one digit longer than the stored one widens its padded column.
+    ("print('latency' + ' ' * 3 + '12.50 ms  done')", "latency    9.50 ms  done\n"),
 ]
 BAD_CELLS = [("print(6 * 7)", "42\n"), ("print(2 + 2)", "5\n")]
 
@@ -278,9 +280,9 @@ class TestValidateMain:
         _, code, out, _ = good_course
         assert code == 0, out
         row = next(line for line in out.splitlines() if line.startswith("00_good.ipynb"))
-        assert row.split()[:5] == ["00_good.ipynb", "3", "2", "0", "1"] and row.split()[-1] == "ok"
+        assert row.split()[:5] == ["00_good.ipynb", "4", "3", "0", "1"] and row.split()[-1] == "ok"
         assert out.rstrip().endswith("all notebooks passed")
-        assert "  00_good.ipynb: 3 cells, ok in " in out
+        assert "  00_good.ipynb: 4 cells, ok in " in out
 
     def test_uses_the_packaged_sanitize_rules_without_a_sanitize_cfg(self, good_course):
         _, _, out, _ = good_course
@@ -290,7 +292,7 @@ class TestValidateMain:
         course, *_ = good_course
         root = ET.parse(course / "reports" / "cells.xml").getroot()
         assert [(c.get("name"), c.find("skipped") is not None) for c in root.iter("testcase")] == [
-            ("Cell 0", False), ("Cell 1", False), ("Cell 2", True)]
+            ("Cell 0", False), ("Cell 1", False), ("Cell 2", True), ("Cell 3", False)]
 
     def test_leaves_nothing_next_to_the_notebooks(self, good_course):
         course, *_ = good_course
