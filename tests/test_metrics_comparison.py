@@ -73,7 +73,12 @@ class TestCompare:
         big = Metrics.from_counts(tp=50, fp=676, fn=4, tn=3271)
         one_miss = Metrics.from_counts(tp=49, fp=676, fn=5, tn=3271)  # accuracy -1/4,001
         _, rows = compare(big, one_miss).table()
-        assert {r[0]: r[3] for r in rows}["accuracy"] == "-0.00025"
+        assert {r[0]: r[3] for r in rows}["accuracy"] == "-0.0002"
+
+    def test_float_noise_shows_plus_zero(self):
+        from course_lib.metrics import MetricDelta
+
+        assert MetricDelta("loss", 0.174, 0.174 - 2.2e-8, 0.01).cells()[3] == "+0.000"
 
     def test_an_unchanged_metric_shows_plus_zero(self):
         _, rows = compare(self.before, self.before).table()

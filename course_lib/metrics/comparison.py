@@ -58,12 +58,15 @@ class MetricDelta:
     def cells(self, f: str = ".3f") -> list[str]:
         """The table row: name, before, after, the change, within ("yes"/"NO"), numbers in ``f``.
 
-        >>> MetricDelta("accuracy", 0.83025, 0.83, 0.01).cells()  # too small for 3 places
-        ['accuracy', '0.830', '0.830', '-0.00025', 'yes']
+        >>> MetricDelta("accuracy", 0.8302, 0.83, 0.01).cells()  # too small for 3 places
+        ['accuracy', '0.830', '0.830', '-0.0002', 'yes']
+        >>> MetricDelta("loss", 0.174, 0.174 + 1.5e-8, 0.01).cells()[3]  # float noise
+        '+0.000'
         """
         change = f"{self.delta:+{f}}"
-        if self.delta and float(change) == 0:
-            change = f"{self.delta:+.2g}"
+        if float(change) == 0:  # a fourth place for a change it hides; float noise stays +0.000
+            small = round(self.delta, 4)
+            change = f"{small:+.4f}" if small else f"{0:+{f}}"
         return [self.name, f"{self.before:{f}}", f"{self.after:{f}}", change,
                 "yes" if self.ok else "NO"]
 
