@@ -349,9 +349,7 @@ def widget_box(cell: Any, heading: str) -> Any:
 def pick_toggle(cell: Any, description: str, option: str) -> Any:
     """Click ``option`` of the toggle buttons of ``cell`` labelled ``description``, as a learner.
 
-    >>> pick_toggle(cell, "weights", "uint8").inner_text()
-    'uint8'
-
+    For example ``pick_toggle(cell, "weights", "uint8")`` selects the chooser's uint8 weights.
     Returns the clicked button once the page shows it selected (exactly one group has the
     label; the option is matched exactly, so "uint8" is not "uint8, dense only").
     """
@@ -370,9 +368,8 @@ def pick_toggle(cell: Any, description: str, option: str) -> Any:
 def kernel_object(server: Any, expression: str) -> Any:
     """The object ``expression`` evaluates to in the lesson's kernel, pickled across to the test.
 
-    >>> kernel_object(lab_server, "Out[12].results")  # the widget of the cell run as [12]
-
-    For figures that depend on what the lesson trained: the test recomputes them with
+    For example ``kernel_object(lab_server, "Out[12].results")`` is the results held by the
+    widget of the cell run as [12]. For figures that depend on what the lesson trained: the test recomputes them with
     ``course_lib`` from the very objects the page's widget holds. The expression runs as a
     silent request on the server's kernel channel (no prompt number, nothing shown in the
     page, the history untouched); the server must run exactly one kernel.
