@@ -72,6 +72,20 @@ class TestBundle:
         readme = (static / "README.md").read_text()
         assert all(Path(f).name in readme for f in (browser.BUNDLE, *browser.WASM_FILES))
 
+    def test_the_wheel_takes_every_static_file(self):
+        """Hatch's wheel takes every file of course_lib/ that git does not ignore."""
+        import subprocess
+
+        static = browser.SHIPPED.parent
+        files = sorted(p.name for p in static.iterdir())
+        assert {"tf-backend-wasm.es2017.min.js", "tfjs-backend-wasm.wasm",
+                "tfjs-backend-wasm-simd.wasm", "LICENSE-Apache-2.0.txt"} <= set(files)
+        done = subprocess.run(["git", "check-ignore", *files], cwd=static, capture_output=True,
+                              text=True, check=False)
+        if done.returncode == 128:
+            pytest.skip(f"not a git checkout: {done.stderr.strip()}")
+        assert done.stdout == ""
+
     def test_without_the_shipped_copies_node_modules_serves(self, monkeypatch, tmp_path):
         monkeypatch.setattr(browser, "SHIPPED", tmp_path / "tf.fesm.min.js")
         found = browser.wasm_paths()
