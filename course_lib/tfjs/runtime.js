@@ -219,8 +219,9 @@ async function predict(tf, req, info) {
     sync(outputs);
     info.predict_ms = performance.now() - t2;
     // Single rows: the latency a user feels when one example is scored. The median of a
-    // few calls (the last rows), so that one call's hiccup (the first after a big batch
-    // frees its memory) is not taken for the back end's speed.
+    // few calls (the last rows), so that one slow call (the first after the big batch was
+    // took 5 to 10 ms on wasm here, the next ones 1 to 3 ms) is not taken for the back
+    // end's speed.
     const single = [];
     for (let i = Math.max(0, n - SINGLE_ROWS); i < n; i++) {
       const t3 = performance.now();
