@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,6 +49,48 @@ class TestBundle:
         text = browser.SHIPPED.read_text(encoding="utf-8")
         assert f'"{tfjs.TFJS_VERSION}"' in text and "export{" in text.replace(" ", "")
 
+    def test_the_package_ships_the_wasm_back_end(self):
+        assert browser.wasm_paths() == tuple(browser.SHIPPED.parent / Path(f).name
+                                             for f in browser.WASM_FILES)
+
+    def test_the_shipped_wasm_back_end_is_the_pinned_version(self):
+        script, *binaries = browser.wasm_paths()
+        text = script.read_text(encoding="utf-8")
+        assert f'version_wasm="{tfjs.TFJS_VERSION}"' in text and "Apache License" in text
+        assert all(b.read_bytes()[:4] == b"\0asm" for b in binaries)
+
+    @pytest.mark.parametrize("name", [Path(browser.BUNDLE).name,
+                                      *(Path(f).name for f in browser.WASM_FILES)])
+    def test_each_shipped_file_is_the_installed_packages_own(self, name):
+        package = "tfjs" if name == Path(browser.BUNDLE).name else "tfjs-backend-wasm"
+        installed = tfjs.node_modules() / "@tensorflow" / package / "dist" / name
+        assert (browser.SHIPPED.parent / name).read_bytes() == installed.read_bytes()
+
+    def test_the_licence_ships_with_them(self):
+        static = browser.SHIPPED.parent
+        assert "Apache License" in (static / "LICENSE-Apache-2.0.txt").read_text()
+        readme = (static / "README.md").read_text()
+        assert all(Path(f).name in readme for f in (browser.BUNDLE, *browser.WASM_FILES))
+
+    def test_the_wheel_takes_every_static_file(self):
+        """Hatch's wheel takes every file of course_lib/ that git does not ignore."""
+        import subprocess
+
+        static = browser.SHIPPED.parent
+        files = sorted(p.name for p in static.iterdir())
+        assert {"tf-backend-wasm.es2017.min.js", "tfjs-backend-wasm.wasm",
+                "tfjs-backend-wasm-simd.wasm", "LICENSE-Apache-2.0.txt"} <= set(files)
+        done = subprocess.run(["git", "check-ignore", *files], cwd=static, capture_output=True,
+                              text=True, check=False)
+        if done.returncode == 128:
+            pytest.skip(f"not a git checkout: {done.stderr.strip()}")
+        assert done.stdout == ""
+
+    def test_without_the_shipped_copies_node_modules_serves(self, monkeypatch, tmp_path):
+        monkeypatch.setattr(browser, "SHIPPED", tmp_path / "tf.fesm.min.js")
+        found = browser.wasm_paths()
+        assert found is not None and all("node_modules" in str(p) for p in found)
+
 
 class TestBeforeTheBrowserAnswers:
     def test_repr_says_where_to_open_it(self, run):
@@ -59,18 +102,34 @@ class TestBeforeTheBrowserAnswers:
 
 
 class TestReady:
-    def test_ready_sends_the_model_the_rows_and_the_bundle(self, run, sent, small_split):
-        run._on_message(run, {"type": "ready", "has_tf": False}, [])
+    def test_ready_sends_the_model_the_rows_the_bundle_and_wasm(self, run, sent, small_split):
+        run._on_message(run, {"type": "ready", "has_tf": False, "has_wasm": False}, [])
         content, buffers = sent[0]
         assert content["type"] == "model" and content["shape"] == [400, 3]
         assert content["model_json"]["format"] == "graph-model"
+        assert content["parts"] == ["shards", "rows", "tf", "wasm_js", "wasm", "wasm_simd"]
+        assert content["wasm_missing"] == "" and len(buffers) == 6
         assert np.frombuffer(buffers[1], "<f4").reshape(400, 3).tolist() == \
             small_split.x.astype("float32").tolist()
-        assert len(buffers) == 3 and buffers[2][:200].decode("utf-8", "replace")
+        assert buffers[2] == browser.SHIPPED.read_bytes()
+        assert [b[:4] for b in buffers[4:]] == [b"\0asm", b"\0asm"]
 
-    def test_a_page_with_tfjs_gets_no_bundle(self, run, sent):
+    def test_a_page_with_tfjs_and_wasm_gets_neither(self, run, sent):
+        run._on_message(run, {"type": "ready", "has_tf": True, "has_wasm": True}, [])
+        assert sent[0][0]["parts"] == ["shards", "rows"] and len(sent[0][1]) == 2
+
+    def test_wasm_is_sent_only_when_asked_for(self, small_tfjs, small_model, small_split,
+                                              monkeypatch):
+        run = tfjs.BrowserRun(small_tfjs.f32.path, small_split.x, small_model,
+                              backends=("cpu",))
+        assert run.payload()[0]["parts"] == ["shards", "rows", "tf"]
+
+    def test_without_the_wasm_files_the_page_is_told_why(self, run, sent, monkeypatch):
+        monkeypatch.setattr(browser, "wasm_paths", lambda: None)
         run._on_message(run, {"type": "ready", "has_tf": True}, [])
-        assert len(sent[0][1]) == 2
+        content, buffers = sent[0]
+        assert content["parts"] == ["shards", "rows"] and len(buffers) == 2
+        assert "tfjs-backend-wasm is not shipped" in content["wasm_missing"]
 
 
 class TestResults:

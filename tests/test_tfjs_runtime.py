@@ -77,7 +77,7 @@ class TestPredict:
 
     def test_run_reports_the_runtime(self, f32, small_split):
         r = tfjs.run(f32, small_split.x[:10])
-        assert (r.rows, r.tfjs_version, r.backend) == (10, tfjs.TFJS_VERSION, "cpu")
+        assert (r.rows, r.tfjs_version, r.backend) == (10, tfjs.TFJS_VERSION, "wasm")
         assert r.node_version.startswith("v") and "rows predicted in" in str(r)
 
     def test_run_is_a_report(self, f32, small_split):
@@ -315,6 +315,145 @@ def test_node_script_ships_inside_the_package():
     script = Path(runtime.__file__).with_name("runtime.js")
     assert script == runtime.SCRIPT
     assert script.is_file() and "loadGraphModel" in script.read_text()
+
+
+# -- the back end: WebAssembly when it loads, else cpu with a note ----------------------------
+
+WASM = "tfjs-backend-wasm"
+
+
+def _node_modules_like_the_repos(root: Path, *, wasm: str) -> Path:
+    """A node_modules folder holding the installed packages (symbolic links), but where the
+    wasm back end cannot load.
+
+    ``wasm``: "absent" (installed from a package.json without it), or "no-binaries" (a copy
+    of the package whose .wasm files are gone, as after a broken copy).
+    """
+    import shutil
+
+    installed = tfjs.node_modules()
+    folder = root / "node_modules"
+    (folder / "@tensorflow").mkdir(parents=True)
+    for entry in installed.iterdir():
+        if entry.name != "@tensorflow":
+            (folder / entry.name).symlink_to(entry)
+    for entry in (installed / "@tensorflow").iterdir():
+        if entry.name != WASM:
+            (folder / "@tensorflow" / entry.name).symlink_to(entry)
+    if wasm == "no-binaries":
+        copy = Path(shutil.copytree(installed / "@tensorflow" / WASM, folder / "@tensorflow" / WASM))
+        for binary in (copy / "dist").glob("*.wasm"):
+            binary.unlink()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mlp_web(tmp_path_factory):
+    """The 64 -> 256 -> 256 -> 1 network of the speed measurements, as a float32 graph model;
+    10,000 rows and Keras's own scores for them."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,), name="features"),
+                              keras.layers.Dense(256, activation="relu"),
+                              keras.layers.Dense(256, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")], name="mlp")
+    x = np.random.default_rng(0).normal(size=(10_000, 64)).astype("float32")
+    path = tfjs.convert(model, tmp_path_factory.mktemp("mlp") / "mlp").path
+    return path, x, np.asarray(model(x))
+
+
+class TestBackend:
+    def test_the_default_runs_on_wasm(self, f32, small_split):
+        r = tfjs.run(f32, small_split.x[:10])
+        assert (r.backend, r.backend_asked, r.backend_note) == ("wasm", "auto", "")
+        assert "(wasm backend): " in r.verdict and "cpu" not in r.verdict
+
+    def test_wasm_asked_for_runs_on_wasm(self, f32, small_split):
+        r = tfjs.run(f32, small_split.x[:10], backend="wasm")
+        assert r.backend == "wasm" and "(wasm backend, as asked): " in r.verdict
+
+    def test_cpu_asked_for_runs_on_cpu(self, f32, small_split):
+        r = tfjs.run(f32, small_split.x[:10], backend="cpu")
+        assert (r.backend, r.backend_asked, r.backend_note) == ("cpu", "cpu", "")
+        assert "(cpu backend, as asked): " in r.verdict and "wasm" not in r.verdict
+
+    @pytest.mark.parametrize("backend", ["wasm", "cpu"])
+    def test_ten_thousand_rows_of_a_64_256_256_1_network_within_1e_4(self, mlp_web, backend):
+        path, x, keras_scores = mlp_web
+        r = tfjs.run(path, x, backend=backend)
+        assert r.backend == backend and r.predictions.shape == (10_000, 1)
+        assert float(np.abs(r.predictions - keras_scores).max()) <= 1e-4
+
+    def test_wasm_and_cpu_agree_with_keras_and_each_other(self, f32, small_model, small_split):
+        on = {b: tfjs.predict(f32, small_split.x, backend=b) for b in ("wasm", "cpu")}
+        keras_scores = _keras_scores(small_model, small_split.x)
+        for scores in on.values():
+            assert float(np.abs(scores - keras_scores).max()) <= 1e-4
+        assert float(np.abs(on["wasm"] - on["cpu"]).max()) <= 1e-4
+
+    def test_verify_takes_the_back_end(self, f32, small_model, small_split):
+        p = tfjs.verify(f32, small_model, small_split.x, small_split.y, backend="cpu")
+        assert p.ok and p.node.backend == "cpu" and p.backend_note == ""
+
+    @pytest.mark.parametrize("bad", ["gpu", "WASM", "", None, 1])
+    def test_an_unknown_back_end_is_refused_before_node_starts(self, f32, bad, monkeypatch):
+        def no_node(*args, **kwargs):
+            raise AssertionError("Node was started")
+        monkeypatch.setattr(runtime, "call_node", no_node)
+        with pytest.raises(InvalidInputError, match="backend to be one of 'auto', 'wasm', 'cpu'"):
+            tfjs.run(f32, np.zeros((1, 3)), backend=bad)
+
+
+class TestBackendFallback:
+    """node_modules folders made from the installed one, where wasm cannot load."""
+
+    def test_without_the_wasm_package_auto_runs_on_cpu_and_says_why(
+            self, f32, small_model, small_split, tmp_path, monkeypatch):
+        folder = _node_modules_like_the_repos(tmp_path, wasm="absent")
+        monkeypatch.setenv("COURSE_LIB_NODE_MODULES", str(folder))
+        r = tfjs.run(f32, small_split.x)
+        assert (r.backend, r.backend_asked) == ("cpu", "auto") and r.ok
+        assert r.backend_note == f"@tensorflow/tfjs-backend-wasm is not installed in {folder}"
+        assert "(cpu backend): " in r.verdict
+        assert (f"; wasm was not used: {r.backend_note}, so the slower pure-JavaScript cpu back "
+                "end ran. Fix: run `npm ci`") in r.verdict
+        np.testing.assert_allclose(r.predictions, _keras_scores(small_model, small_split.x),
+                                   atol=1e-5)
+
+    def test_without_the_wasm_package_asking_for_wasm_is_an_error(self, f32, tmp_path,
+                                                                   monkeypatch):
+        monkeypatch.setenv("COURSE_LIB_NODE_MODULES",
+                           str(_node_modules_like_the_repos(tmp_path, wasm="absent")))
+        with pytest.raises(TfjsRuntimeError,
+                           match=r"on the wasm back end \(backend='wasm'\); "
+                                 r"@tensorflow/tfjs-backend-wasm is not installed in .*npm ci"):
+            tfjs.run(f32, np.zeros((2, 3)), backend="wasm")
+
+    def test_without_the_wasm_package_asking_for_cpu_has_no_note(self, f32, tmp_path,
+                                                                 monkeypatch):
+        monkeypatch.setenv("COURSE_LIB_NODE_MODULES",
+                           str(_node_modules_like_the_repos(tmp_path, wasm="absent")))
+        r = tfjs.run(f32, np.zeros((2, 3)), backend="cpu")
+        assert r.backend == "cpu" and r.backend_note == "" and "wasm" not in r.verdict
+
+    def test_missing_wasm_binaries_are_named_in_the_note(self, f32, tmp_path, monkeypatch):
+        folder = _node_modules_like_the_repos(tmp_path, wasm="no-binaries")
+        monkeypatch.setenv("COURSE_LIB_NODE_MODULES", str(folder))
+        r = tfjs.run(f32, np.zeros((2, 3)))
+        assert r.backend == "cpu" and r.ok
+        assert r.backend_note.startswith("@tensorflow/tfjs-backend-wasm did not start: ")
+        assert f"{folder}/@tensorflow/{WASM}/dist/" in r.backend_note
+        assert ".wasm" in r.backend_note
+
+    def test_the_parity_verdict_carries_the_note(self, f32, small_model, small_split, tmp_path,
+                                                 monkeypatch):
+        folder = _node_modules_like_the_repos(tmp_path, wasm="absent")
+        monkeypatch.setenv("COURSE_LIB_NODE_MODULES", str(folder))
+        p = tfjs.verify(f32, small_model, small_split.x, small_split.y)
+        assert p.ok and p.verdict.endswith(
+            f"; TF.js ran on the cpu back end, not wasm: @tensorflow/tfjs-backend-wasm is not "
+            f"installed in {folder}")
 
 
 # -- the model folder's files: containment and the integrity record ---------------------------

@@ -13,8 +13,10 @@
 // The model is built from the very bytes that were checked. The record catches accidents
 // (a truncated copy, a flipped byte, a swapped shard), not someone who rewrites the files
 // and the record. Publishes the result for tests and for the curious:
+// The back end: ?backend=wasm (the default), webgl or cpu in the page's address; when the
+// one asked for does not start, the page runs on cpu and says why (backendNote).
 //   window.fraudResult = {ok: true, backend, version, loadMs, predictMs, scores: [...],
-//                         checked: true|false, note: "..."}
+//                         checked: true|false, note: "...", backendNote: "..."}
 //   window.fraudResult = {ok: false, error: "..."}
 "use strict";
 
@@ -22,6 +24,33 @@ const MODEL_DIR = "model/";
 const RECORD = "files.sha256.json";
 const RECORD_KIND = "course_lib TF.js file record";
 const FIX = "Fix: convert the model again with course_lib.tfjs.convert and copy the whole folder.";
+// Where the wasm back end's .wasm files are: beside its script, in the served node_modules.
+const WASM_DIR = "/node_modules/@tensorflow/tfjs-backend-wasm/dist/";
+const BACKENDS = ["wasm", "webgl", "cpu"];
+
+// Start the back end asked for in the address (wasm by default); "" when it runs, else why
+// not (the page then runs on cpu).
+async function startBackend() {
+  const asked = new URLSearchParams(location.search).get("backend") || "wasm";
+  if (!BACKENDS.includes(asked)) return `unknown back end ${JSON.stringify(asked)} (wasm, webgl or cpu)`;
+  if (asked === "wasm") {
+    if (!(tf.wasm && tf.wasm.setWasmPaths)) return "tfjs-backend-wasm did not load (is node_modules served?)";
+    tf.wasm.setWasmPaths(WASM_DIR);
+  }
+  const said = [];
+  const { warn } = console;
+  console.warn = (...args) => { said.push(args.map(String).join(" ")); warn(...args); };
+  let ok = false;
+  try {
+    ok = await tf.setBackend(asked);
+  } catch (err) {
+    said.push(String(err && err.message || err));
+  } finally {
+    console.warn = warn;
+  }
+  if (ok && tf.getBackend() === asked) return "";
+  return `the ${asked} back end did not start: ${said.join(" ").split("\n")[0] || "no reason given"}`;
+}
 
 // The URL of `rel` inside the model folder, or a refusal: the rule of the Python side
 // (course_lib.tfjs.integrity.inside) and of the Node runner, plus the resolved URL's prefix.
@@ -117,6 +146,9 @@ async function checkedFiles(base) {
 async function scoreRows() {
   const status = document.getElementById("status");
   try {
+    const backendNote = await startBackend();
+    if (backendNote) await tf.setBackend("cpu");
+    await tf.ready();
     const t0 = performance.now();
     const base = new URL(MODEL_DIR, document.baseURI);
     let checked;
@@ -155,9 +187,10 @@ async function scoreRows() {
     status.textContent = `${scores.length} rows scored with TF.js ${tf.version.tfjs} ` +
       `(${tf.getBackend()} backend): model loaded in ${loadMs.toFixed(1)} ms, ` +
       `predicted in ${predictMs.toFixed(1)} ms; ` +
-      (checked.checked ? `model files checked against ${RECORD}.` : `${note}.`);
+      (checked.checked ? `model files checked against ${RECORD}.` : `${note}.`) +
+      (backendNote ? ` Ran on cpu: ${backendNote}.` : "");
     window.fraudResult = { ok: true, backend: tf.getBackend(), version: tf.version.tfjs,
-                           loadMs, predictMs, scores, checked: checked.checked, note };
+                           loadMs, predictMs, scores, checked: checked.checked, note, backendNote };
   } catch (err) {
     status.className = "error";
     status.textContent = `Could not score the rows: ${err.message}`;

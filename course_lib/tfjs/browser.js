@@ -1,13 +1,16 @@
 // course_lib.tfjs.browser: run a converted graph model with TF.js inside this page.
 //
 // The kernel sends model.json, the weight shards (checked against their sha256 record
-// first), the rows (float32) and, once per page, the TF.js bundle the package ships
-// (@tensorflow/tfjs dist/tf.fesm.min.js): it is imported from a Blob URL, so nothing is
-// fetched from the network. tf.setBackend is global to the page, so runs of several
+// first), the rows (float32) and, once per page, the TF.js files the package ships: the
+// bundle (@tensorflow/tfjs dist/tf.fesm.min.js), imported from a Blob URL, and for the
+// wasm back end @tensorflow/tfjs-backend-wasm's dist/tf-backend-wasm.es2017.min.js (run
+// on the imported tf) with its .wasm binaries, given to setWasmPaths as Blob URLs. Nothing
+// is fetched from the network. tf.setBackend is global to the page, so runs of several
 // widgets queue on globalThis, one after the other.
 
 const KEY = "__courseLibTfjs";
-const shared = (globalThis[KEY] ??= { tf: null, queue: Promise.resolve() });
+const shared = (globalThis[KEY] ??= { tf: null, wasm: null, queue: Promise.resolve() });
+shared.wasm ??= null;
 
 function bytesOf(view) {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -22,6 +25,46 @@ async function loadTf(bundle) {
     URL.revokeObjectURL(url);
   }
   return shared.tf;
+}
+
+function blobUrl(view, type) {
+  return URL.createObjectURL(new Blob([bytesOf(view)], { type }));
+}
+
+// The wasm back end, registered on `tf` once per page. Its es2017 build is a UMD script:
+// it runs here as a module with a CommonJS-like `require` that hands it the imported tf
+// (its only dependency in a page), so it needs no global `tf` and no loader.
+async function loadWasm(tf, parts) {
+  if (shared.wasm) return shared.wasm;
+  const source = new TextDecoder().decode(bytesOf(parts.wasm_js));
+  const module = `const tf = globalThis[${JSON.stringify(KEY)}].tf;\n` +
+    "const module = { exports: {} };\n" +
+    "const require = (name) => (name === '@tensorflow/tfjs-core' ? tf : undefined);\n" +
+    "(function (exports, module, require, define) {\n" + source + "\n})" +
+    ".call(globalThis, module.exports, module, require, undefined);\n" +
+    "export default module.exports;\n";
+  const url = URL.createObjectURL(new Blob([module], { type: "text/javascript" }));
+  let wasm;
+  try {
+    wasm = (await import(/* webpackIgnore: true */ url)).default;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  if (wasm.version_wasm !== tf.version_core) {
+    throw new Error(`tfjs-backend-wasm ${wasm.version_wasm} does not match TF.js ${tf.version_core}`);
+  }
+  // Threads need a cross-origin-isolated page and the threaded binary, which is not
+  // shipped: one thread, on the SIMD binary where the browser has SIMD, else the plain one.
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  const single = blobUrl(parts.wasm, "application/wasm");
+  const simd = blobUrl(parts.wasm_simd, "application/wasm");
+  wasm.setWasmPaths({
+    "tfjs-backend-wasm.wasm": single,
+    "tfjs-backend-wasm-simd.wasm": simd,
+    "tfjs-backend-wasm-threaded-simd.wasm": simd,  // never used: threads are off above
+  });
+  shared.wasm = wasm;
+  return wasm;
 }
 
 function ms(start) {
@@ -39,15 +82,23 @@ async function runBackend(tf, backend, msg, shards, rows) {
   if (tf.findBackendFactory(backend) == null) {
     return { available: false, why: `@tensorflow/tfjs-backend-${backend} is not shipped with the course` };
   }
+  // TF.js reports a back end that fails to start on the console and answers false.
+  const said = [];
+  const { warn } = console;
+  console.warn = (...args) => { said.push(args.map(String).join(" ")); warn(...args); };
   let ready = false;
   try {
     ready = await tf.setBackend(backend);
   } catch (e) {
     return { available: false, why: String(e.message || e) };
+  } finally {
+    console.warn = warn;
   }
   if (!ready || tf.getBackend() !== backend) {
-    return { available: false, why: `the browser refused the ${backend} back end` };
+    const why = said.join(" ").split("\n")[0].trim();
+    return { available: false, why: `the browser refused the ${backend} back end` + (why ? `: ${why}` : "") };
   }
+
   await tf.ready();
   const meta = msg.model_json;
   const manifest = meta.weightsManifest || [];
@@ -115,15 +166,27 @@ function render({ model, el }) {
 
   const onMessage = (msg, buffers) => {
     if (msg.type !== "model") return;
-    const [shards, rows, bundle] = buffers;
+    const parts = {};
+    (msg.parts || ["shards", "rows", "tf"]).forEach((name, i) => { parts[name] = buffers[i]; });
+    const { shards, rows } = parts;
     shared.queue = shared.queue.then(async () => {
       try {
         status.textContent = "Loading TF.js in this page…";
-        const tf = await loadTf(bundle);
+        const tf = await loadTf(parts.tf);
         const initial = tf.getBackend();
         for (const backend of msg.backends) {
           status.textContent = `Running the model on the ${backend} back end…`;
-          const r = await runBackend(tf, backend, msg, shards, rows);
+          let r = null;
+          if (backend === "wasm" && !shared.wasm) {
+            try {
+              if (msg.wasm_missing) throw new Error(msg.wasm_missing);
+              if (!parts.wasm_js) throw new Error("the kernel sent no wasm back end");
+              await loadWasm(tf, parts);
+            } catch (e) {
+              r = { available: false, why: `the wasm back end did not load: ${(e && e.message) || e}` };
+            }
+          }
+          r ??= await runBackend(tf, backend, msg, shards, rows);
           const { predictions, ...rest } = r;
           model.send({ type: "result", backend, ...rest },
             undefined, predictions ? [new Float32Array(predictions).buffer] : []);
@@ -138,7 +201,7 @@ function render({ model, el }) {
   };
   model.on("msg:custom", onMessage);
   if (model.get("lines").length === 0) {
-    model.send({ type: "ready", has_tf: shared.tf !== null });
+    model.send({ type: "ready", has_tf: shared.tf !== null, has_wasm: shared.wasm !== null });
   } else {
     show();
   }

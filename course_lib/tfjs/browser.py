@@ -7,11 +7,12 @@ BrowserRun('fraud', 20 rows): open this lesson in JupyterLab to run it in your b
 :class:`BrowserRun` is a widget. Displayed in JupyterLab, its JavaScript (``browser.js``)
 asks the kernel for the model; the kernel checks the model's files against their record
 (:func:`~course_lib.tfjs.integrity.check_files`, a tampered file is refused) and sends
-``model.json``, the weight shards, the rows and the TF.js bundle the package ships
-(``@tensorflow/tfjs``'s ``dist/tf.fesm.min.js``: the page makes a Blob URL of it and
-imports it, so nothing is fetched from the network). The page then, for each back end it
-has (``cpu``; ``webgl`` where the browser offers WebGL; ``wasm`` only if
-``@tensorflow/tfjs-backend-wasm`` is shipped, which it is not today), loads the model,
+``model.json``, the weight shards, the rows and the TF.js files the package ships in
+``static/`` (``@tensorflow/tfjs``'s ``dist/tf.fesm.min.js``, and for ``wasm``
+``@tensorflow/tfjs-backend-wasm``'s ``dist/tf-backend-wasm.es2017.min.js`` with its two
+single-thread ``.wasm`` binaries: the page makes Blob URLs of them, so nothing is fetched
+from the network). The page then, for each back end it has (``cpu``; ``webgl`` where the
+browser offers WebGL; ``wasm`` where it runs WebAssembly, one thread), loads the model,
 times the first call, predicts every row, times one-row calls, and sends the predictions
 back. The kernel compares them with the source model's (computed once, in Python):
 the largest difference, the rows whose class changed, and, with labels, every metric
@@ -40,7 +41,8 @@ from course_lib.tfjs.integrity import check_files, read_model_json, shard_paths
 from course_lib.tfjs.parity import SEED_TOLERANCE, reference_outputs
 from course_lib.tfjs.runtime import graph_signature, node_modules
 
-__all__ = ["BACKENDS", "BUNDLE", "SHIPPED", "BackendResult", "BrowserRun", "bundle_path"]
+__all__ = ["BACKENDS", "BUNDLE", "SHIPPED", "WASM_FILES", "BackendResult", "BrowserRun",
+           "bundle_path", "wasm_paths"]
 
 #: The back ends the page tries, in order (one at a time: ``tf.setBackend`` is global).
 BACKENDS: tuple[str, ...] = ("cpu", "webgl", "wasm")
@@ -48,6 +50,12 @@ BACKENDS: tuple[str, ...] = ("cpu", "webgl", "wasm")
 #: (``@tensorflow/tfjs`` 4.22.0, Apache-2.0: the licence is in the file's header).
 BUNDLE = "dist/tf.fesm.min.js"
 SHIPPED = Path(__file__).parent / "static" / "tf.fesm.min.js"
+#: The wasm back end for the page, relative to ``@tensorflow/tfjs-backend-wasm``: its build
+#: that registers on the ``tf`` it is given (the ES5 build fails beside the ES module), and
+#: the plain and SIMD binaries (the threaded one needs a cross-origin-isolated page).
+#: The package ships copies in ``static/`` (4.22.0, Apache-2.0; see ``static/README.md``).
+WASM_FILES: tuple[str, ...] = ("dist/tf-backend-wasm.es2017.min.js", "dist/tfjs-backend-wasm.wasm",
+                               "dist/tfjs-backend-wasm-simd.wasm")
 #: One-row calls timed per back end.
 SINGLE_ROWS = 20
 WAITING = "open this lesson in JupyterLab to run it in your browser"
@@ -69,6 +77,24 @@ def bundle_path() -> Path:
             "Fix: run `npm ci` in the course folder (make setup), or install the course's wheel."
         )
     return found
+
+
+def wasm_paths() -> tuple[Path, ...] | None:
+    """The wasm back end's script and binaries for the page (:data:`WASM_FILES`): the
+    package's copies, else ``node_modules``'s; None when neither has them all.
+
+    >>> [p.name for p in wasm_paths()]
+    ['tf-backend-wasm.es2017.min.js', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']
+    """
+    shipped = tuple(SHIPPED.parent / Path(f).name for f in WASM_FILES)
+    if all(p.is_file() for p in shipped):
+        return shipped
+    try:
+        root = node_modules() / "@tensorflow" / "tfjs-backend-wasm"
+    except TfjsRuntimeError:
+        return None
+    found = tuple(root / f for f in WASM_FILES)
+    return found if all(p.is_file() for p in found) else None
 
 
 @dataclass(frozen=True)
@@ -172,23 +198,43 @@ class BrowserRun(anywidget.AnyWidget):  # type: ignore[misc]
         ran = [r for r in self.results.values() if r.available]
         return bool(ran) and all(r.ok for r in ran)
 
-    def payload(self, with_bundle: bool = True) -> tuple[dict[str, Any], list[bytes]]:
-        """What the kernel sends the page: the model, the rows, and the TF.js bundle."""
+    def payload(self, with_bundle: bool = True,
+                with_wasm: bool = True) -> tuple[dict[str, Any], list[bytes]]:
+        """What the kernel sends the page: the model, the rows, and the TF.js files it lacks.
+
+        ``content["parts"]`` names the buffers in order: ``shards`` and ``rows``, then
+        ``tf`` (the bundle) unless the page has it, then ``wasm_js``, ``wasm`` and
+        ``wasm_simd`` when ``wasm`` is asked for and the page has not loaded it yet.
+        ``content["wasm_missing"]`` says why the wasm files could not be sent ("" if sent).
+        """
         meta = read_model_json(self._path)
         shards = b"".join((self._path / rel).read_bytes()
                           for rel in shard_paths(self._path, meta))
-        content = {"type": "model", "model_json": meta, "shape": list(self._x.shape),
-                   "backends": list(self.backends), "single_rows": SINGLE_ROWS,
-                   "note": self._files.note}
-        buffers = [shards, self._x.tobytes()]
+        content: dict[str, Any] = {
+            "type": "model", "model_json": meta, "shape": list(self._x.shape),
+            "backends": list(self.backends), "single_rows": SINGLE_ROWS,
+            "note": self._files.note, "wasm_missing": ""}
+        parts, buffers = ["shards", "rows"], [shards, self._x.tobytes()]
         if with_bundle:
+            parts.append("tf")
             buffers.append(bundle_path().read_bytes())
+        if with_wasm and "wasm" in self.backends:
+            wasm = wasm_paths()
+            if wasm is None:
+                content["wasm_missing"] = (
+                    "@tensorflow/tfjs-backend-wasm is not shipped with this course_lib, nor "
+                    "installed in node_modules (npm ci installs it)")
+            else:
+                parts += ["wasm_js", "wasm", "wasm_simd"]
+                buffers += [p.read_bytes() for p in wasm]
+        content["parts"] = parts
         return content, buffers
 
     def _on_message(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         try:
             if content.get("type") == "ready":
-                body, data = self.payload(with_bundle=not content.get("has_tf", False))
+                body, data = self.payload(with_bundle=not content.get("has_tf", False),
+                                          with_wasm=not content.get("has_wasm", False))
                 self.send(body, data)
             elif content.get("type") == "result":
                 self.receive(content, buffers[0] if buffers else None)

@@ -483,6 +483,32 @@ def _write_input_order(folder: Path, order: Sequence[str] | None) -> None:
     file.write_text(json.dumps(meta), encoding="utf-8")
 
 
+def _sorted_attrs(value: Any) -> Any:
+    """``value`` with every "attr" map of the graph's nodes in key order (the rest as is)."""
+    if isinstance(value, dict):
+        return {k: (dict(sorted((a, _sorted_attrs(v)) for a, v in value[k].items()))
+                    if k == "attr" and isinstance(value[k], dict) else _sorted_attrs(value[k]))
+                for k in value}
+    if isinstance(value, list):
+        return [_sorted_attrs(v) for v in value]
+    return value
+
+
+def _write_sorted_attrs(folder: Path) -> None:
+    """Rewrite model.json with each node's attributes in key order.
+
+    The converter writes them in the order of a protobuf map, which changes from one process
+    to the next: the same model gave a model.json of the same size but other bytes, and so a
+    gzip download a few bytes larger or smaller each run. Sorted, the same model gives the
+    same file. Only the order of the attributes changes, nothing TF.js reads.
+    """
+    file = folder / "model.json"
+    meta = json.loads(file.read_text(encoding="utf-8"))
+    if "modelTopology" in meta:
+        meta["modelTopology"] = _sorted_attrs(meta["modelTopology"])
+        file.write_text(json.dumps(meta), encoding="utf-8")
+
+
 # -- the conversion -------------------------------------------------------------------------
 
 def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None = None, *,
@@ -515,6 +541,7 @@ def convert(source: Any, out_dir: str | os.PathLike[str], quantize: str | None =
                 v2.convert_tf_saved_model(str(src), str(tmp), quantization_dtype_map=dtype_map)
             except Exception as exc:  # any converter failure becomes a ConversionError
                 raise _conversion_error(exc, src) from exc
+        _write_sorted_attrs(tmp)
         if len(Conversion.read(tmp).inputs) > 1:
             _write_input_order(tmp, input_order(source if isinstance(source, _tf.keras().Model)
                                                 else src))

@@ -292,8 +292,15 @@ class Parity(_display.Report):
         return "" if files is None else files.note
 
     @property
+    def backend_note(self) -> str:
+        """"" when TF.js ran on the back end asked for; else why wasm was not used."""
+        if self.node is None or not self.node.backend_note:
+            return ""
+        return f"TF.js ran on the cpu back end, not wasm: {self.node.backend_note}"
+
+    @property
     def verdict(self) -> str:
-        note = f"; {self.files_note}" if self.files_note else ""
+        note = "".join(f"; {n}" for n in (self.files_note, self.backend_note) if n)
         if not self.ok:
             return f"NOT OK: {self.failure_text()}{note}"
         rules = ", ".join(str(a) for a in self.agreement)
@@ -383,7 +390,8 @@ def _judge(before: Outputs, after: Outputs, y: object, *, task: str | None, tole
 def verify(model_dir: str | os.PathLike[str], reference: Any, x: object, y: object = None, *,
            task: str | None = None, tolerance: float = SEED_TOLERANCE,
            threshold: float | None = None, output: str | None = None,
-           class_names: Sequence[str] | None = None, label: str | None = None) -> Parity:
+           class_names: Sequence[str] | None = None, label: str | None = None,
+           backend: str = "auto") -> Parity:
     """The TF.js model (run in Node) against the source model on the same inputs.
 
     ``reference`` is the source: a ``keras.Model``, a SavedModel path, or its outputs
@@ -395,7 +403,9 @@ def verify(model_dir: str | os.PathLike[str], reference: Any, x: object, y: obje
     (:func:`~course_lib.tfjs.integrity.check_files`), before the source model runs: a file
     outside the folder or unlike its record raises
     :class:`~course_lib.errors.TamperedModelError`; a folder without a record is measured,
-    and the verdict says its files were not checked.
+    and the verdict says its files were not checked. ``backend``: the TF.js back end in Node
+    (``"auto"``: wasm when it loads, else cpu; ``"wasm"``; ``"cpu"``; see
+    :func:`~course_lib.tfjs.run`), named in ``node``.
 
     >>> p = verify("web/fraud_f16", model, fraud.test.x, fraud.test.y)
     >>> p.ok, p.max_abs_diff < 1e-3
@@ -408,7 +418,7 @@ def verify(model_dir: str | os.PathLike[str], reference: Any, x: object, y: obje
     sig = graph_signature(path)
     data = _inputs.check(x, sig.inputs)
     before, seconds = reference_outputs(reference, data, sig.output_names)
-    node = run(path, data)
+    node = run(path, data, backend=backend)
     before = _aligned(before, node.outputs)
     after = {k: np.asarray(v, dtype=np.float64) for k, v in node.outputs.items()}
     judged = _judge(before, after, y, task=task, tolerance=tolerance, threshold=threshold,

@@ -202,9 +202,9 @@ class QuantizationReport(_display.Report):
 
         >>> print(report.timing())
         Python (TensorFlow, this process): 4,001 rows in ...
-        TF.js in Node, float32: 4,001 rows in ..., one row in ..., model loaded in ...; ... with Node's start
-        TF.js in Node, float16: 4,001 rows in ...
-        TF.js in Node, uint8: 4,001 rows in ...
+        TF.js in Node (wasm backend), float32: 4,001 rows in ..., one row in ..., model loaded in ...; ... with Node's start
+        TF.js in Node (wasm backend), float16: 4,001 rows in ...
+        TF.js in Node (wasm backend), uint8: 4,001 rows in ...
         one transaction scored within the 100.00 ms interaction budget by every setting: yes
         """
         runs = [(x.label, x.node) for x in self.results if x.node is not None]
@@ -215,11 +215,14 @@ class QuantizationReport(_display.Report):
             lines.append(f"Python (TensorFlow, this process): {runs[0][1].rows:,} rows in "
                          f"{_display.duration(self.reference_seconds)}")
         for label, t in runs:
-            lines.append(f"TF.js in Node, {label}: {t.rows:,} rows in "
+            lines.append(f"TF.js in Node ({t.backend_text}), {label}: {t.rows:,} rows in "
                          f"{_display.duration(t.predict_seconds)}, one row in "
                          f"{_display.duration(t.row_seconds)}, model loaded in "
                          f"{_display.duration(t.load_seconds)}; "
                          f"{_display.duration(t.wall_seconds)} with Node's start")
+        notes = dict.fromkeys(t.backend_note for _, t in runs if t.backend_note)
+        lines += [f"wasm was not used: {note}, so the slower pure-JavaScript cpu back end ran. "
+                  "Fix: run `npm ci` in the course repository (make setup)" for note in notes]
         fast = max(t.row_seconds for _, t in runs) <= INTERACTION_BUDGET_SECONDS
         lines.append(f"one transaction scored within the "
                      f"{_display.duration(INTERACTION_BUDGET_SECONDS)} "
@@ -253,13 +256,14 @@ def compare_quantizations(
     quantizations: Sequence[str | None | Quantization] = QUANTIZATIONS, *,
     max_size_bytes: int = MAX_SIZE_BYTES, tolerance: float = SEED_TOLERANCE,
     threshold: float | None = None, task: str | None = None, output: str | None = None,
-    class_names: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None, backend: str = "auto",
 ) -> QuantizationReport:
     """Convert ``source`` with each weight setting (into ``out_dir/<setting>/``), verify each.
 
     Every setting is judged as :func:`~course_lib.tfjs.parity.verify` judges one: on the
     outputs (rows whose class changed, a regression's largest difference) and, with labels
-    ``y`` (None for none), on the task's metrics.
+    ``y`` (None for none), on the task's metrics. ``backend``: the TF.js back end in Node
+    (see :func:`~course_lib.tfjs.run`).
 
     >>> report = compare_quantizations(model, fraud.test.x, fraud.test.y, "web")
     >>> report.labels
@@ -285,7 +289,8 @@ def compare_quantizations(
         outputs, seconds = reference_outputs(reference, data, sig.output_names)
     results = tuple(verify(c.path, outputs, data, y, task=task, tolerance=tolerance,
                            threshold=threshold, output=output, class_names=class_names,
-                           label=s.name) for c, s in zip(conversions, settings))
+                           label=s.name, backend=backend)
+                    for c, s in zip(conversions, settings))
     return QuantizationReport(results=results, conversions=tuple(conversions),
                               max_size_bytes=limit, reference_seconds=seconds,
                               download_sizes=tuple(download_bytes(c) for c in conversions))

@@ -20,6 +20,13 @@ compares the files with the record :func:`~course_lib.tfjs.convert` wrote
 (``files.sha256.json``); Node then re-checks the sha256 of the very bytes it reads.
 A folder without a record runs, and the result says its files were not checked.
 
+The back end (``backend=``, :data:`BACKENDS`): ``"auto"`` (the default) runs on
+WebAssembly (``@tensorflow/tfjs-backend-wasm``, which ``package.json`` installs beside
+``@tensorflow/tfjs``; its ``.wasm`` binaries are read from that package's folder on disk)
+and falls back to the pure-JavaScript ``cpu`` back end when wasm does not load, with a note
+saying why; ``"wasm"`` runs on WebAssembly or raises :class:`TfjsRuntimeError`; ``"cpu"``
+runs on the pure-JavaScript back end. :class:`NodeRun` says which one ran.
+
 Where ``@tensorflow/tfjs`` is looked for (:func:`find_node_modules`): the folder in
 ``COURSE_LIB_NODE_MODULES`` if set, else the repository checkout's ``node_modules``
 (made by ``npm ci``), else each folder of ``NODE_PATH`` that holds it.
@@ -41,19 +48,26 @@ from typing import Any
 import numpy as np
 
 from course_lib import _checks, _display, _inputs
-from course_lib.errors import ModelFileError, TamperedModelError, TfjsRuntimeError
+from course_lib.errors import (
+    InvalidInputError,
+    ModelFileError,
+    TamperedModelError,
+    TfjsRuntimeError,
+)
 from course_lib.persistence import TensorInfo
 from course_lib.tfjs import integrity
 from course_lib.tfjs.conversion import read_model_json, signature
 
 __all__ = [
-    "INSTALL_HINT", "INTERACTION_BUDGET_SECONDS", "NODE_MODULES_VARIABLE", "SCRIPT",
+    "BACKENDS", "INSTALL_HINT", "INTERACTION_BUDGET_SECONDS", "NODE_MODULES_VARIABLE", "SCRIPT",
     "TFJS_VERSION", "GraphSignature", "NodeRun", "call_node", "find_node_modules",
     "graph_signature", "model_inputs", "node_modules", "predict", "run",
 ]
 
-#: The TF.js runtime version package.json installs.
+#: The TF.js runtime version package.json installs (@tensorflow/tfjs and its wasm back end).
 TFJS_VERSION = "4.22.0"
+#: The back ends a Node run can ask for: "auto" is wasm when it loads, else cpu (with a note).
+BACKENDS: tuple[str, ...] = ("auto", "wasm", "cpu")
 #: The environment variable that names the node_modules folder to use.
 NODE_MODULES_VARIABLE = "COURSE_LIB_NODE_MODULES"
 #: A single-row prediction faster than this feels instantaneous in a web page.
@@ -63,7 +77,8 @@ SCRIPT = Path(__file__).with_name("runtime.js")
 #: How to install the runtime, appended to every "not found" message.
 INSTALL_HINT = (
     "Fix: run `npm ci` in the course repository (make setup does it), or run "
-    f"`npm install @tensorflow/tfjs@{TFJS_VERSION}` in a folder of your choice and set "
+    f"`npm install @tensorflow/tfjs@{TFJS_VERSION} @tensorflow/tfjs-backend-wasm@{TFJS_VERSION}` "
+    "in a folder of your choice and set "
     f"{NODE_MODULES_VARIABLE} to that folder's node_modules."
 )
 
@@ -176,6 +191,12 @@ def call_node(request: dict[str, Any], timeout: float) -> dict[str, Any]:
         raise TamperedModelError(
             f"{answer.get('error')} Fix: convert the model again with tfjs.convert(...), and "
             "take model folders only from sources you trust.")
+    if not answer.get("ok") and answer.get("stage") == "backend":
+        raise TfjsRuntimeError(
+            f"expected TF.js to run on the wasm back end (backend='wasm'); "
+            f"{answer.get('error')}. Fix: run `npm ci` in the course repository (it installs "
+            f"@tensorflow/tfjs-backend-wasm {TFJS_VERSION}), or pass backend='auto' to fall "
+            "back to the cpu back end.")
     if not answer.get("ok") and answer.get("stage") in ("require", "request", "runtime"):
         raise TfjsRuntimeError(
             f"expected the TF.js runtime to start; it failed: {answer.get('error')} {INSTALL_HINT}")
@@ -286,9 +307,13 @@ class NodeRun(_display.Report):
     what :func:`predict` returns: the one output's array (its full shape), or the dict
     when the model has several. ``wall_seconds`` includes starting Node and loading TF.js;
     ``predict_seconds`` is the batch prediction alone (after a one-row warm-up, as an app
-    does once), ``row_seconds`` one more single-row prediction: the latency a user feels.
+    does once), ``row_seconds`` a single-row prediction (the median of five, on the last
+    rows): the latency a user feels.
     ``files`` is what was checked of the model's files before (see
     :func:`~course_lib.tfjs.integrity.check_files`): without a record, the verdict says so.
+    ``backend`` is the back end TF.js ran on (``wasm`` or ``cpu``), ``backend_asked`` what
+    was asked for (see :data:`BACKENDS`) and ``backend_note``, when ``auto`` fell back to
+    ``cpu``, why wasm did not load (the verdict shows it).
 
     >>> r = run("web/fraud", fraud.test.x)
     >>> r.ok, r.rows, list(r.outputs)
@@ -305,6 +330,8 @@ class NodeRun(_display.Report):
     node_version: str
     backend: str
     files: integrity.FileCheck | None = None
+    backend_asked: str = "auto"
+    backend_note: str = ""
 
     @property
     def predictions(self) -> np.ndarray | dict[str, np.ndarray]:
@@ -322,7 +349,7 @@ class NodeRun(_display.Report):
     @property
     def verdict(self) -> str:
         shapes = ", ".join(f"{k} {v.shape}" for k, v in self.outputs.items())
-        line = (f"TF.js {self.tfjs_version} in Node {self.node_version} ({self.backend} backend): "
+        line = (f"TF.js {self.tfjs_version} in Node {self.node_version} ({self.backend_text}): "
                 f"model loaded in {_display.duration(self.load_seconds)}, {self.rows:,} rows "
                 f"predicted in {_display.duration(self.predict_seconds)}, one row in "
                 f"{_display.duration(self.row_seconds)}; {_display.duration(self.wall_seconds)} "
@@ -331,10 +358,29 @@ class NodeRun(_display.Report):
             line += f"; outputs {shapes}"
         if self.files is not None and not self.files.recorded:
             line += f"; {self.files.note}"
+        if self.backend_note:
+            line += (f"; wasm was not used: {self.backend_note}, so the slower pure-JavaScript "
+                     "cpu back end ran. Fix: run `npm ci` in the course repository (make setup)")
         return line if self.ok else f"FAIL: NaN or infinite outputs from {line}"
 
+    @property
+    def backend_text(self) -> str:
+        """The back end that ran, as the verdict shows it ("wasm backend", "cpu backend, as asked")."""
+        asked = ", as asked" if self.backend_asked == self.backend else ""
+        return f"{self.backend} backend{asked}"
 
-def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -> NodeRun:
+
+def _backend(backend: object) -> str:
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise InvalidInputError(
+            f"expected backend to be one of {', '.join(map(repr, BACKENDS))}; found "
+            f"{backend!r}. Fix: pass backend='auto' (wasm when it loads, else cpu), 'wasm' or "
+            "'cpu'.")
+    return backend
+
+
+def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300,
+        backend: str = "auto") -> NodeRun:
     """Predict ``x`` with the converted model in the real TF.js runtime (Node), with timings.
 
     ``x`` is what the Keras model takes: one array of any rank (rows first), or for a model
@@ -342,12 +388,16 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
     checked here, before Node starts, and so are the model's files
     (:func:`~course_lib.tfjs.integrity.check_files`: inside the folder, and as recorded
     when it was converted; a difference raises :class:`~course_lib.errors.TamperedModelError`).
+    ``backend``: ``"auto"`` (wasm when it loads, else cpu with a note), ``"wasm"`` or ``"cpu"``.
 
     >>> r = run("web/fraud", fraud.test.x)
-    >>> r.predictions.shape, r.tfjs_version
-    ((4001, 1), '4.22.0')
+    >>> r.predictions.shape, r.tfjs_version, r.backend
+    ((4001, 1), '4.22.0', 'wasm')
+    >>> run("web/fraud", fraud.test.x, backend="cpu").backend_text
+    'cpu backend, as asked'
     """
     timeout = _checks.number("timeout", timeout, positive=True, unit="seconds", example=300)
+    backend = _backend(backend)
     path = Path(model_dir)
     files = integrity.check_files(path)
     sig = graph_signature(path)
@@ -362,7 +412,7 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
         outputs = [{"key": sig.keys[t.name], "file": str(Path(tmp) / f"output{i}.bin")}
                    for i, t in enumerate(sig.outputs)]
         request = {"action": "predict", "model_dir": str(path.resolve()), "inputs": inputs,
-                   "outputs": outputs, "files": files.digests}
+                   "outputs": outputs, "files": files.digests, "backend": backend}
         answer = call_node(request, timeout)
         if not answer["ok"]:
             error, stage = answer.get("error", ""), answer.get("stage")
@@ -382,15 +432,17 @@ def run(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300) -
                    load_seconds=answer["load_ms"] / 1000,
                    predict_seconds=answer["predict_ms"] / 1000,
                    row_seconds=answer["row_ms"] / 1000, tfjs_version=answer["tfjs_version"],
-                   node_version=answer["node_version"], backend=answer["backend"], files=files)
+                   node_version=answer["node_version"], backend=answer["backend"], files=files,
+                   backend_asked=answer.get("backend_asked", backend),
+                   backend_note=answer.get("backend_note", ""))
 
 
 def _listed(named: dict[str, np.ndarray]) -> _inputs.Inputs:
     return named if len(named) > 1 else next(iter(named.values()))
 
 
-def predict(model_dir: str | os.PathLike[str], x: object, *,
-            timeout: float = 300) -> np.ndarray | dict[str, np.ndarray]:
+def predict(model_dir: str | os.PathLike[str], x: object, *, timeout: float = 300,
+            backend: str = "auto") -> np.ndarray | dict[str, np.ndarray]:
     """What the converted model outputs for ``x``, computed by TF.js in Node.
 
     One array with the output's full shape ((n, 1) for one score, (n, 10) for ten class
@@ -400,4 +452,4 @@ def predict(model_dir: str | os.PathLike[str], x: object, *,
     array([[0.13],
            [0.56]], dtype=float32)
     """
-    return run(model_dir, x, timeout=timeout).predictions
+    return run(model_dir, x, timeout=timeout, backend=backend).predictions

@@ -133,6 +133,34 @@ def test_page_loads_the_model_and_scores_every_row(page_result):
     assert page_result["status"].startswith(f"{ROWS} rows scored with TF.js 4.22.0")
 
 
+def test_the_page_runs_on_wasm_by_default(page_result):
+    assert page_result["backend"] == "wasm" and page_result["backendNote"] == ""
+    assert "(wasm backend)" in page_result["status"]
+
+
+@pytest.fixture(scope="module")
+def on_backend(browser: Any, served: str, artifacts: Path) -> dict[str, dict[str, Any]]:
+    """What the page published with ?backend=webgl, ?backend=cpu and an unknown one."""
+    return {b: _open(browser, f"{served}/good/index.html?backend={b}",
+                     artifacts / f"tfjs-page-{b}.png") for b in ("webgl", "cpu", "gpu")}
+
+
+@pytest.mark.parametrize("backend", ["webgl", "cpu"])
+def test_the_back_end_asked_for_runs_and_matches_node(on_backend, site, backend):
+    result = on_backend[backend]
+    assert result["ok"] and result["backend"] == backend and result["backendNote"] == ""
+    assert f"({backend} backend)" in result["status"]
+    np.testing.assert_allclose(result["scores"], site["node"], atol=1e-5)
+
+
+def test_an_unknown_back_end_runs_on_cpu_and_says_why(on_backend, site):
+    result = on_backend["gpu"]
+    assert result["ok"] and result["backend"] == "cpu"
+    assert 'unknown back end "gpu"' in result["backendNote"]
+    assert f"Ran on cpu: {result['backendNote']}." in result["status"]
+    np.testing.assert_allclose(result["scores"], site["node"], atol=1e-5)
+
+
 def test_browser_predictions_equal_node(page_result, site):
     np.testing.assert_allclose(page_result["scores"], site["node"], atol=1e-6)
 
