@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from timing import median_seconds  # benchmarks/timing.py
 
 from course_lib import data, models, tfjs
-from timing import median_seconds  # benchmarks/timing.py
 
 CHECK_BUDGET_S = 5.0
 #: TF.js predicting 10,000 rows: at most this many times Keras's direct call.

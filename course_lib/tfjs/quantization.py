@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from course_lib import _checks, _display, _inputs
 from course_lib.errors import InvalidInputError
 from course_lib.tfjs.conversion import (
