@@ -41,7 +41,8 @@ LESSON_00 = [
 WORKED = Metrics.from_counts(tp=90, fp=15, fn=10, tn=85)  # lesson 00's worked example
 PLACEHOLDERS = [..., None, "", "   "]
 BAD_NUMBERS = ["abc", math.nan, math.inf, -math.inf, "nan", "inf",
-               True, False, np.bool_(True), [0.857], {"a": 1}, object(), 10**400]
+               True, False, np.bool_(True), [0.857], {"a": 1},
+               pytest.param(object(), id="object"), 10**400]  # an id that is the same on every worker
 BAD_KEYS = ["e", "ab", 1, 0.5, True, ["b"]]
 BANK = [question(qid) for qid in questions()]
 CHOICE_QUESTIONS = [q for q in BANK if isinstance(q, MultipleChoice)]
