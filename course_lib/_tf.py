@@ -27,6 +27,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 from course_lib.errors import require
 
@@ -101,6 +102,31 @@ def logs_collected() -> Iterator[list[logging.LogRecord]]:
     finally:
         for lg, (handlers, propagate) in zip(loggers, saved):
             lg.handlers, lg.propagate = handlers, propagate
+
+
+@contextlib.contextmanager
+def compile_config_kept(model: Any) -> Iterator[None]:
+    """Around a legacy HDF5 save: the model's compile config as it was before.
+
+    Keras's HDF5 writer pops "optimizer" from the model's own compile config
+    (``legacy/saving/saving_utils.py``, keras-team/keras#23475): a later ``.keras`` save of
+    the same model would have no optimizer to restore. TF.js's ``save_keras_model`` writes
+    HDF5 too.
+
+    >>> class Model: _compile_config = type("C", (), {"config": {"optimizer": "adam"}})()
+    >>> m = Model()
+    >>> with compile_config_kept(m):
+    ...     _ = m._compile_config.config.pop("optimizer")
+    >>> m._compile_config.config
+    {'optimizer': 'adam'}
+    """
+    compile_config = getattr(model, "_compile_config", None)
+    kept = dict(compile_config.config) if compile_config is not None else None
+    try:
+        yield
+    finally:
+        if kept is not None:
+            compile_config.config = kept
 
 
 def _import_quietly(name: str, extra: str) -> ModuleType:

@@ -329,7 +329,7 @@ def save_layers_model(model: Any, out_dir: str | os.PathLike[str], *,
     tfjs = _tf.tensorflowjs()
     start = time.perf_counter()
     with _fs.staged(target, overwrite=overwrite, error=ConversionError) as tmp:
-        with caught_output() as log:
+        with caught_output() as log, _tf.compile_config_kept(model):
             tfjs.converters.save_keras_model(model, str(tmp))
         seconds = time.perf_counter() - start
     return Conversion.read(target, None, seconds, log, tfjs.__version__)

@@ -39,6 +39,10 @@ class TestLayersModel:
         with pytest.raises(ModelFileError, match="layers model .* found format 'graph-model'"):
             teaching.load_layers_model(small_tfjs.f32.path)
 
+    def test_the_model_keeps_its_optimizer_in_its_compile_config(self, small_model, layers):
+        # TF.js writes HDF5, and Keras's HDF5 writer pops the optimizer out of it
+        assert "optimizer" in small_model.get_compile_config()
+
     def test_existing_folder_is_kept_without_overwrite(self, small_model, layers):
         with pytest.raises(tfjs.ConversionError, match="not to exist yet"):
             teaching.save_layers_model(small_model, layers.path)

@@ -199,17 +199,9 @@ def _write(model: Any, tmp: Path, format: str) -> tuple[str, ...]:
     if format == "keras":
         model.save(str(tmp))
         return ()
-    # Keras's HDF5 writer pops "optimizer" from the model's own compile config
-    # (legacy/saving/saving_utils.py): a later .keras save of the same model would then
-    # have no optimizer to restore. Give the model its config back.
-    compile_config = getattr(model, "_compile_config", None)
-    kept = dict(compile_config.config) if compile_config is not None else None
-    try:
-        with quiet_logs() as records:  # legacy HDF5: keep the one warning that matters, explained
-            model.save(str(tmp))
-    finally:
-        if kept is not None:
-            compile_config.config = kept
+    # legacy HDF5: keep the one warning that matters, explained
+    with _tf.compile_config_kept(model), quiet_logs() as records:
+        model.save(str(tmp))
     legacy = any("legacy" in r.getMessage() for r in records if r.levelno >= logging.WARNING)
     return (H5_WARNING,) if legacy else ()
 
