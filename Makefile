@@ -15,6 +15,11 @@ test unit nbval notebooks: export COURSE_LIB_PROGRESS := $(or $(TMPDIR),/tmp)/co
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
          --nbval-cell-timeout=600
+# pytest-xdist: one worker per core (WORKERS=0 runs in one process). A file goes whole to
+# one worker (--dist loadfile): a notebook's cells share one kernel, and a module's fixtures
+# (a browser lesson's run, a trained model) are made once.
+WORKERS ?= auto
+XDIST   := -n $(WORKERS) --dist loadfile
 
 .PHONY: setup lab test unit nbval notebooks bench stress data lock clean browser
 
@@ -41,15 +46,16 @@ LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
 	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
-## test: unit tests, doctests and nbval on every notebook, in one pytest run
+## test: unit tests, doctests, the browser tests and nbval on every notebook, in one pytest
+## run spread over the cores (WORKERS=N to choose, WORKERS=0 for one process)
 test: setup
-	$(BIN)/python -m pytest --doctest-modules course_lib tests notebooks $(NBVAL)
+	$(BIN)/python -m pytest $(XDIST) --doctest-modules course_lib tests notebooks $(NBVAL)
 
 unit: setup
-	$(BIN)/python -m pytest --doctest-modules course_lib tests
+	$(BIN)/python -m pytest $(XDIST) --doctest-modules course_lib tests
 
 nbval: setup
-	$(BIN)/python -m pytest notebooks $(NBVAL)
+	$(BIN)/python -m pytest $(XDIST) notebooks $(NBVAL)
 
 ## notebooks: re-execute every lesson (or NB=notebooks/NN_x.ipynb) in place, storing outputs and widget state
 NB ?= notebooks/[0-9][0-9]_*.ipynb

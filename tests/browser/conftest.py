@@ -8,8 +8,11 @@ Without them the tests are skipped with the reason and how to enable them; under
 The server runs on 127.0.0.1 on a free port with a random token, from a temporary copy
 of ``notebooks/`` (the repository is never modified), with Jupyter's config, settings,
 workspace and runtime folders in that temporary place too, so a user's own JupyterLab
-settings cannot change what the test sees. Teardown shuts the kernels down, stops the
-server and the browser, and kills (by process id) any kernel process still alive.
+settings cannot change what the test sees. One server and one Chromium serve a whole
+session (each pytest-xdist worker has its own); each lesson module opens its lesson in a
+fresh kernel and a fresh browser context, and shuts that kernel down when it is done (a
+kernel holds TensorFlow's memory). Teardown stops the server and the browser, and kills
+(by process id) any kernel process still alive.
 """
 
 from __future__ import annotations
@@ -163,7 +166,9 @@ class LabServer:
         return json.loads(body) if body else None
 
     def lab_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+        """The page of ``notebook`` alone: ``reset`` drops the tabs an earlier module left open
+        in the server's workspace (each would start a kernel)."""
+        return f"{self.url}/lab/tree/{notebook}?reset&token={self.token}"
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -191,6 +196,32 @@ def _write_jupyter_settings(home: Path) -> dict[str, str]:
     }
 
 
+def _shut_kernels_down(server: LabServer) -> None:
+    """End every session and kernel of the server through its API, and wait for the kernel
+    processes to exit (killed by process id after 10 s)."""
+    kernels = _children(server.process.pid)
+    try:
+        for session in server.api("/api/sessions") or []:
+            server.api(f"/api/sessions/{session['id']}", method="DELETE")
+        for kernel in server.api("/api/kernels") or []:
+            server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+    except (urllib.error.URLError, OSError, ValueError):
+        pass
+    _reap(kernels)
+
+
+def _reap(pids: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in pids:  # kernels run in sessions of their own: end any left, by pid
+        if _alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def _stop_server(server: LabServer) -> None:
     kernels = _children(server.process.pid)
     try:  # polite first: shut every kernel down through the API
@@ -209,21 +240,16 @@ def _stop_server(server: LabServer) -> None:
             server.process.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             continue
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in kernels) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in kernels:  # kernels run in sessions of their own: end any left, by pid
-        if _alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    _reap(kernels)
 
 
-@pytest.fixture(scope="module")  # stopped as soon as its module is done (the kernel holds TF)
+@pytest.fixture(scope="session")
 def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
-               artifacts: Path, request: pytest.FixtureRequest) -> Iterator[LabServer]:
-    """JupyterLab on 127.0.0.1 (free port, token) serving a temporary copy of notebooks/."""
+               artifacts: Path, worker_id: str) -> Iterator[LabServer]:
+    """JupyterLab on 127.0.0.1 (free port, token) serving a temporary copy of notebooks/.
+
+    One per session (per pytest-xdist worker): its log is ``jupyterlab-<worker>.log``.
+    """
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", root,
@@ -234,7 +260,7 @@ def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
     # As a learner's kernel: ipykernel stops forwarding C-level output when it sees pytest's variable.
     env.pop("PYTEST_CURRENT_TEST", None)
     port, token = _free_port(), secrets.token_hex(16)
-    log = artifacts / f"jupyterlab-{request.module.__name__}.log"
+    log = artifacts / f"jupyterlab-{worker_id}.log"
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
@@ -269,7 +295,7 @@ def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
 
 # -- Chromium -------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(chromium_path: str) -> Iterator[Any]:
     """Headless Debian Chromium through Playwright (a fresh temporary profile)."""
     from playwright.sync_api import sync_playwright
@@ -305,16 +331,22 @@ def lab_page(browser: Any, request: pytest.FixtureRequest, artifacts: Path) -> I
 
 
 @pytest.fixture(scope="module")
-def lesson(lab_server: LabServer, lab_page: Any, artifacts: Path, request: pytest.FixtureRequest) -> Any:
+def lesson(lab_server: LabServer, lab_page: Any, artifacts: Path,
+           request: pytest.FixtureRequest) -> Iterator[Any]:
     """The module's ``LESSON`` open in JupyterLab, every cell run top to bottom in a fresh kernel.
 
     A module may set ``RUN_ALL_TIMEOUT`` (milliseconds) for a lesson that trains longer.
-    A screenshot of the page once it has run goes to ``NN-after-run-all.png``.
+    A screenshot of the page once it has run goes to ``NN-after-run-all.png``. When the
+    module is done, the lesson's kernel is shut down (the next module starts its own).
     """
     from lab_helpers import RUN_ALL_TIMEOUT, run_all_cells
 
     name = request.module.LESSON
-    page = run_all_cells(lab_server, lab_page, name, artifacts,
-                         timeout=getattr(request.module, "RUN_ALL_TIMEOUT", RUN_ALL_TIMEOUT))
-    page.screenshot(path=str(artifacts / f"{name[:2]}-after-run-all.png"))
-    return page
+    _shut_kernels_down(lab_server)  # a module that failed early may have left one
+    try:
+        page = run_all_cells(lab_server, lab_page, name, artifacts,
+                             timeout=getattr(request.module, "RUN_ALL_TIMEOUT", RUN_ALL_TIMEOUT))
+        page.screenshot(path=str(artifacts / f"{name[:2]}-after-run-all.png"))
+        yield page
+    finally:
+        _shut_kernels_down(lab_server)
