@@ -578,3 +578,39 @@ def text_input_model():
     h = keras.layers.Concatenate()([keras.layers.Reshape((3,))(ids), age])
     out = keras.layers.Dense(1, activation="sigmoid", name="yes")(h)
     return keras.Model({"city": city, "age": age}, out, name="text_input")
+
+
+# -- each task model's release check, made once (tests/test_tasks.py, tests/test_task_<kind>.py) --
+
+def _release(model: Any, data: Any, tmp_path_factory: pytest.TempPathFactory, **kwargs: Any) -> Any:
+    from course_lib.release import ReleasePolicy, release_check
+
+    policy = ReleasePolicy(**kwargs.pop("policy", {}))
+    return release_check(model, data, tmp_path_factory.mktemp("rel") / "r", policy=policy, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def fraud_release(fraud, fraud_model, tmp_path_factory):
+    """``release_check`` of the fraud model on the Dataset, as lesson 06 calls it (threshold 0.2)."""
+    return _release(fraud_model, fraud, tmp_path_factory, policy={"threshold": 0.2})
+
+
+@pytest.fixture(scope="session")
+def digits_release(digits, digits_model, tmp_path_factory):
+    """``release_check`` of the 10-class Conv2D on (x, y) of the test rows, with multi-class rules."""
+    _train, test = digits
+    return _release(digits_model, (test.x, test.y), tmp_path_factory,
+                    policy={"min_macro_f1": 0.5, "min_accuracy": 0.999})
+
+
+@pytest.fixture(scope="session")
+def diabetes_release(diabetes, diabetes_model, tmp_path_factory):
+    """``release_check`` of the regression on its test Split, with no quality rule."""
+    return _release(diabetes_model, diabetes[1], tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def cancer_release(two_inputs, two_input_model, tmp_path_factory):
+    """``release_check`` of the two-input model on (dict, y), named "cancer" (recall floor 0.5)."""
+    return _release(two_input_model, two_inputs[1], tmp_path_factory, name="cancer",
+                    policy={"min_recall": 0.5})

@@ -101,13 +101,17 @@ class TestModelInfoReport:
 
 
 class TestSavedModelCli:
-    def test_prints_signatures_like_the_real_tool(self, fraud_saved):
-        text = persistence.saved_model_cli(fraud_saved["savedmodel"].path)
-        assert "signature_def['serving_default']" in text and "inputs['features']" in text
+    @pytest.fixture(scope="class")
+    @classmethod
+    def shown(cls, fraud_saved):
+        """What the tool printed for the session's SavedModel (one run: it imports TensorFlow)."""
+        return persistence.saved_model_cli(fraud_saved["savedmodel"].path)
 
-    def test_op_list_is_in_a_stable_order(self, fraud_saved):
-        path = fraud_saved["savedmodel"].path
-        assert persistence.saved_model_cli(path) == persistence.saved_model_cli(path)
+    def test_prints_signatures_like_the_real_tool(self, shown):
+        assert "signature_def['serving_default']" in shown and "inputs['features']" in shown
+
+    def test_op_list_is_in_a_stable_order(self, shown, fraud_saved):
+        assert persistence.saved_model_cli(fraud_saved["savedmodel"].path) == shown
 
     def test_refuses_a_keras_file(self, fraud_saved):
         with pytest.raises(ModelFileError, match="expected a SavedModel directory"):

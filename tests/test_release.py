@@ -171,6 +171,18 @@ class TestReleaseReport:
         assert "<b>release check of m</b>" in page
 
 
+@pytest.fixture(scope="module")
+def cards(fraud, fraud_model, tmp_path_factory):
+    """The session's fraud model checked on a Split, named "cards", in a service the caller
+    started: ``(report, service, folder)``."""
+    from course_lib.persistence import ServingProcess
+
+    service, folder = ServingProcess(), tmp_path_factory.mktemp("cards") / "r"
+    report = release_check(fraud_model, fraud.test, folder, name="cards", service=service,
+                           policy=ReleasePolicy(min_recall=0.0))
+    return report, service, folder
+
+
 class TestService:
     def test_a_used_service_is_refused(self, fraud, tmp_path):
         from course_lib.persistence import ServingProcess
@@ -179,12 +191,8 @@ class TestService:
             with pytest.raises(InvalidInputError, match="expected service to be a new"):
                 release_check(object(), fraud, tmp_path, service=used)
 
-    def test_a_given_service_is_used_and_closed(self, fraud, fraud_model, tmp_path):
-        from course_lib.persistence import ServingProcess
-
-        service = ServingProcess()
-        report = release_check(fraud_model, fraud, tmp_path / "r", service=service,
-                               policy=ReleasePolicy(min_recall=0.0))
+    def test_a_given_service_is_used_and_closed(self, cards):
+        report, service, _folder = cards
         assert report.ok and repr(service).endswith("stopped)")
 
 
@@ -320,12 +328,10 @@ class TestPlainRows:
         assert re.search(r"at threshold 0\.\d\d \(chosen on validation rows\)", gate.measured)
         assert report.metrics.threshold < 0.5  # the session's model needs a lower one for recall
 
-    def test_the_registry_eval_set_is_named_after_the_candidate_and_split(self, fraud, fraud_model,
-                                                                          tmp_path):
+    def test_the_registry_eval_set_is_named_after_the_candidate_and_split(self, cards):
         from course_lib.registry import ModelRegistry
 
-        release_check(fraud_model, fraud.test, tmp_path / "r", name="cards",
-                      policy=ReleasePolicy(min_recall=0.0))
-        reg = ModelRegistry(tmp_path / "r" / "registry")
+        _report, _service, folder = cards
+        reg = ModelRegistry(folder / "registry")
         manifest = json.loads((reg.root / "cards" / "1" / "course_manifest.json").read_text())
         assert reg.names() == ["cards"] and manifest["evaluation"]["name"] == "cards test"

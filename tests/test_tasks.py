@@ -26,8 +26,6 @@ class Kind:
     data_fixture: str
     #: The test rows (x, y) of the data fixture's value.
     test_rows: Callable[[Any], tuple[Any, np.ndarray]]
-    #: What release_check is given, as its lesson gives it (a Dataset, a Split, a pair).
-    release_data: Callable[[Any], Any]
     name: str
     candidate: str
     task: str
@@ -39,7 +37,8 @@ class Kind:
     #: Latency's batch sizes by default (1, 10, 100, 1000), capped by the test rows.
     batch_sizes: tuple[int, ...]
     threshold: float | None
-    release_policy: dict[str, Any]
+    #: The session fixture of its release check (the repository's conftest.py).
+    release_fixture: str
     promotion_met: dict[str, Any]
     promotion_missed: dict[str, Any]
     missed_message: str
@@ -52,7 +51,6 @@ class Kind:
     #: a TF.js graph (float32 in another runtime) against the model.
     close: dict[str, float] = field(default_factory=lambda: {"atol": 1e-6})
     js_close: dict[str, float] = field(default_factory=lambda: {"atol": 1e-5})
-    release_name: str | None = None
     #: A regression compiled with loss="mse" has an .h5 Keras 3 cannot compile back.
     h5_compiles: bool = True
     # Filled by the ``case`` fixture:
@@ -89,44 +87,44 @@ CLASSES = ("accuracy", "precision", "recall", "f1")
 
 KINDS: dict[str, Kind] = {
     "binary": Kind(
-        "fraud_model", "fraud", lambda d: (d.test.x, d.test.y), lambda d: d,
+        "fraud_model", "fraud", lambda d: (d.test.x, d.test.y),
         name="fraud", candidate="fraud_model", task="binary", metrics_type="Metrics",
         metric_names=CLASSES, inputs=("features: float32 (None, 8)",),
         outputs=("output_0: float32 (None, 1)",), batch_sizes=(1, 10, 100, 1000),
-        threshold=0.5, release_policy={"threshold": 0.2},
+        threshold=0.5, release_fixture="fraud_release",
         promotion_met={"min_accuracy": 0.5, "max_size_bytes": 10**7},
         promotion_missed={"min_recall": 0.99},
         missed_message=r"recall >= 0\.99 \(recall 0\.\d+ <",
         other_rule={"min_macro_f1": 0.8}, other_rule_message="found macro_f1 >= 0.80.*min_f1=0.8",
         compare_rows=CLASSES + ("TP", "FP", "FN", "TN")),
     "multiclass": Kind(
-        "digits_model", "digits", lambda d: (d[1].x, d[1].y), lambda d: (d[1].x, d[1].y),
+        "digits_model", "digits", lambda d: (d[1].x, d[1].y),
         name="digits", candidate="digits", task="multiclass", metrics_type="MulticlassMetrics",
         metric_names=CLASSES, inputs=("pixels: float32 (None, 8, 8, 1)",),
         outputs=("output_0: float32 (None, 10)",), batch_sizes=(1, 10, 100, 397),
-        threshold=None, release_policy={"min_macro_f1": 0.5, "min_accuracy": 0.999},
+        threshold=None, release_fixture="digits_release",
         promotion_met={"min_macro_f1": 0.5}, promotion_missed={"min_macro_f1": 0.99},
         missed_message=r"macro_f1 >= 0\.99 \(macro_f1 0\.\d+ <",
         other_rule={"max_rmse": 60}, other_rule_message="a multi-class classifier.*found rmse <= 60",
         compare_rows=("accuracy", "macro precision", "macro recall", "macro f1")),
     "regression": Kind(
-        "diabetes_model", "diabetes", lambda d: (d[1].x, d[1].y), lambda d: d[1],
+        "diabetes_model", "diabetes", lambda d: (d[1].x, d[1].y),
         name="diabetes", candidate="diabetes", task="regression",
         metrics_type="RegressionMetrics", metric_names=("mae", "rmse", "r2", "max_error"),
         inputs=("features: float32 (None, 10)",), outputs=("output_0: float32 (None, 1)",),
-        batch_sizes=(1, 10, 92), threshold=None, release_policy={},
+        batch_sizes=(1, 10, 92), threshold=None, release_fixture="diabetes_release",
         promotion_met={"max_rmse": 80, "min_r2": 0.2}, promotion_missed={"max_rmse": 10},
         missed_message=r"rmse <= 10 \(rmse [\d.]+ > 10\)",
         other_rule={"min_recall": 0.8}, other_rule_message="a regression: mae.*found recall >= 0.80",
         compare_rows=("mae", "rmse", "r2", "max_error"),
         close={"rtol": 1e-5}, js_close={"rtol": 1e-5, "atol": 1e-3}, h5_compiles=False),
     "two_inputs": Kind(
-        "two_input_model", "two_inputs", lambda d: d[1], lambda d: d[1],
-        name="cancer", candidate="cancer", release_name="cancer", task="binary",
+        "two_input_model", "two_inputs", lambda d: d[1],
+        name="cancer", candidate="cancer", task="binary",
         metrics_type="Metrics", metric_names=CLASSES,
         inputs=("mean: float32 (None, 10)", "worst: float32 (None, 10)"),
         outputs=("output_0: float32 (None, 1)",), batch_sizes=(1, 10, 100, 114),
-        threshold=0.5, release_policy={"min_recall": 0.5}, promotion_met={"min_recall": 0.5},
+        threshold=0.5, release_fixture="cancer_release", promotion_met={"min_recall": 0.5},
         promotion_missed={"min_recall": 1.0},
         missed_message=r"recall >= 1\.00 \(recall 0\.\d+ <",
         other_rule={"min_macro_f1": 0.8}, other_rule_message="found macro_f1 >= 0.80.*min_f1=0.8",
@@ -150,13 +148,10 @@ def predicted(case: Kind, x: Any = None) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def report(case, tmp_path_factory):
-    """release_check as the model's lesson calls it, with that model's policy."""
-    from course_lib.release import ReleasePolicy, release_check
-
-    return release_check(case.model, case.release_data(case.data),
-                         tmp_path_factory.mktemp("rel") / "r", name=case.release_name,
-                         policy=ReleasePolicy(**case.release_policy))
+def report(case, request):
+    """release_check as the model's lesson calls it, with that model's policy (made once per
+    session: tests/test_task_<kind>.py reads the same report)."""
+    return request.getfixturevalue(case.release_fixture)
 
 
 class TestRelease:
