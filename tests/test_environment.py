@@ -172,6 +172,31 @@ class TestCheckTfjs:
         assert c.ok and c.detail == f"{TFJS_VERSION} in {nm}"
 
 
+class TestCheckTfjsWasm:
+    def test_without_node_modules_it_warns_and_is_not_required(self):
+        c = I.check_tfjs_wasm(None)
+        assert (c.label, c.required) == ("warn", False) and c.detail.startswith("not checked")
+
+    @needs_node
+    def test_tfjs_without_the_wasm_package_warns_that_cpu_runs(self, tmp_path):
+        nm = ROOT / "node_modules"
+        if not (nm / "@tensorflow" / "tfjs").is_dir():
+            pytest.skip("run `npm ci` (make setup) to install @tensorflow/tfjs")
+        (tmp_path / "@tensorflow").mkdir()
+        (tmp_path / "@tensorflow" / "tfjs").symlink_to(nm / "@tensorflow" / "tfjs")
+        c = I.check_tfjs_wasm(tmp_path)
+        assert c.label == "warn" and "tfjs-backend-wasm is not installed in" in c.detail
+        assert c.detail.endswith("the TF.js checks run on the slower cpu back end") and "npm ci" in c.fix
+
+    @needs_node
+    def test_the_course_node_modules_starts_it(self):
+        nm = ROOT / "node_modules"
+        if not (nm / "@tensorflow" / "tfjs-backend-wasm").is_dir():
+            pytest.skip("run `npm ci` (make setup) to install @tensorflow/tfjs-backend-wasm")
+        c = I.check_tfjs_wasm(nm)
+        assert c.ok and c.detail == f"{TFJS_VERSION} starts in {nm} (SIMD on, threads off)"
+
+
 class TestCheckJupyterlab:
     def test_installed_jupyterlab_passes(self):
         assert I.check_jupyterlab(">=4.2,<5").ok
@@ -276,7 +301,7 @@ class TestDoctorMain:
         assert code == 0, out
         names = [line.split(":")[0].split(None, 1)[1] for line in out.splitlines() if line.startswith("ok ")]
         assert names == ["python", "tensorflow", "keras", "tensorflowjs", "node", "@tensorflow/tfjs",
-                         "jupyterlab", "widgets extension", "ipywidgets", "nbval", "notebooks folder",
+                         "@tensorflow/tfjs-backend-wasm", "jupyterlab", "widgets extension", "ipywidgets", "nbval", "notebooks folder",
                          "temp folder"]
 
     def test_non_positive_timeout_exits_2(self, capsys):
@@ -299,7 +324,8 @@ class TestDoctorParser:
 
 TF_EXTRA = ("tensorflow", "keras", "tensorflowjs")
 LIBRARY_CHECKS = ["python", "course-lib", "numpy", "scikit-learn", "tensorflow", "keras",
-                  "tensorflowjs", "matplotlib", "ipywidgets", "node", "@tensorflow/tfjs", "temp folder"]
+                  "tensorflowjs", "matplotlib", "ipywidgets", "node", "@tensorflow/tfjs",
+                  "@tensorflow/tfjs-backend-wasm", "temp folder"]
 
 
 def _only(*missing):
@@ -365,6 +391,8 @@ class TestDoctorLibrary:
                             CheckResult(distribution or module, True, "1.0"))
         monkeypatch.setattr(D, "check_node", lambda: CheckResult("node", False, "missing", "install"))
         monkeypatch.setattr(D, "check_tfjs", lambda nm, **k: CheckResult("@tensorflow/tfjs", True, "4.22.0"))
+        monkeypatch.setattr(D, "check_tfjs_wasm", lambda nm, **k: CheckResult(
+            "@tensorflow/tfjs-backend-wasm", True, "4.22.0", required=False))
         for name in ("check_jupyterlab", "check_widgets_extension", "default_notebooks_dir"):
             monkeypatch.setattr(D, name, refuse)
 

@@ -47,7 +47,8 @@ from course_lib.tfjs.runtime import TFJS_VERSION, find_node_modules
 __all__ = [
     "DOCTOR_HELP", "EXTRAS", "MIN_NODE", "SUPPORTED_PYTHON", "TESTED_PYTHON", "WIDGETS_EXTENSION",
     "CheckResult", "check_course_lib", "check_import", "check_jupyterlab", "check_node",
-    "check_optional", "check_python", "check_tfjs", "check_widgets_extension", "check_writable",
+    "check_optional", "check_python", "check_tfjs", "check_tfjs_wasm", "check_widgets_extension",
+    "check_writable",
     "doctor", "doctor_main", "doctor_parser", "find_node_modules", "installed_version",
     "parse_labextensions",
 ]
@@ -278,6 +279,46 @@ def check_tfjs(node_modules: Path | None, *, path: str | None = None, expected: 
     return CheckResult(name, True, f"{version} in {node_modules}")
 
 
+def check_tfjs_wasm(node_modules: Path | None, *, path: str | None = None,
+                    timeout: float = 30.0) -> CheckResult:
+    """Does TF.js start its WebAssembly back end from ``node_modules`` (as the TF.js checks run)?
+
+    >>> check_tfjs_wasm(None).label
+    'warn'
+
+    Optional: without it the TF.js checks run on the pure-JavaScript ``cpu`` back end, about
+    30x slower, and say so. The check asks the course's own runner
+    (``course_lib/tfjs/runtime.js``) to start the back end, and runs no model.
+    """
+    import json
+
+    from course_lib.tfjs.runtime import SCRIPT
+
+    name = "@tensorflow/tfjs-backend-wasm"
+    fix = (f"run `npm ci` in the course repository (make setup does it), or `npm install "
+           f"@tensorflow/tfjs-backend-wasm@{TFJS_VERSION}` beside @tensorflow/tfjs")
+    node = shutil.which("node", path=path)
+    if node_modules is None or not Path(node_modules).is_dir() or node is None:
+        return CheckResult(name, False, "not checked: Node and @tensorflow/tfjs come first (see "
+                           "their checks)", fix, required=False)
+    request = {"action": "backend", "backend": "wasm", "node_modules": str(Path(node_modules).resolve())}
+    try:
+        done = subprocess.run([node, str(SCRIPT)], input=json.dumps(request), check=False,
+                              capture_output=True, text=True, timeout=timeout)
+        answer = json.loads((done.stdout.strip().splitlines() or ["{}"])[-1])
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        return CheckResult(name, False, f"node could not start the wasm back end ({exc})", fix,
+                           required=False)
+    if not answer.get("ok"):
+        why = (str(answer.get("error") or "no answer").strip().splitlines() or ["no answer"])[0]
+        return CheckResult(name, False, f"{why}; the TF.js checks run on the slower cpu back end",
+                           fix, required=False)
+    features = ", ".join(f"{what} {'on' if answer.get(key) else 'off'}"
+                         for what, key in (("SIMD", "wasm_simd"), ("threads", "wasm_threads")))
+    return CheckResult(name, True, f"{answer['tfjs_version']} starts in {node_modules} ({features})",
+                       fix, required=False)
+
+
 def check_jupyterlab(spec: str | None = None) -> CheckResult:
     """Is JupyterLab installed, in the version range the course needs (``spec``, e.g. ``>=4.2,<5``)?
 
@@ -447,6 +488,7 @@ def _library_checks(node_modules: Path | None, timeout: float,
                                                 timeout=timeout)) for d, m, e in optional],
         node_check(check_node),
         node_check(lambda: check_tfjs(node_modules, fix=npm_fix)),
+        lambda: check_tfjs_wasm(node_modules),
         lambda: check_writable(tempfile.gettempdir(), "temp folder"),
     ]
 
@@ -490,6 +532,7 @@ def doctor(notebooks_dir: str | os.PathLike[str] | None = None, node_modules: Pa
         lambda: check_import("tensorflowjs", spec=pins.get("tensorflowjs"), timeout=timeout),
         lambda: check_node(),
         lambda: check_tfjs(nm),
+        lambda: check_tfjs_wasm(nm),
         lambda: check_jupyterlab(pins.get("jupyterlab")),
         lambda: check_widgets_extension(timeout=timeout),
         lambda: check_import("ipywidgets", spec=pins.get("ipywidgets"), timeout=timeout,

@@ -9,8 +9,9 @@
 //    "outputs": [{"key": "output_0", "file": "/abs/out0.bin"}, ...],
 //    "files": {"model.json": "<sha256>", "group1-shard1of1.bin": "<sha256>"} or null}
 //   {"action": "load_layers", "node_modules": "...", "model_dir": "..."}
+//   {"action": "backend", "node_modules": "...", "backend": "wasm"}   (starts it, runs nothing)
 //
-// Either may name the back end: "backend": "auto" (the default: WebAssembly when
+// Each may name the back end: "backend": "auto" (the default: WebAssembly when
 // @tensorflow/tfjs-backend-wasm loads, else the pure-JS cpu back end, with a note saying
 // why), "wasm" (that one or a failure, stage "backend") or "cpu". The wasm back end is
 // required from the same node_modules as @tensorflow/tfjs, and its .wasm binaries are read
@@ -345,7 +346,7 @@ async function main() {
     info.wasm_simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
     info.wasm_threads = Boolean(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"));
   }
-  const actions = { predict, load_layers: loadLayers };
+  const actions = { predict, load_layers: loadLayers, backend: async () => ({ ok: true, ...info }) };
   const action = actions[req.action];
   if (!action) {
     reply({ ok: false, stage: "request", error: `unknown action ${JSON.stringify(req.action)}` });
