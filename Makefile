@@ -66,13 +66,17 @@ notebooks: setup
 	  --ExecutePreprocessor.timeout=600 \
 	  $(NB)
 
-## bench: import time of course_lib and each notebook's nbval time against the floor
+## bench: import time, inference, TF.js (wasm, cpu) against Keras, the registry, each notebook's
+## nbval time against the floor, and make test with its workers against one worker
+## (BENCH_AGAINST=<commit>: that commit's suite too, first)
+BENCH_AGAINST ?=
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_inference.py
 	$(BIN)/python benchmarks/bench_tfjs.py
 	$(BIN)/python benchmarks/bench_registry.py
 	$(BIN)/python benchmarks/bench_notebooks.py
+	$(BIN)/python benchmarks/bench_suite.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 
 ## stress: the registry killed, raced and written by 6 processes at once, in a temporary folder
 ## (about 2.5 minutes; STRESS="--quick" for about 30 s); prints cases, handled, lost per area
