@@ -36,14 +36,8 @@ RUNS = 3
 
 def mlp_against_keras(root: Path) -> None:
     """10,000 rows of a 64 -> 256 -> 256 -> 1 network: TF.js (wasm, cpu) against Keras."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((64,), name="features"),
-                              keras.layers.Dense(256, activation="relu"),
-                              keras.layers.Dense(256, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")], name="mlp")
     x = np.random.default_rng(0).normal(size=(10_000, 64)).astype("float32")
+    model = models.build_fraud_model(x, normalize=False, hidden=(256, 256), name="mlp")
     folder = tfjs.convert(model, root / "mlp").path
     scores = np.asarray(model(x))
     keras_s = median_seconds(lambda: np.asarray(model(x)), 5)

@@ -351,14 +351,10 @@ def _node_modules_like_the_repos(root: Path, *, wasm: str) -> Path:
 def mlp_web(tmp_path_factory):
     """The 64 -> 256 -> 256 -> 1 network of the speed measurements, as a float32 graph model;
     10,000 rows and Keras's own scores for them."""
-    import keras
+    from course_lib import models
 
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((64,), name="features"),
-                              keras.layers.Dense(256, activation="relu"),
-                              keras.layers.Dense(256, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")], name="mlp")
     x = np.random.default_rng(0).normal(size=(10_000, 64)).astype("float32")
+    model = models.build_fraud_model(x, normalize=False, hidden=(256, 256), name="mlp")  # as bench_tfjs
     path = tfjs.convert(model, tmp_path_factory.mktemp("mlp") / "mlp").path
     return path, x, np.asarray(model(x))
 
