@@ -17,9 +17,10 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cf
          --nbval-cell-timeout=600
 # pytest-xdist: one worker per core (WORKERS=0 runs in one process). A file goes whole to
 # one worker (--dist loadfile): a notebook's cells share one kernel, and a module's fixtures
-# (a browser lesson's run, a trained model) are made once.
+# (a browser lesson's run, a trained model) are made once. The files go out in the order
+# conftest.py gives them, the longest first (--no-loadscope-reorder).
 WORKERS ?= auto
-XDIST   := -n $(WORKERS) --dist loadfile
+XDIST   := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: setup lab test unit nbval notebooks bench stress data lock clean browser
 
