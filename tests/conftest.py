@@ -35,3 +35,18 @@ def fail_copy_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
         monkeypatch.setattr(_fs, "copy_file", copy)
 
     return arm
+
+
+@pytest.fixture
+def fake_program(tmp_path: Path) -> Callable[[str, str], Path]:
+    """A program on a fake PATH: ``fake_program("node", "echo v20.1.0")`` writes an executable
+    shell script ``tmp_path/node`` running that line (pass ``path=str(tmp_path)`` to a check)."""
+
+    def write(name: str, script: str) -> Path:
+        path = tmp_path / name
+        path.write_text("#!/bin/sh\n" + script + "\n")
+        path.chmod(0o755)
+        return path
+
+    return write
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -18,45 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TFJS_VERSION = "4.22.0"
 
 
-def _executable(path: Path, script: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("#!/bin/sh\n" + script + "\n")
-    path.chmod(0o755)
-    return path
-
-
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on the PATH")
 
 
 # == doctor: the checks ===================================================================
-
-class TestCheckResult:
-    def test_ok_check_shows_no_fix(self):
-        assert str(CheckResult("node", True, "v20.1.0", "install node")) == "ok    node: v20.1.0"
-
-    def test_failing_required_check_shows_fail_and_fix(self):
-        text = str(CheckResult("node", False, "missing", "install node"))
-        assert text == "FAIL  node: missing\n      fix: install node"
-
-    def test_failing_optional_check_only_warns(self):
-        assert CheckResult("nbval", False, "missing", required=False).label == "warn"
-
-    def test_is_a_report_with_a_verdict_and_html(self):
-        c = CheckResult("node", False, "missing", "install <node>")
-        assert c.verdict == "FAIL  node: missing" and repr(c) == str(c)
-        page = c._repr_html_()
-        assert "FAIL  node: missing" in page and "install &lt;node&gt;" in page and "#b42318" in page
-
-    def test_an_optional_failure_is_grey_in_html(self):
-        page = CheckResult("nbval", False, "missing", "pip install nbval", required=False)._repr_html_()
-        assert "#57606a" in page and "#b42318" not in page
-
-    def test_is_frozen_and_compares_by_value(self):
-        c = CheckResult("python", True, "3.11.7")
-        assert c == CheckResult("python", True, "3.11.7") and c.ok
-        with pytest.raises(AttributeError):
-            c.ok = False  # type: ignore[misc]
-
 
 class TestCheckPython:
     @pytest.mark.parametrize("version", [(3, 10, 0), (3, 11, 7), (3, 12, 3)])
@@ -92,26 +56,6 @@ class TestCheckImport:
         assert not I.check_import("no_such_module_xyz", required=False).required
 
 
-class TestCheckNode:
-    def test_no_node_on_the_path_fails_with_the_fix(self, tmp_path):
-        c = I.check_node(path=str(tmp_path))
-        assert not c.ok and "not found on the PATH" in c.detail and "Node 20" in c.fix
-
-    def test_old_node_fails(self, tmp_path):
-        _executable(tmp_path / "node", "echo v18.19.0")
-        c = I.check_node(path=str(tmp_path))
-        assert not c.ok and c.detail.startswith("v18.19.0") and "Node 20 or later" in c.detail
-
-    def test_node_20_passes(self, tmp_path):
-        _executable(tmp_path / "node", "echo v20.1.0")
-        c = I.check_node(path=str(tmp_path))
-        assert c.ok and c.detail == f"v20.1.0 at {tmp_path / 'node'}"
-
-    def test_garbage_version_fails(self, tmp_path):
-        _executable(tmp_path / "node", "echo hello")
-        assert "not a version" in I.check_node(path=str(tmp_path)).detail
-
-
 class TestFindNodeModules:
     def test_is_the_one_lookup_of_the_tfjs_runtime(self):
         from course_lib.tfjs import runtime
@@ -133,68 +77,6 @@ class TestFindNodeModules:
 
     def test_none_when_nothing_is_known(self, tmp_path):
         assert I.find_node_modules({}, checkout=tmp_path / "none") is None
-
-
-class TestCheckTfjs:
-    def test_no_folder_fails_with_npm_fix(self):
-        c = I.check_tfjs(None, expected=TFJS_VERSION)
-        assert not c.ok and "npm ci" in c.fix and "COURSE_LIB_NODE_MODULES" in c.fix
-
-    def test_missing_folder_fails(self, tmp_path):
-        assert "is not a folder" in I.check_tfjs(tmp_path / "nope", expected=TFJS_VERSION).detail
-
-    def test_without_node_says_to_install_node_first(self, tmp_path):
-        c = I.check_tfjs(tmp_path, path=str(tmp_path), expected=TFJS_VERSION)
-        assert not c.ok and "`node` is not on the PATH" in c.detail and c.fix.startswith("install Node first")
-
-    @needs_node
-    def test_empty_node_modules_is_not_resolvable(self, tmp_path):
-        c = I.check_tfjs(tmp_path, expected=TFJS_VERSION)
-        assert not c.ok and c.detail.startswith(f"not resolvable from {tmp_path}: ")
-        assert "Cannot find module" in c.detail
-
-    @needs_node
-    def test_other_version_fails(self, tmp_path):
-        pkg = tmp_path / "@tensorflow" / "tfjs"
-        pkg.mkdir(parents=True)
-        manifest = {"name": "@tensorflow/tfjs", "version": "3.0.0", "main": "index.js"}
-        (pkg / "package.json").write_text(json.dumps(manifest))
-        (pkg / "index.js").write_text("module.exports = {};\n")
-        c = I.check_tfjs(tmp_path, expected=TFJS_VERSION)
-        assert not c.ok and c.detail == f"3.0.0 in {tmp_path}; the course pins {TFJS_VERSION}"
-
-    @needs_node
-    def test_the_course_node_modules_passes(self):
-        nm = ROOT / "node_modules"
-        if not (nm / "@tensorflow" / "tfjs").is_dir():
-            pytest.skip("run `npm ci` (make setup) to install @tensorflow/tfjs")
-        c = I.check_tfjs(nm)
-        assert c.ok and c.detail == f"{TFJS_VERSION} in {nm}"
-
-
-class TestCheckTfjsWasm:
-    def test_without_node_modules_it_warns_and_is_not_required(self):
-        c = I.check_tfjs_wasm(None)
-        assert (c.label, c.required) == ("warn", False) and c.detail.startswith("not checked")
-
-    @needs_node
-    def test_tfjs_without_the_wasm_package_warns_that_cpu_runs(self, tmp_path):
-        nm = ROOT / "node_modules"
-        if not (nm / "@tensorflow" / "tfjs").is_dir():
-            pytest.skip("run `npm ci` (make setup) to install @tensorflow/tfjs")
-        (tmp_path / "@tensorflow").mkdir()
-        (tmp_path / "@tensorflow" / "tfjs").symlink_to(nm / "@tensorflow" / "tfjs")
-        c = I.check_tfjs_wasm(tmp_path)
-        assert c.label == "warn" and "tfjs-backend-wasm is not installed in" in c.detail
-        assert c.detail.endswith("the TF.js checks run on the slower cpu back end") and "npm ci" in c.fix
-
-    @needs_node
-    def test_the_course_node_modules_starts_it(self):
-        nm = ROOT / "node_modules"
-        if not (nm / "@tensorflow" / "tfjs-backend-wasm").is_dir():
-            pytest.skip("run `npm ci` (make setup) to install @tensorflow/tfjs-backend-wasm")
-        c = I.check_tfjs_wasm(nm)
-        assert c.ok and c.detail == f"{TFJS_VERSION} starts in {nm} (SIMD on, threads off)"
 
 
 class TestCheckJupyterlab:
@@ -225,26 +107,26 @@ class TestParseLabextensions:
 
 
 class TestCheckWidgetsExtension:
-    def test_enabled_extension_passes(self, tmp_path):
-        jupyter = _executable(tmp_path / "jupyter", f"cat <<'EOF' >&2\n{LABEXT}EOF")
+    def test_enabled_extension_passes(self, fake_program, tmp_path):
+        jupyter = fake_program("jupyter", f"cat <<'EOF' >&2\n{LABEXT}EOF")
         c = I.check_widgets_extension(str(jupyter))
         assert c.ok and c.detail == "@jupyter-widgets/jupyterlab-manager v5.0.16 enabled"
 
-    def test_disabled_extension_fails_with_enable_fix(self, tmp_path):
+    def test_disabled_extension_fails_with_enable_fix(self, fake_program, tmp_path):
         text = LABEXT.replace("\x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m (python, jupyterlab_widgets)",
                               "disabled OK (python, jupyterlab_widgets)")
-        jupyter = _executable(tmp_path / "jupyter", f"cat <<'EOF'\n{text}EOF")
+        jupyter = fake_program("jupyter", f"cat <<'EOF'\n{text}EOF")
         c = I.check_widgets_extension(str(jupyter))
         assert not c.ok and "disabled" in c.detail and "labextension enable" in c.fix
 
-    def test_absent_extension_fails(self, tmp_path):
-        jupyter = _executable(tmp_path / "jupyter", "echo 'JupyterLab v4.6.6'")
+    def test_absent_extension_fails(self, fake_program, tmp_path):
+        jupyter = fake_program("jupyter", "echo 'JupyterLab v4.6.6'")
         c = I.check_widgets_extension(str(jupyter))
         assert not c.ok and "is not among JupyterLab's extensions" in c.detail
 
-    def test_jupyter_without_jupyterlab_fails_with_the_lab_fix(self, tmp_path):
-        jupyter = _executable(tmp_path / "jupyter",
-                              "echo \"Jupyter command \\`jupyter-labextension\\` not found.\" >&2; exit 1")
+    def test_jupyter_without_jupyterlab_fails_with_the_lab_fix(self, fake_program):
+        jupyter = fake_program("jupyter",
+                               "echo \"Jupyter command \\`jupyter-labextension\\` not found.\" >&2; exit 1")
         c = I.check_widgets_extension(str(jupyter))
         assert not c.ok and c.detail == ("`jupyter labextension list` failed: "
                                          "Jupyter command `jupyter-labextension` not found.")
