@@ -1,7 +1,7 @@
 """Each notebook's nbval time next to the floor: a one-cell notebook importing TensorFlow.
 
 Run with `make bench` (or `python benchmarks/bench_notebooks.py [NOTEBOOK ...]`).
-DESIGN's budget: each notebook at most 3x the floor; the whole suite well under
+DESIGN's budget: each notebook at most 2x the floor; the whole suite well under
 5 minutes. Prints figures; asserts nothing.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-FACTOR = 3.0
+FACTOR = 2.0
 SUITE_BUDGET_S = 300.0
 
 
