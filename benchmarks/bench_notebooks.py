@@ -1,7 +1,7 @@
 """Each notebook's nbval time next to the floor: a one-cell notebook importing TensorFlow.
 
 Run with `make bench` (or `python benchmarks/bench_notebooks.py [NOTEBOOK ...]`).
-DESIGN's budget: each notebook at most 3x the floor; the whole suite well under
+DESIGN's budget: each notebook at most 2x the floor; the whole suite well under
 5 minutes. Prints figures; asserts nothing.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-FACTOR = 3.0
+FACTOR = 2.0
 SUITE_BUDGET_S = 300.0
 
 
@@ -27,7 +27,7 @@ def nbval_seconds(notebook: Path, lax: bool = False) -> tuple[float, bool]:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-current-env",
            *mode, str(notebook)]
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     return time.perf_counter() - start, done.returncode == 0
 
 

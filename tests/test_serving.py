@@ -6,6 +6,8 @@ One serving process serves the whole module (each start imports TensorFlow anew)
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -103,6 +105,19 @@ class TestServingProcess:
         assert repr(service) == "ServingProcess(imports=[], stopped)"
         with pytest.raises(CourseLibError, match="it has stopped"):
             service.predict(fraud_saved["keras"].path, fraud.test.x[:2])
+
+    def test_closing_skips_the_interpreters_teardown(self, tmp_path, monkeypatch):
+        # TensorFlow's teardown takes over a second: the service exits (code 0) without it,
+        # so an exit hook registered in the service never runs.
+        marker = tmp_path / "teardown-ran"
+        (tmp_path / "exit_hook.py").write_text(
+            f"import atexit, pathlib\natexit.register(pathlib.Path({str(marker)!r}).touch)\n")
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+            [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        service = persistence.ServingProcess(["exit_hook"])
+        service.close()
+        assert service._proc.returncode == 0
+        assert not marker.exists()
 
     @pytest.mark.parametrize("kwargs, message", [
         ({"timeout": 0}, "timeout to be a number above 0 seconds"),

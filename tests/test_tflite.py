@@ -32,6 +32,28 @@ class TestToTFLite:
         strict = replace(converted, max_abs_diff=2e-5)
         assert not strict.ok and strict.verdict.startswith("NOT OK: ")
 
+    def test_a_conversion_already_made_is_checked_without_converting_again(
+            self, converted, fraud_saved, fraud, tmp_path, monkeypatch):
+        from course_lib.persistence import tflite
+
+        monkeypatch.setattr(tflite, "_convert", None)  # any conversion would fail
+        again = persistence.to_tflite(fraud_saved["savedmodel"].path, tmp_path / "again.tflite",
+                                      fraud.test.x[:200], converted=converted.path.read_bytes())
+        assert again.ok and again.max_abs_diff == converted.max_abs_diff
+        assert (tmp_path / "again.tflite").read_bytes() == converted.path.read_bytes()
+
+    @pytest.mark.parametrize("bad", ["m.tflite", b"", 3])
+    def test_converted_must_be_the_bytes_of_a_model(self, bad, fraud_saved, fraud, tmp_path):
+        with pytest.raises(InvalidInputError, match="expected converted to be the bytes of a TF Lite"):
+            persistence.to_tflite(fraud_saved["savedmodel"].path, tmp_path / "m.tflite",
+                                  fraud.test.x[:5], converted=bad)
+        assert not (tmp_path / "m.tflite").exists()
+
+    def test_bytes_that_are_no_model_fail_clearly(self, fraud_saved, fraud, tmp_path):
+        with pytest.raises(ConversionError, match="the interpreter failed"):
+            persistence.to_tflite(fraud_saved["savedmodel"].path, tmp_path / "m.tflite",
+                                  fraud.test.x[:5], converted=b"not a model")
+
     def test_needs_a_savedmodel(self, fraud_saved, fraud, tmp_path):
         with pytest.raises(ModelFileError, match="expected a savedmodel model"):
             persistence.to_tflite(fraud_saved["keras"].path, tmp_path / "m.tflite",

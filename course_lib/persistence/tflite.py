@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from course_lib import _checks, _display, _fs, _inputs, _tf
-from course_lib.errors import ConversionError
+from course_lib.errors import ConversionError, InvalidInputError
 from course_lib.metrics import prediction_difference
 from course_lib.persistence.formats import error_text
 from course_lib.persistence.loading import load
@@ -113,7 +113,7 @@ def _run(payload: bytes, x: Any, specs: Any, names: list[str], src: Path) -> Any
 
 def to_tflite(savedmodel: str | os.PathLike[str], out: str | os.PathLike[str], x: object, *,
               tolerance: float = 1e-5, task: str | None = None,
-              threshold: float = 0.5) -> TFLiteResult:
+              threshold: float = 0.5, converted: bytes | None = None) -> TFLiteResult:
     """Convert a SavedModel with the TF Lite converter, run both on ``x`` and compare.
 
     ``x`` is what the model takes: one array of any rank, or a dict of arrays by input
@@ -124,16 +124,25 @@ def to_tflite(savedmodel: str | os.PathLike[str], out: str | os.PathLike[str], x
 
     >>> print(to_tflite("fraud_savedmodel", "fraud.tflite", fraud.test.x))
     OK: TF Lite model fraud.tflite: 2.9 KB, largest prediction difference from the SavedModel ... (at most 1e-05)
+
+    ``converted`` is a TF Lite model you already made from this SavedModel (the bytes
+    ``tf.lite.TFLiteConverter.from_saved_model(...).convert()`` returns): it is run, compared
+    and written to ``out`` the same way, without converting again.
     """
     src, dst = Path(savedmodel), Path(out)
     tolerance = _checks.number("tolerance", tolerance, minimum=0, example=1e-5)
+    if converted is not None and not (isinstance(converted, (bytes, bytearray)) and converted):
+        raise InvalidInputError(
+            f"expected converted to be the bytes of a TF Lite model; found "
+            f"{type(converted).__name__} {converted!r:.40}. "
+            "Fix: converted=tf.lite.TFLiteConverter.from_saved_model(path).convert(), or leave it out.")
     source = load(src, format="savedmodel")
     xs = _inputs.check(x, source.inputs)
     reference = source.predict(xs)
     with _tf.quiet_native_stderr(), warnings.catch_warnings():
         # tf.lite.Interpreter warns that it moves to the ai_edge_litert package in TF 2.20.
         warnings.simplefilter("ignore", UserWarning)
-        payload = _convert(src)
+        payload = _convert(src) if converted is None else bytes(converted)
         scores = _run(payload, xs, source.inputs, [t.name for t in source.outputs], src)
         dst.parent.mkdir(parents=True, exist_ok=True)
         _fs.write_atomic(dst, payload)
