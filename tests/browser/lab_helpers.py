@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
 import warnings
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,14 @@ def wait_for_kernel(server: Any, page: Any) -> None:
     page.wait_for_function(KERNEL_IDLE, timeout=OPEN_TIMEOUT)
     deadline = time.monotonic() + OPEN_TIMEOUT / 1000
     while True:
-        kernels = server.api("/api/kernels")
+        try:
+            kernels = server.api("/api/kernels")
+        except urllib.error.HTTPError as exc:
+            # Jupyter Server answers 500 while a kernel starts ("The 'last_activity' trait of a
+            # ServerKernelManager instance expected a datetime, not the NoneType None"): ask again.
+            if exc.code != 500:
+                raise
+            kernels = None
         if kernels and all(k["execution_state"] == "idle" and k.get("connections", 0) > 0
                            for k in kernels):
             return
