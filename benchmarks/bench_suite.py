@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUMMARY = re.compile(r"=+ (.*\d+ passed.*?) in [\d.]+s")
+#: pytest's last line: "3656 passed in 462.05s (0:07:42)" (with -q), or framed in "=".
+SUMMARY = re.compile(r"^=* ?(\d+ (?:passed|failed).*? in [\d.]+s)", re.MULTILINE)
 
 
 def test_command(checkout: Path, *make_args: str) -> str:
@@ -46,7 +47,7 @@ def run_suite(checkout: Path, command: str) -> tuple[float, str]:
                               env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
     found = SUMMARY.findall(done.stdout)
-    summary = found[-1] if found else " | ".join(done.stdout.strip().splitlines()[-3:])
+    summary = found[-1] if found else " | ".join(done.stdout.strip().splitlines()[-2:])
     return seconds, summary + ("" if done.returncode == 0 else f" (exit {done.returncode})")
 
 
