@@ -223,12 +223,7 @@ def _reap(pids: list[int]) -> None:
 
 
 def _stop_server(server: LabServer) -> None:
-    kernels = _children(server.process.pid)
-    try:  # polite first: shut every kernel down through the API
-        for kernel in server.api("/api/kernels") or []:
-            server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
-    except (urllib.error.URLError, OSError, ValueError):
-        pass
+    _shut_kernels_down(server)  # polite first, through the API
     for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
         if server.process.poll() is not None:
             break
@@ -240,7 +235,6 @@ def _stop_server(server: LabServer) -> None:
             server.process.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             continue
-    _reap(kernels)
 
 
 @pytest.fixture(scope="session")
