@@ -44,7 +44,7 @@ def run_suite(checkout: Path, command: str) -> tuple[float, str]:
         env["TMPDIR"] = tmp
         start = time.perf_counter()
         done = subprocess.run(["bash", "-c", command + " -p no:cacheprovider -q"], cwd=checkout,
-                              env=env, capture_output=True, text=True)
+                              env=env, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - start
     found = SUMMARY.findall(done.stdout)
     summary = found[-1] if found else " | ".join(done.stdout.strip().splitlines()[-2:])
@@ -65,19 +65,21 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--against", metavar="COMMIT", help="also time this commit's suite first")
     args = parser.parse_args(argv)
     rows: list[tuple[str, float, str]] = []
+
+    def timed(label: str, checkout: Path, command: str) -> None:
+        rows.append((label, *run_suite(checkout, command)))
+        print(f"{label:<40} {rows[-1][1]:>7.0f} s  {rows[-1][2]}", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         if args.against:
             base = clone_at(args.against, Path(tmp) / "base")
             label = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=base,
                                    capture_output=True, text=True, check=True).stdout.strip()
             print(f"before: {label[:90]}", flush=True)
-            rows.append((f"before ({args.against[:7]}), one process", *run_suite(base, test_command(base))))
-            print(f"{rows[-1][0]:<40} {rows[-1][1]:>7.0f} s  {rows[-1][2]}", flush=True)
+            timed(f"before ({args.against[:7]}), one process", base, test_command(base))
     cores = os.cpu_count() or 1
     for label, workers in ((f"now, workers (auto: {cores} cores)", "auto"), ("now, one worker", "0")):
-        command = test_command(ROOT, f"WORKERS={workers}")
-        rows.append((label, *run_suite(ROOT, command)))
-        print(f"{rows[-1][0]:<40} {rows[-1][1]:>7.0f} s  {rows[-1][2]}", flush=True)
+        timed(label, ROOT, test_command(ROOT, f"WORKERS={workers}"))
     print(f"\n{'make test':<40} {'seconds':>9}  {'x':>6}")
     first = rows[0][1]
     for label, seconds, _summary in rows:

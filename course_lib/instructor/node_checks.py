@@ -7,13 +7,14 @@ WebAssembly back end, each found or started as the TF.js checks of the lessons u
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from course_lib.instructor.check_result import CheckResult
-from course_lib.tfjs.runtime import TFJS_VERSION
+from course_lib.tfjs.runtime import SCRIPT, TFJS_VERSION
 
 __all__ = ["MIN_NODE", "check_node", "check_tfjs", "check_tfjs_wasm"]
 
@@ -106,10 +107,6 @@ def check_tfjs_wasm(node_modules: Path | None, *, path: str | None = None,
     30x slower, and say so. The check asks the course's own runner
     (``course_lib/tfjs/runtime.js``) to start the back end, and runs no model.
     """
-    import json
-
-    from course_lib.tfjs.runtime import SCRIPT
-
     name = "@tensorflow/tfjs-backend-wasm"
     fix = (f"run `npm ci` in the course repository (make setup does it), or `npm install "
            f"@tensorflow/tfjs-backend-wasm@{TFJS_VERSION}` beside @tensorflow/tfjs")
